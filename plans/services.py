@@ -1,0 +1,328 @@
+"""Writes for plans and actions. Each is one transaction; state changes go through
+``workflow.services.transition_perform`` and nowhere else."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+
+from plans.evidence import check_upload
+from plans.models import (
+    Action,
+    ActionPlan,
+    ActionPlanGroupObjectPermission,
+    ActionRecommendation,
+    ActionSupportingPartner,
+    ActionUserObjectPermission,
+    Evidence,
+    Framework,
+    ProgressUpdate,
+    Rag,
+    Recommendation,
+)
+from plans.workflows import delivers, is_manager
+from tenants.models import Membership, Partner, SignOffBody, Tenant, User
+from workflow.engine import Actor
+
+EDITABLE_STATES = (Action.State.PROPOSED, Action.State.AGREED, Action.State.IN_PROGRESS)
+
+
+def _permission(codename: str) -> Permission:
+    return Permission.objects.get(content_type__app_label="plans", codename=codename)
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+@transaction.atomic
+def action_plan_create(
+    *,
+    tenant: Tenant,
+    framework: Framework,
+    title: str,
+    owner_body: SignOffBody,
+    owner: User | None = None,
+    sign_off_bodies: Iterable[SignOffBody] = (),
+) -> ActionPlan:
+    """Create a plan; its owning body may endorse it, and ``sign_off_bodies`` may sign off its
+    actions."""
+    plan = ActionPlan(
+        tenant=tenant, framework=framework, title=title, owner_body=owner_body, owner=owner
+    )
+    plan.full_clean()
+    plan.save()
+    _grant_to_body(plan=plan, body=owner_body, codename="endorse_plan")
+    for body in sign_off_bodies:
+        action_plan_authorise_sign_off_body(plan=plan, body=body)
+    return plan
+
+
+def _grant_to_body(*, plan: ActionPlan, body: SignOffBody, codename: str) -> None:
+    if body.tenant_id != plan.tenant_id:
+        raise ValidationError("That sign-off body belongs to another organisation.")
+    ActionPlanGroupObjectPermission.objects.get_or_create(
+        tenant_id=plan.tenant_id,
+        group_id=body.group_id,
+        permission=_permission(codename),
+        content_object=plan,
+    )
+
+
+@transaction.atomic
+def action_plan_authorise_sign_off_body(*, plan: ActionPlan, body: SignOffBody) -> None:
+    """Let ``body`` sign off actions in ``plan``."""
+    _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
+
+
+def sign_off_bodies_of_plan(*, plan: ActionPlan) -> list[SignOffBody]:
+    return list(
+        SignOffBody.objects.filter(
+            tenant_id=plan.tenant_id,
+            group__actionplangroupobjectpermission__content_object=plan,
+            group__actionplangroupobjectpermission__permission__codename="sign_off_actions",
+        ).order_by("name")
+    )
+
+
+def _check_action_links(
+    action: Action,
+    recommendations: Iterable[Recommendation] | None,
+    supporting_partners: Iterable[Partner] | None,
+) -> None:
+    errors = {}
+    if action.sign_off_body_id is not None and action.sign_off_body_id not in {
+        body.pk for body in sign_off_bodies_of_plan(plan=action.plan)
+    }:
+        errors["sign_off_body"] = "Choose a sign-off body authorised to sign off this plan."
+    if recommendations is not None:
+        for recommendation in recommendations:
+            if recommendation.framework_id != action.plan.framework_id:
+                errors["recommendations"] = "Choose recommendations from the plan's framework."
+    if supporting_partners is not None:
+        for partner in supporting_partners:
+            if partner.tenant_id != action.tenant_id:
+                errors["supporting_partners"] = "Partners must belong to this organisation."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _set_links(action, recommendations, supporting_partners) -> None:
+    if recommendations is not None:
+        ActionRecommendation.objects.filter(tenant_id=action.tenant_id, action=action).delete()
+        ActionRecommendation.objects.bulk_create(
+            ActionRecommendation(tenant_id=action.tenant_id, action=action, recommendation=r)
+            for r in {r.pk: r for r in recommendations}.values()
+        )
+    if supporting_partners is not None:
+        ActionSupportingPartner.objects.filter(tenant_id=action.tenant_id, action=action).delete()
+        ActionSupportingPartner.objects.bulk_create(
+            ActionSupportingPartner(tenant_id=action.tenant_id, action=action, partner=p)
+            for p in {p.pk: p for p in supporting_partners}.values()
+            if p.pk != action.lead_partner_id
+        )
+
+
+@transaction.atomic
+def action_create(
+    *,
+    plan: ActionPlan,
+    by: User,
+    reference: str,
+    title: str,
+    description: str = "",
+    recommendations: Iterable[Recommendation] = (),
+    lead_officer: User | None = None,
+    lead_partner: Partner | None = None,
+    supporting_partners: Iterable[Partner] = (),
+    due_date: datetime.date | None = None,
+    sign_off_body: SignOffBody | None = None,
+) -> Action:
+    _require(is_manager(Actor(by, plan.tenant_id)), "Only managers can add actions to a plan.")
+    action = Action(
+        tenant_id=plan.tenant_id,
+        plan=plan,
+        reference=reference.strip(),
+        title=title.strip(),
+        description=description,
+        lead_officer=lead_officer,
+        lead_partner=lead_partner,
+        due_date=due_date,
+        sign_off_body=sign_off_body,
+    )
+    recommendations, supporting_partners = list(recommendations), list(supporting_partners)
+    action.full_clean()
+    _check_action_links(action, recommendations, supporting_partners)
+    action.save()
+    _set_links(action, recommendations, supporting_partners)
+    return action
+
+
+ACTION_DETAIL_FIELDS = {
+    "reference",
+    "title",
+    "description",
+    "lead_officer",
+    "lead_partner",
+    "due_date",
+    "sign_off_body",
+}
+
+
+@transaction.atomic
+def action_update(
+    *,
+    action: Action,
+    by: User,
+    recommendations: Iterable[Recommendation] | None = None,
+    supporting_partners: Iterable[Partner] | None = None,
+    **changes,
+) -> Action:
+    """Change an action's details. Managers only, and only while the action is not yet
+    evidenced, signed off or withdrawn: what a board signs off must not change under it."""
+    unknown = set(changes) - ACTION_DETAIL_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
+    _require(is_manager(Actor(by, action.tenant_id)), "Only managers can change an action.")
+    if action.state not in EDITABLE_STATES:
+        raise ValidationError(
+            f"This action is {action.get_state_display().lower()}; its details can no longer "
+            "be changed."
+        )
+    for name, value in changes.items():
+        setattr(action, name, value.strip() if isinstance(value, str) else value)
+    recommendations = list(recommendations) if recommendations is not None else None
+    supporting_partners = list(supporting_partners) if supporting_partners is not None else None
+    action.full_clean()
+    _check_action_links(action, recommendations, supporting_partners)
+    action.save()
+    _set_links(action, recommendations, supporting_partners)
+    return action
+
+
+@transaction.atomic
+def action_set_completion_statement(*, action: Action, by: User, text: str) -> Action:
+    action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
+    actor = Actor(by, action.tenant_id)
+    _require(
+        delivers(actor, action) or is_manager(actor),
+        "Only the lead officer, a delegate or a manager can write the completion statement.",
+    )
+    if action.state not in (Action.State.AGREED, Action.State.IN_PROGRESS):
+        raise ValidationError(
+            "The completion statement can be written while the action is agreed or in progress."
+        )
+    action.completion_statement = text.strip()
+    action.save(update_fields=["completion_statement", "updated_at"])
+    return action
+
+
+@transaction.atomic
+def action_delegate(*, action: Action, by: User, delegate: User) -> None:
+    """Let ``delegate`` deliver this one action for its lead officer."""
+    actor = Actor(by, action.tenant_id)
+    _require(
+        actor.is_user(action.lead_officer_id) or is_manager(actor),
+        "Only the lead officer or a manager can add a delegate.",
+    )
+    membership = Membership.objects.filter(tenant_id=action.tenant_id, user=delegate).first()
+    if membership is None:
+        raise ValidationError("A delegate must be a member of this organisation.")
+    if membership.role == Membership.Role.VIEWER:
+        raise ValidationError(f"{delegate} has read-only access and cannot deliver actions.")
+    ActionUserObjectPermission.objects.get_or_create(
+        tenant_id=action.tenant_id,
+        user=delegate,
+        permission=_permission("deliver_action"),
+        content_object=action,
+    )
+
+
+@transaction.atomic
+def action_delegate_remove(*, action: Action, by: User, delegate: User) -> None:
+    actor = Actor(by, action.tenant_id)
+    _require(
+        actor.is_user(action.lead_officer_id) or is_manager(actor),
+        "Only the lead officer or a manager can remove a delegate.",
+    )
+    ActionUserObjectPermission.objects.filter(
+        tenant_id=action.tenant_id, user=delegate, content_object=action
+    ).delete()
+
+
+def _require_can_report(actor: Actor, action: Action, what: str) -> None:
+    _require(
+        delivers(actor, action) or is_manager(actor),
+        f"Only the lead officer, a delegate or a manager can {what}.",
+    )
+    if not action.is_open:
+        raise ValidationError(
+            f"This action is {action.get_state_display().lower()}; reopen it to {what}."
+        )
+
+
+@transaction.atomic
+def progress_add(*, action: Action, author: User, text: str, rag: str) -> ProgressUpdate:
+    actor = Actor(author, action.tenant_id)
+    _require_can_report(actor, action, "add progress")
+    if rag not in Rag.values or rag == Rag.BLUE:
+        raise ValidationError({"rag": "Choose red, amber or green."})
+    if not text.strip():
+        raise ValidationError({"text": "Describe the progress made."})
+    update = ProgressUpdate(
+        tenant_id=action.tenant_id, action=action, author=author, text=text.strip(), rag=rag
+    )
+    update.save()
+    return update
+
+
+@transaction.atomic
+def evidence_add_file(*, action: Action, by: User, upload, description: str) -> Evidence:
+    actor = Actor(by, action.tenant_id)
+    _require_can_report(actor, action, "add evidence")
+    if not description.strip():
+        raise ValidationError({"description": "Say what the evidence shows."})
+    checked = check_upload(upload)
+    evidence = Evidence(
+        tenant_id=action.tenant_id,
+        action=action,
+        description=description.strip(),
+        original_name=checked.name,
+        storage_key=checked.storage_key,
+        sha256=checked.sha256,
+        size=checked.size,
+        content_type=checked.content_type,
+        uploaded_by=by,
+    )
+    # The file is written before the row; a rollback leaves an orphan file, never a row
+    # pointing at nothing.
+    evidence.file.save(checked.storage_key, upload, save=False)
+    evidence.save()
+    return evidence
+
+
+@transaction.atomic
+def evidence_add_link(*, action: Action, by: User, url: str, description: str) -> Evidence:
+    actor = Actor(by, action.tenant_id)
+    _require_can_report(actor, action, "add evidence")
+    if not description.strip():
+        raise ValidationError({"description": "Say what the evidence shows."})
+    url = url.strip()
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError:
+        raise ValidationError({"link": "Enter a full web address starting https://"}) from None
+    evidence = Evidence(
+        tenant_id=action.tenant_id,
+        action=action,
+        description=description.strip(),
+        link=url,
+        uploaded_by=by,
+    )
+    evidence.save()
+    return evidence

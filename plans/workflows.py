@@ -1,0 +1,200 @@
+"""Who may move actions and plans through their workflows, and what must be true first.
+
+The rules are read by the one transition service and by the pages, so a button is offered only
+when the service would accept it.
+"""
+
+from django.db.models import Q
+
+from plans.models import (
+    Action,
+    ActionGroupObjectPermission,
+    ActionPlan,
+    ActionPlanGroupObjectPermission,
+    ActionUserObjectPermission,
+)
+from tenants.models import Membership
+from workflow.engine import Actor, Condition, Transition, Workflow
+
+MANAGERS = (Membership.Role.MANAGER, Membership.Role.TENANT_ADMIN)
+
+
+def is_manager(actor: Actor, obj=None) -> bool:
+    return actor.has_role(*MANAGERS)
+
+
+def is_delegate(actor: Actor, action: Action) -> bool:
+    """A person the lead officer or a manager has asked to deliver this one action."""
+    return (
+        ActionUserObjectPermission.objects.filter(
+            tenant_id=action.tenant_id,
+            content_object_id=action.pk,
+            permission__codename="deliver_action",
+        )
+        .filter(Q(user=actor.user))
+        .exists()
+        or ActionGroupObjectPermission.objects.filter(
+            tenant_id=action.tenant_id,
+            content_object_id=action.pk,
+            permission__codename="deliver_action",
+            group__user=actor.user,
+        ).exists()
+    )
+
+
+def delivers(actor: Actor, action: Action) -> bool:
+    return actor.is_user(action.lead_officer_id) or is_delegate(actor, action)
+
+
+def plan_grants(body_id: int | None, plan_id: int, tenant_id: int, codename: str) -> bool:
+    """Whether the plan grants ``codename`` to the sign-off body's group."""
+    if body_id is None:
+        return False
+    return ActionPlanGroupObjectPermission.objects.filter(
+        tenant_id=tenant_id,
+        content_object_id=plan_id,
+        group__sign_off_body=body_id,
+        permission__codename=codename,
+    ).exists()
+
+
+def signs_off(actor: Actor, action: Action) -> bool:
+    """A member of the action's sign-off body, where the plan authorises that body."""
+    return actor.sits_on(action.sign_off_body_id) and plan_grants(
+        action.sign_off_body_id, action.plan_id, action.tenant_id, "sign_off_actions"
+    )
+
+
+def not_own_evidence(actor: Actor, action: Action) -> str | None:
+    # Four-eyes rule: whoever submitted the evidence cannot also be the one who accepts it.
+    if actor.is_user(action.evidence_submitted_by_id):
+        return (
+            "You submitted the evidence for this action, so another member of the "
+            "sign-off body must sign it off."
+        )
+    return None
+
+
+def endorses(actor: Actor, plan: ActionPlan) -> bool:
+    return actor.sits_on(plan.owner_body_id) and plan_grants(
+        plan.owner_body_id, plan.pk, plan.tenant_id, "endorse_plan"
+    )
+
+
+def not_own_submission(actor: Actor, plan: ActionPlan) -> str | None:
+    if actor.is_user(plan.submitted_by_id):
+        return "You submitted this plan, so another member of the owning body must endorse it."
+    return None
+
+
+ACTION_WORKFLOW = Workflow(
+    state_field="state",
+    transitions=(
+        Transition(
+            name="agree",
+            label="Agree the action",
+            who="a manager or tenant administrator",
+            allowed=is_manager,
+            conditions=(
+                Condition("Name a lead officer.", lambda a: a.lead_officer_id is not None),
+                Condition("Name a lead partner.", lambda a: a.lead_partner_id is not None),
+                Condition("Set a due date.", lambda a: a.due_date is not None),
+                Condition("Choose a sign-off body.", lambda a: a.sign_off_body_id is not None),
+            ),
+        ),
+        Transition(
+            name="start",
+            label="Start work",
+            who="the lead officer, a delegate or a manager",
+            allowed=lambda actor, a: delivers(actor, a) or is_manager(actor),
+        ),
+        Transition(
+            name="submit_evidence",
+            label="Submit for sign-off",
+            who="the lead officer or a delegate",
+            allowed=delivers,
+            conditions=(
+                Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
+                Condition(
+                    "Write a completion statement.",
+                    lambda a: bool(a.completion_statement.strip()),
+                ),
+            ),
+        ),
+        Transition(
+            name="sign_off",
+            label="Sign off",
+            who="a member of the action's sign-off body",
+            allowed=signs_off,
+            forbidden=not_own_evidence,
+            approving_body=lambda a: a.sign_off_body,
+            reason_label="Comment (optional)",
+        ),
+        Transition(
+            name="send_back",
+            label="Return to in progress",
+            who="a member of the action's sign-off body",
+            allowed=signs_off,
+            reason_required=True,
+            reason_label="Why the evidence is not accepted",
+            style="warning",
+        ),
+        Transition(
+            name="reopen",
+            label="Reopen",
+            who="a member of the action's sign-off body",
+            allowed=signs_off,
+            reason_required=True,
+            reason_label="Why the action is reopened",
+            style="secondary",
+        ),
+        Transition(
+            name="withdraw",
+            label="Withdraw",
+            who="a manager or tenant administrator",
+            allowed=is_manager,
+            reason_required=True,
+            reason_label="Why the action is withdrawn (for example, superseded by 4.1)",
+            style="warning",
+        ),
+    ),
+)
+
+PLAN_WORKFLOW = Workflow(
+    state_field="state",
+    transitions=(
+        Transition(
+            name="submit",
+            label="Submit for endorsement",
+            who="a manager or tenant administrator",
+            allowed=is_manager,
+            conditions=(
+                Condition(
+                    "Add at least one action.",
+                    lambda p: p.actions.exclude(state=Action.State.WITHDRAWN).exists(),
+                ),
+            ),
+        ),
+        Transition(
+            name="endorse",
+            label="Endorse the plan",
+            who="a member of the plan's owning body",
+            allowed=endorses,
+            forbidden=not_own_submission,
+            approving_body=lambda p: p.owner_body,
+            reason_label="Comment (optional)",
+        ),
+        Transition(
+            name="send_back",
+            label="Return for redrafting",
+            who="a member of the plan's owning body",
+            allowed=endorses,
+            reason_required=True,
+            reason_label="What needs to change",
+            style="warning",
+        ),
+    ),
+)
+
+Action.workflow = ACTION_WORKFLOW
+ActionPlan.workflow = PLAN_WORKFLOW

@@ -1,0 +1,208 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import Group, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from tenants.scoping import TenantOwnedModel
+
+
+class Users(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Signs in with an e-mail address; belongs to tenants through memberships."""
+
+    email = models.EmailField("e-mail address", unique=True)
+    full_name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    # Staff are the operator's people (Django admin); tenant users are never staff.
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = Users()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ci")]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Tenant(models.Model):
+    """A local authority, children's trust or LSCB using the service."""
+
+    class Kind(models.TextChoices):
+        LOCAL_AUTHORITY = "local_authority", "Local authority"
+        CHILDRENS_TRUST = "childrens_trust", "Children's trust"
+        LSCB = "lscb", "Local Safeguarding Children Board"
+
+    class Nation(models.TextChoices):
+        # Bank holidays differ by nation; England and Wales share theirs.
+        ENGLAND = "england", "England"
+        WALES = "wales", "Wales"
+        SCOTLAND = "scotland", "Scotland"
+        NORTHERN_IRELAND = "northern_ireland", "Northern Ireland"
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    nation = models.CharField(max_length=30, choices=Nation.choices, default=Nation.ENGLAND)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Partner(TenantOwnedModel):
+    """An agency inside a tenant's partnership: police, a health trust, schools, the LSCB."""
+
+    class Kind(models.TextChoices):
+        LOCAL_AUTHORITY = "local_authority", "Local authority"
+        POLICE = "police", "Police"
+        HEALTH = "health", "Health"
+        EDUCATION = "education", "Education"
+        PROBATION = "probation", "Probation"
+        VOLUNTARY = "voluntary", "Voluntary and community sector"
+        LSCB = "lscb", "Local Safeguarding Children Board"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # The named person escalations reach at this agency.
+    contact = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    same_tenant_people = ("contact",)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="partner_name_unique_in_tenant")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(TenantOwnedModel):
+    """A person's role in one tenant. One person may hold memberships in several tenants."""
+
+    class Role(models.TextChoices):
+        OFFICER = "officer", "Officer"
+        MANAGER = "manager", "Manager"
+        BOARD_MEMBER = "board_member", "Board member"
+        TENANT_ADMIN = "tenant_admin", "Tenant administrator"
+        VIEWER = "viewer", "Read-only viewer"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    same_tenant_relations = ("partner",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_in_tenant")
+        ]
+        indexes = [models.Index(fields=["user", "tenant"], name="membership_user_tenant")]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in {self.Role.MANAGER, self.Role.TENANT_ADMIN}
+
+
+class SignOffBody(TenantOwnedModel):
+    """A board or team that signs off actions or endorses plans: the LSCB board, a management
+    team, a Children's Trust board, the Executive."""
+
+    class Kind(models.TextChoices):
+        LSCB_BOARD = "lscb_board", "LSCB board"
+        MANAGEMENT_TEAM = "management_team", "Management team"
+        CHILDRENS_TRUST_BOARD = "childrens_trust_board", "Children's Trust board"
+        EXECUTIVE = "executive", "Executive"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    chair = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # How many distinct members must approve before a sign-off takes effect.
+    quorum = models.PositiveSmallIntegerField(default=1)
+    # The body's members as a permission group: object permissions on plans are granted to it.
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="sign_off_body")
+    members = models.ManyToManyField(User, through="SignOffBodyMember", related_name="+")
+
+    same_tenant_people = ("chair",)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "sign-off body"
+        verbose_name_plural = "sign-off bodies"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="signoffbody_name_unique"),
+            models.CheckConstraint(condition=models.Q(quorum__gte=1), name="signoffbody_quorum_1"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SignOffBodyMember(TenantOwnedModel):
+    body = models.ForeignKey(SignOffBody, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+
+    same_tenant_relations = ("body",)
+    same_tenant_people = ("user",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "body", "user"], name="signoffbodymember_unique"
+            )
+        ]

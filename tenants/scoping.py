@@ -1,0 +1,85 @@
+"""Tenant scoping that fails closed.
+
+Every tenant-owned model's default manager is scoped: a query made while no tenant is active
+raises ``ScopeError`` instead of returning every tenant's rows. The request middleware and every
+Celery task activate a tenant with ``tenant_scope``; code that must read across tenants (the
+operator's admin, the escalation sweep, the sign-in tenant chooser) says so with
+``across_tenants``.
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_scopes import ScopedManager, scope, scopes_disabled
+from django_scopes.exceptions import ScopeError
+
+__all__ = ["ScopeError", "TenantOwnedModel", "across_tenants", "tenant_scope"]
+
+
+@contextmanager
+def tenant_scope(tenant):
+    # django-scopes treats a scope value of None as "no filter"; refusing it keeps the scope closed.
+    if tenant is None or getattr(tenant, "pk", tenant) is None:
+        raise ScopeError("tenant_scope needs a saved tenant, not None.")
+    with scope(tenant=tenant):
+        yield
+
+
+def across_tenants():
+    """Opt out of tenant scoping, by name, for code that legitimately spans tenants."""
+    return scopes_disabled()
+
+
+class TenantOwnedModel(models.Model):
+    """Base for every row that belongs to one tenant.
+
+    ``same_tenant_relations`` names foreign keys to other tenant-owned rows and
+    ``same_tenant_people`` names foreign keys to users who must be members of the tenant:
+    a relation between tenants is refused on save, whoever saves.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+
+    objects = ScopedManager(tenant="tenant")
+
+    same_tenant_relations: tuple[str, ...] = ()
+    same_tenant_people: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.check_same_tenant()
+        super().save(*args, **kwargs)
+
+    def check_same_tenant(self) -> None:
+        errors = {}
+        for name in self.same_tenant_relations:
+            field = self._meta.get_field(name)
+            related_id = getattr(self, field.attname)
+            if related_id is None:
+                continue
+            if field.is_cached(self):
+                related_tenant_id = getattr(self, name).tenant_id
+            else:
+                related_tenant_id = (
+                    field.related_model._base_manager.filter(pk=related_id)
+                    .values_list("tenant_id", flat=True)
+                    .first()
+                )
+            if related_tenant_id != self.tenant_id:
+                errors[name] = f"The {field.verbose_name} must belong to the same organisation."
+        for name in self.same_tenant_people:
+            field = self._meta.get_field(name)
+            user_id = getattr(self, field.attname)
+            if user_id is None:
+                continue
+            from tenants.models import Membership
+
+            if not Membership._base_manager.filter(
+                tenant_id=self.tenant_id, user_id=user_id
+            ).exists():
+                errors[name] = f"The {field.verbose_name} must be a member of this organisation."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,33 @@
+"""Reads about tenants and people."""
+
+from django.db.models import QuerySet
+
+from tenants.models import Membership, SignOffBody, Tenant, User
+from tenants.scoping import across_tenants
+
+
+def memberships_of_user(user: User) -> list[Membership]:
+    """Every tenant a person belongs to, for choosing one after sign-in.
+
+    Reads across tenants by design: it shows a person only their own memberships.
+    """
+    with across_tenants():
+        return list(
+            Membership.objects.filter(user=user, tenant__is_active=True)
+            .select_related("tenant", "partner")
+            .order_by("tenant__name")
+        )
+
+
+def membership_for(*, tenant: Tenant, user: User) -> Membership | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return Membership.objects.filter(tenant=tenant, user=user).select_related("partner").first()
+
+
+def sign_off_bodies_of_user(*, tenant: Tenant, user: User) -> QuerySet[SignOffBody]:
+    return SignOffBody.objects.filter(tenant=tenant, memberships__user=user)
+
+
+def people_in_tenant(*, tenant: Tenant) -> QuerySet[User]:
+    return User.objects.filter(memberships__tenant=tenant, is_active=True).order_by("full_name")

@@ -1,0 +1,220 @@
+import datetime
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from plans import services as plan_services
+from plans.models import Action, ActionPlan, Evidence, Framework, Recommendation
+from tenants.models import Partner, SignOffBody, Tenant, User
+from tenants.scoping import tenant_scope
+from tests.plans.factories import FrameworkFactory, RecommendationFactory, ThemeFactory, action
+from tests.tenants.factories import PartnerFactory, Role, TenantFactory, member, sign_off_body
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_configure(config):
+    if REQUIRE_SERVICES and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise pytest.UsageError("REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL.")
+
+
+@pytest.fixture
+def postgres(db):
+    """Marks a test that needs PostgreSQL: skipped on SQLite, a failure in CI."""
+    if connection.vendor != "postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("This test needs PostgreSQL and REQUIRE_SERVICES=1.")
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@dataclass
+class Story:
+    """The people and plan most tests are told about.
+
+    In Central Bedfordshire, alice is a manager, bob an officer who leads actions, carol and
+    dave sit on the LSCB board, erin is the tenant administrator, mark sits on the management
+    team, victor may only read. charlie belongs to another council, Sunderland, and nowhere else.
+    """
+
+    tenant: Tenant
+    other_tenant: Tenant
+    framework: Framework
+    recommendation: Recommendation
+    police: Partner
+    health: Partner
+    lscb: SignOffBody
+    management_team: SignOffBody
+    executive: SignOffBody
+    plan: ActionPlan
+    alice: User
+    bob: User
+    carol: User
+    dave: User
+    erin: User
+    mark: User
+    victor: User
+    charlie: User
+    other_plan: ActionPlan
+    other_action: Action
+
+    def action(self, reference="1.1", **fields) -> Action:
+        fields.setdefault("lead_officer", self.bob)
+        fields.setdefault("lead_partner", self.police)
+        fields.setdefault("due_date", datetime.date.today() + datetime.timedelta(days=60))
+        fields.setdefault("sign_off_body", self.lscb)
+        fields.setdefault("recommendations", [self.recommendation])
+        return action(self.plan, by=self.alice, reference=reference, **fields)
+
+    def action_in(self, state: str, reference="1.1", **fields) -> Action:
+        """An action walked through the real workflow to ``state``."""
+        from workflow.services import transition_perform
+
+        act = self.action(reference, **fields)
+        steps = {
+            Action.State.PROPOSED: [],
+            Action.State.AGREED: [("agree", self.alice)],
+            Action.State.IN_PROGRESS: [("agree", self.alice), ("start", self.bob)],
+            Action.State.EVIDENCED: [
+                ("agree", self.alice),
+                ("start", self.bob),
+                ("evidence", None),
+                ("submit_evidence", self.bob),
+            ],
+            Action.State.SIGNED_OFF: [
+                ("agree", self.alice),
+                ("start", self.bob),
+                ("evidence", None),
+                ("submit_evidence", self.bob),
+                ("sign_off", self.carol),
+            ],
+            Action.State.WITHDRAWN: [("withdraw", self.alice)],
+        }[state]
+        for name, user in steps:
+            if name == "evidence":
+                plan_services.evidence_add_link(
+                    action=act,
+                    by=self.bob,
+                    url="https://example.org/minutes.pdf",
+                    description="Board minutes",
+                )
+                plan_services.action_set_completion_statement(
+                    action=act, by=self.bob, text="Done and embedded in practice."
+                )
+                continue
+            comment = "A reason." if name in {"withdraw", "send_back", "reopen"} else ""
+            act = transition_perform(obj=act, name=name, user=user, comment=comment).obj
+        return Action.objects.get(pk=act.pk)
+
+
+def build_story() -> Story:
+    framework = FrameworkFactory(title="Laming 2009 (outline)", short_name="laming-2009")
+    theme = ThemeFactory(framework=framework, position=1, title="Leadership and accountability")
+    recommendation = RecommendationFactory(theme=theme, framework=framework, number=1)
+
+    tenant = TenantFactory(name="Central Bedfordshire Council", slug="central-bedfordshire")
+    other = TenantFactory(
+        name="Sunderland Children's Trust", slug="sunderland", kind=Tenant.Kind.CHILDRENS_TRUST
+    )
+    with tenant_scope(other):
+        charlie = member(other, Role.MANAGER, full_name="Charlie Outsider")
+        other_body = sign_off_body(
+            other,
+            name="Children's Trust Board",
+            kind=SignOffBody.Kind.CHILDRENS_TRUST_BOARD,
+            members=[charlie],
+        )
+        other_partner = PartnerFactory(tenant=other, name="Northumbria Police")
+        other_plan = plan_services.action_plan_create(
+            tenant=other,
+            framework=framework,
+            title="CANARY Sunderland Laming plan",
+            owner_body=other_body,
+            sign_off_bodies=[other_body],
+        )
+        other_action = action(
+            other_plan,
+            by=charlie,
+            reference="9.9",
+            title="CANARY Sunderland action",
+            lead_partner=other_partner,
+            sign_off_body=other_body,
+        )
+
+    with tenant_scope(tenant):
+        police = PartnerFactory(tenant=tenant, name="Bedfordshire Police", kind=Partner.Kind.POLICE)
+        health = PartnerFactory(tenant=tenant, name="NHS Bedfordshire", kind=Partner.Kind.HEALTH)
+        alice = member(tenant, Role.MANAGER, full_name="Alice Manager")
+        bob = member(tenant, Role.OFFICER, full_name="Bob Officer", partner=police)
+        carol = member(tenant, Role.BOARD_MEMBER, full_name="Carol Board")
+        dave = member(tenant, Role.BOARD_MEMBER, full_name="Dave Board")
+        erin = member(tenant, Role.TENANT_ADMIN, full_name="Erin Admin")
+        mark = member(tenant, Role.MANAGER, full_name="Mark Team")
+        victor = member(tenant, Role.VIEWER, full_name="Victor Viewer")
+        lscb = sign_off_body(
+            tenant,
+            name="LSCB board",
+            kind=SignOffBody.Kind.LSCB_BOARD,
+            members=[carol, dave],
+            chair=carol,
+        )
+        management_team = sign_off_body(
+            tenant,
+            name="Management team",
+            kind=SignOffBody.Kind.MANAGEMENT_TEAM,
+            members=[mark, alice],
+        )
+        executive = sign_off_body(
+            tenant,
+            name="Executive",
+            kind=SignOffBody.Kind.EXECUTIVE,
+            members=[dave, mark],
+        )
+        plan = plan_services.action_plan_create(
+            tenant=tenant,
+            framework=framework,
+            title="Laming action plan",
+            owner_body=executive,
+            owner=alice,
+            sign_off_bodies=[lscb, management_team],
+        )
+    return Story(
+        tenant=tenant,
+        other_tenant=other,
+        framework=framework,
+        recommendation=recommendation,
+        police=police,
+        health=health,
+        lscb=lscb,
+        management_team=management_team,
+        executive=executive,
+        plan=plan,
+        alice=alice,
+        bob=bob,
+        carol=carol,
+        dave=dave,
+        erin=erin,
+        mark=mark,
+        victor=victor,
+        charlie=charlie,
+        other_plan=other_plan,
+        other_action=other_action,
+    )
+
+
+@pytest.fixture
+def story(db) -> Story:
+    """The story, with Central Bedfordshire's scope active for the test."""
+    built = build_story()
+    with tenant_scope(built.tenant):
+        yield built
+
+
+def evidence_count(act: Action) -> int:
+    return Evidence.objects.filter(action=act).count()

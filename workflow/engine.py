@@ -1,0 +1,124 @@
+"""The workflow engine's vocabulary: how a model declares its transitions and who may take them.
+
+A model joins the engine by inheriting ``WorkflowModel``, declaring a protected ``FSMField`` and
+django-fsm ``@transition`` methods for source and target states, and a ``workflow`` listing a
+``Transition`` per method: who may take it, what must be true first, whether a reason is needed,
+and whether a body's quorum of approvals is needed. ``workflow.services`` is the one place that
+performs them; pages list what to offer from the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.db import models
+from django_fsm import can_proceed
+
+if TYPE_CHECKING:
+    from tenants.models import Membership, SignOffBody, User
+
+
+class Actor:
+    """A person acting in one tenant, with the facts the rules ask about, each read once."""
+
+    def __init__(self, user: User, tenant_id: int):
+        self.user = user
+        self.tenant_id = tenant_id
+
+    @cached_property
+    def membership(self) -> Membership | None:
+        from tenants.models import Membership
+
+        if not self.user.is_authenticated or not self.user.is_active:
+            return None
+        return Membership.objects.filter(tenant_id=self.tenant_id, user=self.user).first()
+
+    @cached_property
+    def body_ids(self) -> frozenset[int]:
+        from tenants.models import SignOffBodyMember
+
+        if self.membership is None:
+            return frozenset()
+        return frozenset(
+            SignOffBodyMember.objects.filter(tenant_id=self.tenant_id, user=self.user).values_list(
+                "body_id", flat=True
+            )
+        )
+
+    def has_role(self, *roles: str) -> bool:
+        return self.membership is not None and self.membership.role in roles
+
+    def sits_on(self, body_id: int | None) -> bool:
+        return body_id is not None and body_id in self.body_ids
+
+    def is_user(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id == self.user.pk
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Something that must hold before a transition; ``message`` says what is missing."""
+
+    message: str
+    holds: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str  # the django-fsm method on the model
+    label: str
+    who: str  # who may take it, in words, for refusals: "a manager or tenant administrator"
+    allowed: Callable[[Actor, Any], bool]
+    conditions: tuple[Condition, ...] = ()
+    reason_required: bool = False
+    reason_label: str = "Comment"
+    # A rule beyond roles with its own explanation, e.g. the four-eyes rule on sign-off.
+    forbidden: Callable[[Actor, Any], str | None] | None = None
+    # The body whose quorum of distinct approvals fires the transition.
+    approving_body: Callable[[Any], SignOffBody | None] | None = None
+    style: str = "primary"  # "primary", "secondary" or "warning", for the page's button
+
+
+@dataclass(frozen=True)
+class Workflow:
+    state_field: str
+    transitions: tuple[Transition, ...]
+    by_name: dict[str, Transition] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_name", {t.name: t for t in self.transitions})
+
+    def get(self, name: str) -> Transition | None:
+        return self.by_name.get(name)
+
+
+class WorkflowModel(models.Model):
+    """Mixin for a tenant-owned model driven by the engine."""
+
+    # Bumped on every state change. Approvals count towards one visit to a state only, so an
+    # action returned and evidenced again needs its quorum afresh.
+    state_changes = models.PositiveIntegerField(default=0, editable=False)
+
+    workflow: ClassVar[Workflow]
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        # Cleaning assigns every field back; the protected state field refuses assignment and is
+        # only ever changed by a transition, so it is never cleaned as input.
+        super().clean_fields(exclude={*(exclude or ()), self.workflow.state_field})
+
+    @property
+    def workflow_state(self) -> str:
+        return getattr(self, self.workflow.state_field)
+
+    @property
+    def workflow_state_label(self) -> str:
+        return getattr(self, f"get_{self.workflow.state_field}_display")()
+
+    def state_allows(self, transition: Transition) -> bool:
+        return can_proceed(getattr(self, transition.name), check_conditions=False)

@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+from tenants.scoping import TenantOwnedModel
+
+
+class TransitionLog(TenantOwnedModel):
+    """One row per state change, written in the same transaction as the change."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    transition = models.CharField(max_length=50)
+    from_state = models.CharField(max_length=30)
+    to_state = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "content_type", "object_id", "at"], name="transitionlog_object"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.transition}: {self.from_state} -> {self.to_state}"
+
+
+class Approval(TenantOwnedModel):
+    """One member's approval towards a quorum, for one visit (``cycle``) of the object's state."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    transition = models.CharField(max_length=50)
+    cycle = models.PositiveIntegerField()
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "content_type", "object_id", "transition", "cycle", "approver"],
+                name="approval_once_per_member",
+            )
+        ]
