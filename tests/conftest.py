@@ -77,21 +77,22 @@ class Story:
         from workflow.services import transition_perform
 
         act = self.action(reference, **fields)
+        lead = act.lead_officer
         steps = {
             Action.State.PROPOSED: [],
             Action.State.AGREED: [("agree", self.alice)],
-            Action.State.IN_PROGRESS: [("agree", self.alice), ("start", self.bob)],
+            Action.State.IN_PROGRESS: [("agree", self.alice), ("start", lead)],
             Action.State.EVIDENCED: [
                 ("agree", self.alice),
-                ("start", self.bob),
+                ("start", lead),
                 ("evidence", None),
-                ("submit_evidence", self.bob),
+                ("submit_evidence", lead),
             ],
             Action.State.SIGNED_OFF: [
                 ("agree", self.alice),
-                ("start", self.bob),
+                ("start", lead),
                 ("evidence", None),
-                ("submit_evidence", self.bob),
+                ("submit_evidence", lead),
                 ("sign_off", self.carol),
             ],
             Action.State.WITHDRAWN: [("withdraw", self.alice)],
@@ -100,12 +101,12 @@ class Story:
             if name == "evidence":
                 plan_services.evidence_add_link(
                     action=act,
-                    by=self.bob,
+                    by=lead,
                     url="https://example.org/minutes.pdf",
                     description="Board minutes",
                 )
                 plan_services.action_set_completion_statement(
-                    action=act, by=self.bob, text="Done and embedded in practice."
+                    action=act, by=lead, text="Done and embedded in practice."
                 )
                 continue
             comment = "A reason." if name in {"withdraw", "send_back", "reopen"} else ""
