@@ -1,0 +1,38 @@
+VENV ?= .venv
+PY = $(VENV)/bin/python
+PYTHON ?= python3.11
+LOCK = requirements/lock.txt
+STAMP = $(VENV)/.installed
+ARGS ?=
+
+.PHONY: demo test lint format bench clean
+
+demo: $(STAMP)
+	$(PY) scripts/run_demo.py
+
+test: $(STAMP)
+	VENV=$(VENV) bash scripts/run_tests.sh $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	@if [ -f scripts/bench.py ]; then $(PY) scripts/bench.py; \
+	else echo "No benchmarks yet: scripts/bench.py does not exist."; fi
+
+clean:
+	rm -rf var
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Order-only on the interpreter: recreating the venv must not count as a lock change, but a
+# missing stamp (new venv) or a newer lock file reinstalls.
+$(STAMP): $(LOCK) | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --require-hashes -r $(LOCK)
+	touch $@
