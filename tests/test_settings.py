@@ -1,0 +1,66 @@
+"""Settings refuse bad environments with a message naming what is wrong."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "k3Y-" + "Zq8rT1vB6nM0pL5x" * 4
+
+
+def load_settings(**env) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "EMAIL_USE_TLS",
+            "EMAIL_USE_SSL",
+            "EMAIL_PORT",
+            "DJANGO_SETTINGS_MODULE",
+        }
+    }
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_starts_with_a_real_secret_key_and_hosts():
+    result = load_settings(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="actions.example.org")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY is not set"),
+        ({"DEBUG": "0", "SECRET_KEY": "short"}, "too weak"),
+        ({"DEBUG": "0", "SECRET_KEY": "django-insecure-" + "a1b2c3" * 10}, "too weak"),
+        ({"DEBUG": "0", "SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS must list"),
+        ({"DEBUG": "maybe"}, "DEBUG must be one of"),
+        ({"DEBUG": "1", "DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must start with"),
+        ({"DEBUG": "1", "DATABASE_URL": "postgres://db"}, "names no database"),
+        ({"DEBUG": "1", "REDIS_URL": "http://redis"}, "REDIS_URL must start with"),
+        ({"DEBUG": "1", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
+        ({"DEBUG": "1", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "at most one of"),
+    ],
+)
+def test_bad_environment_is_refused_with_a_clear_message(env, message):
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
