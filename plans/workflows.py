@@ -53,7 +53,7 @@ def plan_grants(body_id: int | None, plan_id: int, tenant_id: int, codename: str
     return ActionPlanGroupObjectPermission.objects.filter(
         tenant_id=tenant_id,
         content_object_id=plan_id,
-        group__sign_off_body=body_id,
+        group__sign_off_bodies=body_id,
         permission__codename=codename,
     ).exists()
 

@@ -147,6 +147,8 @@ class Membership(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_in_tenant")
         ]
+        # User first: serves "which tenants is this person in?" at sign-in, the one read that
+        # starts from a person rather than a tenant.
         indexes = [models.Index(fields=["user", "tenant"], name="membership_user_tenant")]
 
     def __str__(self):
@@ -175,7 +177,7 @@ class SignOffBody(TenantOwnedModel):
     # How many distinct members must approve before a sign-off takes effect.
     quorum = models.PositiveSmallIntegerField(default=1)
     # The body's members as a permission group: object permissions on plans are granted to it.
-    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="sign_off_body")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="sign_off_bodies")
     members = models.ManyToManyField(User, through="SignOffBodyMember", related_name="+")
 
     same_tenant_people = ("chair",)
@@ -186,6 +188,7 @@ class SignOffBody(TenantOwnedModel):
         verbose_name_plural = "sign-off bodies"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="signoffbody_name_unique"),
+            models.UniqueConstraint(fields=["tenant", "group"], name="signoffbody_group_unique"),
             models.CheckConstraint(condition=models.Q(quorum__gte=1), name="signoffbody_quorum_1"),
         ]
 
