@@ -34,6 +34,15 @@ def partner_create(*, tenant: Tenant, name: str, kind: str, contact: User | None
 
 
 @transaction.atomic
+def partner_set_contact(*, partner: Partner, contact: User | None) -> Partner:
+    """Name the person escalations reach at this agency; they must be a member of the tenant."""
+    partner.contact = contact
+    partner.full_clean()
+    partner.save(update_fields=["contact"])
+    return partner
+
+
+@transaction.atomic
 def membership_add(
     *, tenant: Tenant, user: User, role: str, partner: Partner | None = None
 ) -> Membership:
@@ -62,7 +71,7 @@ def sign_off_body_create(
     if chair is not None:
         sign_off_body_set_chair(body=body, chair=chair)
     if quorum != 1:
-        sign_off_body_set_quorum(body=body, quorum=quorum)
+        body = sign_off_body_set_quorum(body=body, quorum=quorum)
     return body
 
 

@@ -119,3 +119,13 @@ def test_impossible_due_date_is_never_stored(story):
         story.action(due_date="2026-02-30")
     assert not Action.objects.exists()
     assert story.action(due_date=datetime.date(2026, 2, 28)).due_date.day == 28
+
+
+def test_partner_contact_must_be_a_member_of_the_tenant(story):
+    from tenants.services import partner_set_contact
+
+    with pytest.raises(ValidationError, match="member of this organisation"):
+        partner_set_contact(partner=story.police, contact=story.charlie)
+    assert Partner.objects.get(pk=story.police.pk).contact is None
+    partner_set_contact(partner=story.police, contact=story.bob)
+    assert Partner.objects.get(pk=story.police.pk).contact == story.bob
