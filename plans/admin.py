@@ -1,0 +1,160 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from plans.models import (
+    Action,
+    ActionPlan,
+    Evidence,
+    Framework,
+    ProgressUpdate,
+    Recommendation,
+    Theme,
+)
+from plans.workflows import ACTION_WORKFLOW, PLAN_WORKFLOW
+from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm
+from workflow.admin import transition_actions
+
+
+class ThemeInline(admin.TabularInline):
+    model = Theme
+    fields = ("position", "title")
+    extra = 0
+
+
+class RecommendationInline(admin.TabularInline):
+    model = Recommendation
+    fields = ("number", "theme", "title", "text")
+    extra = 0
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # Only this framework's themes; a new framework saves its themes first.
+        themes = Theme.objects.filter(framework=obj) if obj else Theme.objects.none()
+        formset.form.base_fields["theme"].queryset = themes
+        formset.form.base_fields["text"].widget = forms.Textarea(attrs={"rows": 2, "cols": 50})
+        return formset
+
+
+@admin.register(Framework)
+class FrameworkAdmin(admin.ModelAdmin):
+    list_display = ("title", "short_name", "scope", "published", "is_outline")
+    list_filter = (("tenant", admin.EmptyFieldListFilter), "is_outline")
+    search_fields = ("title", "short_name")
+    list_select_related = ("tenant",)
+    inlines = (ThemeInline, RecommendationInline)
+
+    @admin.display(description="Organisation")
+    def scope(self, framework: Framework) -> str:
+        return str(framework.tenant) if framework.tenant_id else "National"
+
+
+class ActionPlanAdminForm(TenantOwnedAdminForm):
+    def clean(self):
+        cleaned = super().clean()
+        framework, tenant = cleaned.get("framework"), cleaned.get("tenant") or self.instance.tenant
+        if framework and framework.tenant_id not in (None, getattr(tenant, "pk", None)):
+            raise ValidationError({"framework": "That framework belongs to another organisation."})
+        return cleaned
+
+
+@admin.register(ActionPlan)
+class ActionPlanAdmin(TenantOwnedAdmin):
+    form = ActionPlanAdminForm
+    list_display = ("title", "tenant", "framework", "owner_body", "state")
+    list_filter = ("tenant", "state")
+    list_select_related = ("tenant", "framework", "owner_body")
+    search_fields = ("title",)
+    fields = (
+        "tenant",
+        "title",
+        "framework",
+        "owner_body",
+        "owner",
+        "state",
+        "submitted_by",
+        "state_changes",
+        "created_at",
+    )
+    readonly_fields = ("state", "submitted_by", "state_changes", "created_at")
+    raw_id_fields = ("framework", "owner_body", "owner")
+    actions = transition_actions(PLAN_WORKFLOW)
+
+
+@admin.register(Action)
+class ActionAdmin(TenantOwnedAdmin):
+    list_display = ("reference", "title", "plan", "tenant", "state", "due_date", "lead_officer")
+    list_filter = ("tenant", "state")
+    list_select_related = ("tenant", "plan", "lead_officer")
+    search_fields = ("reference", "title")
+    fields = (
+        "tenant",
+        "plan",
+        "reference",
+        "title",
+        "description",
+        "lead_officer",
+        "lead_partner",
+        "due_date",
+        "sign_off_body",
+        "completion_statement",
+        "state",
+        "evidence_submitted_by",
+        "state_changes",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = (
+        "state",
+        "evidence_submitted_by",
+        "state_changes",
+        "created_at",
+        "updated_at",
+    )
+    raw_id_fields = ("plan", "lead_officer", "lead_partner", "sign_off_body")
+    actions = transition_actions(ACTION_WORKFLOW)
+
+
+@admin.register(ProgressUpdate)
+class ProgressUpdateAdmin(TenantOwnedAdmin):
+    list_display = ("action", "author", "rag", "created_at", "tenant")
+    list_filter = ("tenant", "rag")
+    list_select_related = ("tenant", "action", "author")
+    search_fields = ("text", "action__reference", "action__title")
+    raw_id_fields = ("action", "author")
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(TenantOwnedAdmin):
+    """Evidence is added on the action page, where uploads are checked; here it can be read,
+    described better, or removed."""
+
+    list_display = ("description", "action", "original_name", "link", "size", "tenant")
+    list_select_related = ("tenant", "action")
+    search_fields = ("description", "original_name", "link")
+    fields = (
+        "tenant",
+        "action",
+        "description",
+        "original_name",
+        "link",
+        "size",
+        "content_type",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    readonly_fields = (
+        "action",
+        "original_name",
+        "link",
+        "size",
+        "content_type",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

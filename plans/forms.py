@@ -1,0 +1,222 @@
+"""Forms for the plan and action pages. Every choice is limited to the tenant's own rows, so an id
+from another organisation is "not one of the available choices", never a crash or a leak."""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.template.defaultfilters import filesizeformat
+
+from plans.evidence import allowed_extensions_text, check_upload
+from plans.models import Action, ActionPlan, Rag, Recommendation
+from plans.services import sign_off_bodies_of_plan
+from tenants.models import Membership, Partner, SignOffBody, Tenant, User
+from tenants.selectors import people_who_can_deliver
+
+DATE_ERROR = "Enter a real date, for example 31 March 2026."
+
+# Roles that may deliver an action for its lead officer; a read-only viewer may not.
+DELIVERING_ROLES = (
+    Membership.Role.OFFICER,
+    Membership.Role.MANAGER,
+    Membership.Role.BOARD_MEMBER,
+    Membership.Role.TENANT_ADMIN,
+)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names, or above the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            field = name if name in form.fields else NON_FIELD_ERRORS
+            form.add_error(None, ValidationError({field: errors}))
+    else:
+        form.add_error(None, error.messages)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class ActionForm(forms.Form):
+    reference = forms.CharField(
+        max_length=20,
+        help_text='As the plan numbers it, for example "3.2".',
+        error_messages={"required": 'Enter a reference, for example "3.2".'},
+    )
+    title = forms.CharField(
+        max_length=300, error_messages={"required": "Enter a title for the action."}
+    )
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}), label="Description (optional)"
+    )
+    recommendations = forms.ModelMultipleChoiceField(
+        queryset=Recommendation.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Recommendations this action answers",
+    )
+    lead_officer = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Not named yet"
+    )
+    lead_partner = forms.ModelChoiceField(
+        queryset=Partner.objects.none(), required=False, empty_label="Not named yet"
+    )
+    supporting_partners = forms.ModelMultipleChoiceField(
+        queryset=Partner.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Supporting partners (optional)",
+    )
+    due_date = forms.DateField(
+        required=False,
+        widget=DateInput,
+        error_messages={"invalid": DATE_ERROR},
+        help_text="For example 31 March 2026.",
+    )
+    sign_off_body = forms.ModelChoiceField(
+        queryset=SignOffBody.objects.none(),
+        required=False,
+        empty_label="Not chosen yet",
+        help_text="The board or team that will sign the action off.",
+    )
+
+    def __init__(self, *args, tenant: Tenant, plan: ActionPlan, action: Action | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.plan = plan
+        self.action = action
+        self.fields["recommendations"].queryset = Recommendation.objects.filter(
+            framework_id=plan.framework_id
+        ).order_by("number")
+        self.fields["lead_officer"].queryset = people_who_can_deliver(tenant=tenant)
+        partners = Partner.objects.filter(tenant=tenant).order_by("name")
+        self.fields["lead_partner"].queryset = partners
+        self.fields["supporting_partners"].queryset = partners
+        bodies = sign_off_bodies_of_plan(plan=plan)
+        self.fields["sign_off_body"].queryset = SignOffBody.objects.filter(
+            tenant=tenant, pk__in=[body.pk for body in bodies]
+        ).order_by("name")
+
+    def clean_reference(self) -> str:
+        reference = self.cleaned_data["reference"].strip()
+        clash = Action.objects.filter(
+            tenant_id=self.plan.tenant_id, plan=self.plan, reference=reference
+        )
+        if self.action is not None:
+            clash = clash.exclude(pk=self.action.pk)
+        if clash.exists():
+            raise ValidationError(
+                f"Another action in this plan already has the reference {reference}."
+            )
+        return reference
+
+    @classmethod
+    def initial_from(cls, action: Action) -> dict:
+        return {
+            "reference": action.reference,
+            "title": action.title,
+            "description": action.description,
+            "recommendations": [r.pk for r in action.recommendations.all()],
+            "lead_officer": action.lead_officer_id,
+            "lead_partner": action.lead_partner_id,
+            "supporting_partners": [p.pk for p in action.supporting_partners.all()],
+            "due_date": action.due_date,
+            "sign_off_body": action.sign_off_body_id,
+        }
+
+
+class ProgressForm(forms.Form):
+    text = forms.CharField(
+        label="What has happened since the last update",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Describe the progress made."},
+    )
+    rag = forms.ChoiceField(
+        label="Your RAG rating",
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose red, amber or green.",
+            "invalid_choice": "Choose red, amber or green.",
+        },
+        choices=[
+            (Rag.RED, "Red: will not be delivered on time without help"),
+            (Rag.AMBER, "Amber: at risk, but recoverable"),
+            (Rag.GREEN, "Green: on track"),
+        ],
+    )
+
+
+class EvidenceForm(forms.Form):
+    description = forms.CharField(
+        max_length=500,
+        label="What the evidence shows",
+        error_messages={"required": "Say what the evidence shows."},
+    )
+    file = forms.FileField(required=False, label="Upload a file")
+    link = forms.URLField(
+        required=False,
+        max_length=1000,
+        assume_scheme="https",
+        label="Or give a web address for it",
+        help_text="For example a page on the council's intranet.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "file"
+        ].help_text = (
+            f"{allowed_extensions_text()}; at most {filesizeformat(settings.EVIDENCE_MAX_BYTES)}."
+        )
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload:
+            # The same policy the service enforces, checked here so the message sits by the field.
+            check_upload(upload)
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        has_file, has_link = bool(cleaned.get("file")), bool(cleaned.get("link"))
+        if has_file and has_link:
+            raise ValidationError("Give either a file or a web address, not both.")
+        if not has_file and not has_link and not self.has_error("link"):
+            self.add_error("file", "Choose a file to upload, or give a web address.")
+        return cleaned
+
+
+class CompletionForm(forms.Form):
+    text = forms.CharField(
+        label="Completion statement",
+        help_text="What was done, and how it is now part of everyday practice.",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Write the completion statement."},
+    )
+
+
+class DelegateForm(forms.Form):
+    user = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        label="Person to add",
+        empty_label="Choose a person",
+        error_messages={
+            "required": "Choose a person to add.",
+            "invalid_choice": "Select a valid choice: someone in this organisation who can "
+            "deliver actions.",
+        },
+    )
+
+    def __init__(self, *args, tenant: Tenant, exclude_ids: tuple[int | None, ...] = (), **kw):
+        super().__init__(*args, **kw)
+        self.fields["user"].queryset = (
+            User.objects.filter(
+                memberships__tenant=tenant,
+                memberships__role__in=DELIVERING_ROLES,
+                is_active=True,
+            )
+            .exclude(pk__in=[pk for pk in exclude_ids if pk is not None])
+            .order_by("full_name")
+        )

@@ -1,0 +1,450 @@
+"""Pages for a tenant's plans and actions.
+
+Every object is loaded through a query filtered to ``request.tenant`` (set by the tenant
+middleware, which has already refused non-members), so another organisation's id is the same
+404 as a missing one. Reads come from selectors, writes from services; the views only translate
+between HTTP and those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from plans import services
+from plans.forms import (
+    ActionForm,
+    CompletionForm,
+    DelegateForm,
+    EvidenceForm,
+    ProgressForm,
+    add_service_errors,
+)
+from plans.models import Action, ActionPlan, Evidence, Rag, schedule_rag
+from plans.selectors import (
+    action_delegates,
+    action_detail,
+    action_rows,
+    actions_of_user,
+    plan_overview,
+    plans_of_tenant,
+)
+from plans.workflows import delivers, is_manager
+from workflow.engine import Actor, WorkflowModel
+from workflow.services import (
+    TransitionRefused,
+    approvals_pending,
+    transition_history,
+    transition_perform,
+    transitions_available,
+)
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _plan_or_404(request: HttpRequest, pk: int) -> ActionPlan:
+    return get_object_or_404(plans_of_tenant(tenant=request.tenant), pk=pk)
+
+
+def _action_or_404(request: HttpRequest, pk: int) -> Action:
+    return get_object_or_404(
+        Action.objects.filter(tenant=request.tenant).select_related("plan", "sign_off_body"),
+        pk=pk,
+    )
+
+
+def _action_detail_or_404(request: HttpRequest, pk: int) -> Action:
+    try:
+        return action_detail(tenant=request.tenant, pk=pk)
+    except Action.DoesNotExist:
+        raise Http404("No such action.") from None
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not request.membership.can_manage:
+        raise PermissionDenied("Only managers and tenant administrators can do this.")
+
+
+def _back_to_action(request: HttpRequest, action: Action) -> HttpResponse:
+    return redirect("action", tenant_slug=request.tenant.slug, pk=action.pk)
+
+
+def _back_to_plan(request: HttpRequest, plan: ActionPlan) -> HttpResponse:
+    return redirect("plan", tenant_slug=request.tenant.slug, pk=plan.pk)
+
+
+@dataclass(frozen=True)
+class Quorum:
+    approvals: list
+    quorum: int
+
+    @property
+    def needed(self) -> int:
+        return max(self.quorum - len(self.approvals), 0)
+
+
+def _quorum(obj: WorkflowModel, name: str, state: str, body) -> Quorum | None:
+    """Approvals so far, shown only where a body needs more than one."""
+    if body is None or body.quorum <= 1 or obj.workflow_state != state:
+        return None
+    return Quorum(approvals_pending(obj=obj, name=name), body.quorum)
+
+
+def _history(obj: WorkflowModel) -> list[dict]:
+    states = dict(type(obj)._meta.get_field(obj.workflow.state_field).choices)
+    rows = []
+    for log in transition_history(obj=obj):
+        transition = obj.workflow.get(log.transition)
+        rows.append(
+            {
+                "at": log.at,
+                "actor": log.actor,
+                "label": transition.label if transition else log.transition,
+                "from_state": states.get(log.from_state, log.from_state),
+                "to_state": states.get(log.to_state, log.to_state),
+                "comment": log.comment,
+            }
+        )
+    return rows
+
+
+def _perform(request: HttpRequest, obj: WorkflowModel, name: str, noun: str) -> None:
+    transition = obj.workflow.get(name)
+    if transition is None:
+        raise Http404("No such step.")
+    try:
+        outcome = transition_perform(
+            obj=obj, name=name, user=request.user, comment=request.POST.get("comment", "")
+        )
+    except TransitionRefused as refusal:
+        messages.error(request, str(refusal))
+        return
+    if outcome.fired:
+        messages.success(
+            request,
+            f"{transition.label}: done. This {noun} is now "
+            f"{outcome.obj.workflow_state_label.lower()}.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Your approval is recorded: {outcome.approvals} of {outcome.quorum}. "
+            f"It takes effect when {outcome.quorum} members have approved.",
+        )
+
+
+def _rag_summary(rag_counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    return [(rag.value, rag.label, rag_counts.get(rag.value, 0)) for rag in Rag]
+
+
+# -- plans ----------------------------------------------------------------------------------
+
+
+@login_required
+def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    return render(
+        request, "plans/plan_list.html", {"plans": list(plans_of_tenant(tenant=request.tenant))}
+    )
+
+
+@login_required
+def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    plan = _plan_or_404(request, pk)
+    overview = plan_overview(plan=plan, today=timezone.localdate())
+    context = {
+        "plan": plan,
+        "overview": overview,
+        "rag_summary": _rag_summary(overview.rag_counts),
+        "state_summary": [
+            (state.label, overview.state_counts.get(state.value, 0)) for state in Action.State
+        ],
+        "offers": transitions_available(obj=plan, user=request.user),
+        "quorum": _quorum(plan, "endorse", ActionPlan.State.SUBMITTED, plan.owner_body),
+        "history": _history(plan),
+        "can_manage": request.membership.can_manage,
+    }
+    return render(request, "plans/plan_detail.html", context)
+
+
+@login_required
+@require_POST
+def plan_transition(request: HttpRequest, tenant_slug: str, pk: int, name: str) -> HttpResponse:
+    plan = _plan_or_404(request, pk)
+    _perform(request, plan, name, "plan")
+    return _back_to_plan(request, plan)
+
+
+# -- creating and editing actions -----------------------------------------------------------
+
+
+@login_required
+def action_new(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    plan = _plan_or_404(request, pk)
+    _require_manager(request)
+    form = ActionForm(request.POST or None, tenant=request.tenant, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            action = services.action_create(plan=plan, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Action {action.reference} added. It is proposed.")
+            return _back_to_action(request, action)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "plans/action_form.html",
+        {"form": form, "plan": plan, "action": None},
+        status=status,
+    )
+
+
+@login_required
+def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    action = _action_or_404(request, pk)
+    _require_manager(request)
+    if action.state not in services.EDITABLE_STATES:
+        messages.error(
+            request,
+            f"This action is {action.get_state_display().lower()}; its details can no longer "
+            "be changed.",
+        )
+        return _back_to_action(request, action)
+    form = ActionForm(
+        request.POST or None,
+        tenant=request.tenant,
+        plan=action.plan,
+        action=action,
+        initial=None if request.method == "POST" else ActionForm.initial_from(action),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_update(action=action, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Action {action.reference} updated.")
+            return _back_to_action(request, action)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "plans/action_form.html",
+        {"form": form, "plan": action.plan, "action": action},
+        status=status,
+    )
+
+
+# -- the action page ------------------------------------------------------------------------
+
+
+def _abilities(request: HttpRequest, action: Action) -> dict[str, bool]:
+    """What the page offers, by the same rules the services enforce."""
+    actor = Actor(request.user, action.tenant_id)
+    manager = is_manager(actor)
+    delivering = manager or delivers(actor, action)
+    return {
+        "can_edit": manager and action.state in services.EDITABLE_STATES,
+        "can_report": delivering and action.is_open,
+        "can_write_statement": delivering
+        and action.state in (Action.State.AGREED, Action.State.IN_PROGRESS),
+        "can_delegate": (manager or actor.is_user(action.lead_officer_id)) and action.is_open,
+    }
+
+
+def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms) -> HttpResponse:
+    action = _action_detail_or_404(request, pk)
+    progress = action.progress_newest_first
+    abilities = _abilities(request, action)
+    delegates = action_delegates(action=action)
+    context = {
+        "action": action,
+        "plan": action.plan,
+        "recommendations": list(action.recommendations.all()),
+        "supporting_partners": list(action.supporting_partners.all()),
+        "schedule_rag": schedule_rag(action, today=timezone.localdate()),
+        "latest_progress": progress[0] if progress else None,
+        "progress_updates": progress,
+        "evidence": list(action.evidence.all()),
+        "delegates": delegates,
+        "offers": transitions_available(obj=action, user=request.user),
+        "quorum": _quorum(action, "sign_off", Action.State.EVIDENCED, action.sign_off_body),
+        "history": _history(action),
+        "progress_form": forms.get("progress_form") or ProgressForm(prefix="progress"),
+        "evidence_form": forms.get("evidence_form") or EvidenceForm(prefix="evidence"),
+        "completion_form": forms.get("completion_form")
+        or CompletionForm(prefix="completion", initial={"text": action.completion_statement}),
+        "delegate_form": forms.get("delegate_form")
+        or DelegateForm(
+            prefix="delegate",
+            tenant=request.tenant,
+            exclude_ids=(action.lead_officer_id, *(d.pk for d in delegates)),
+        ),
+        "invalid_form": next((f for f in forms.values() if f is not None and f.errors), None),
+        **abilities,
+    }
+    return render(request, "plans/action_detail.html", context, status=status)
+
+
+@login_required
+def action_page(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    return _render_action(request, pk)
+
+
+@login_required
+@require_POST
+def action_transition(request: HttpRequest, tenant_slug: str, pk: int, name: str) -> HttpResponse:
+    action = _action_or_404(request, pk)
+    _perform(request, action, name, "action")
+    return _back_to_action(request, action)
+
+
+def _write(request: HttpRequest, action: Action, form, write, success: str, form_name: str):
+    """Run ``write`` for a valid form; refusals come back next to the form with nothing changed."""
+    if form.is_valid():
+        try:
+            write(form.cleaned_data)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                # A refusal about the action's state, not the input: the form may no longer
+                # be on the page, so say it at the top.
+                messages.error(request, " ".join(error.messages))
+                return _back_to_action(request, action)
+            add_service_errors(form, error)
+        except PermissionDenied as denied:
+            messages.error(request, str(denied))
+            return _back_to_action(request, action)
+        else:
+            messages.success(request, success)
+            return _back_to_action(request, action)
+    return _render_action(request, action.pk, status=400, **{form_name: form})
+
+
+@login_required
+@require_POST
+def action_progress(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    action = _action_or_404(request, pk)
+    form = ProgressForm(request.POST, prefix="progress")
+    return _write(
+        request,
+        action,
+        form,
+        lambda data: services.progress_add(
+            action=action, author=request.user, text=data["text"], rag=data["rag"]
+        ),
+        "Progress update added.",
+        "progress_form",
+    )
+
+
+def _add_evidence(request: HttpRequest, action: Action, data: dict) -> Evidence:
+    if data.get("file"):
+        return services.evidence_add_file(
+            action=action, by=request.user, upload=data["file"], description=data["description"]
+        )
+    return services.evidence_add_link(
+        action=action, by=request.user, url=data["link"], description=data["description"]
+    )
+
+
+@login_required
+@require_POST
+def action_evidence(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    action = _action_or_404(request, pk)
+    form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
+    return _write(
+        request,
+        action,
+        form,
+        lambda data: _add_evidence(request, action, data),
+        "Evidence added.",
+        "evidence_form",
+    )
+
+
+@login_required
+@require_POST
+def action_completion(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    action = _action_or_404(request, pk)
+    form = CompletionForm(request.POST, prefix="completion")
+    return _write(
+        request,
+        action,
+        form,
+        lambda data: services.action_set_completion_statement(
+            action=action, by=request.user, text=data["text"]
+        ),
+        "Completion statement saved.",
+        "completion_form",
+    )
+
+
+@login_required
+@require_POST
+def action_delegates_change(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    action = _action_or_404(request, pk)
+    if "remove" in request.POST:
+        return _remove_delegate(request, action, request.POST["remove"])
+    form = DelegateForm(request.POST, prefix="delegate", tenant=request.tenant)
+    return _write(
+        request,
+        action,
+        form,
+        lambda data: services.action_delegate(
+            action=action, by=request.user, delegate=data["user"]
+        ),
+        "Delegate added: they can now deliver this action.",
+        "delegate_form",
+    )
+
+
+def _remove_delegate(request: HttpRequest, action: Action, user_id: str) -> HttpResponse:
+    delegate = next((u for u in action_delegates(action=action) if str(u.pk) == user_id), None)
+    if delegate is None:
+        messages.error(request, "That person is not a delegate for this action.")
+        return _back_to_action(request, action)
+    try:
+        services.action_delegate_remove(action=action, by=request.user, delegate=delegate)
+    except (PermissionDenied, ValidationError) as refusal:
+        messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+    else:
+        messages.success(request, f"{delegate} is no longer a delegate for this action.")
+    return _back_to_action(request, action)
+
+
+@login_required
+def evidence_download(
+    request: HttpRequest, tenant_slug: str, pk: int, evidence_pk: int
+) -> FileResponse:
+    evidence = get_object_or_404(
+        Evidence.objects.filter(tenant=request.tenant, action_id=pk), pk=evidence_pk
+    )
+    if not evidence.file:
+        raise Http404("This evidence is a link, not a file.")
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name or "evidence",
+        content_type=evidence.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# -- my actions -----------------------------------------------------------------------------
+
+
+@login_required
+def my_actions(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    rows = action_rows(
+        actions_of_user(tenant=request.tenant, user=request.user), today=timezone.localdate()
+    )
+    # Stable sort: open actions first, each group keeping the selector's due-date order.
+    rows.sort(key=lambda row: not row.action.is_open)
+    return render(request, "plans/my_actions.html", {"rows": rows})

@@ -1,0 +1,314 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
+from plans.services import progress_add
+from tenants.models import Membership, Partner, SignOffBody, SignOffBodyMember, Tenant, User
+from tenants.scoping import across_tenants
+from tenants.services import sign_off_body_set_quorum
+from tests.tenants.factories import UserFactory
+from workflow.models import Approval, TransitionLog
+
+ADMIN_MODELS = [
+    Tenant,
+    User,
+    Partner,
+    Membership,
+    SignOffBody,
+    Framework,
+    ActionPlan,
+    Action,
+    ProgressUpdate,
+    Evidence,
+    TransitionLog,
+    Approval,
+]
+
+
+@pytest.fixture
+def operator(db) -> User:
+    """The operator: staff and superuser, a member of no tenant."""
+    return UserFactory(full_name="Olive Operator", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_alice(story) -> User:
+    """Alice, a manager of Central Bedfordshire who also works for the operator."""
+    story.alice.is_staff = True
+    story.alice.is_superuser = True
+    story.alice.save()
+    return story.alice
+
+
+def admin_url(model, view: str = "changelist", *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def run_action(client, model, action_name: str, objects, **extra):
+    data = {"action": action_name, "_selected_action": [obj.pk for obj in objects], **extra}
+    if "apply" not in extra:
+        data["index"] = 0
+    return client.post(admin_url(model), data, follow=True)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_tenant_users_cannot_reach_the_admin(client, story):
+    client.force_login(story.erin)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_operator_sees_every_model_across_tenants(client, story, operator):
+    action = story.action_in(Action.State.IN_PROGRESS)
+    progress_add(action=action, author=story.bob, text="Nearly there", rag="green")
+    story.action_in(Action.State.SIGNED_OFF, "1.2")
+    client.force_login(operator)
+
+    index = client.get(reverse("admin:index")).content.decode()
+    for model in ADMIN_MODELS:
+        assert admin_url(model) in index
+        assert client.get(admin_url(model)).status_code == 200
+
+    with across_tenants():
+        rows = [model.objects.order_by("pk").first() for model in ADMIN_MODELS]
+    for row in rows:
+        assert client.get(admin_url(type(row), "change", row.pk)).status_code == 200
+    actions = client.get(admin_url(Action)).content.decode()
+    assert "CANARY Sunderland action" in actions
+    assert "Action 1.1" in actions
+
+
+def test_state_is_read_only_in_the_admin(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    page = client.get(admin_url(Action, "change", action.pk)).content.decode()
+    assert 'name="state"' not in page
+
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        {
+            "plan": story.plan.pk,
+            "reference": "1.1",
+            "title": "Renamed by the operator",
+            "state": Action.State.SIGNED_OFF,
+        },
+    )
+
+    assert response.status_code == 302
+    action = Action.objects.get(pk=action.pk)
+    assert action.title == "Renamed by the operator"
+    assert action.state == Action.State.PROPOSED
+
+
+def test_admin_workflow_action_goes_through_the_service_and_writes_a_log(
+    client, story, staff_alice
+):
+    action = story.action()
+    client.force_login(staff_alice)
+
+    response = run_action(client, Action, "workflow_agree", [action])
+
+    assert Action.objects.get(pk=action.pk).state == Action.State.AGREED
+    log = TransitionLog.objects.get(object_id=action.pk)
+    assert (log.transition, log.from_state, log.to_state, log.actor) == (
+        "agree",
+        "proposed",
+        "agreed",
+        staff_alice,
+    )
+    assert "Agree the action: done for 1." in messages_of(response)
+
+
+def test_admin_workflow_action_is_refused_for_an_operator_outside_the_tenant(
+    client, story, operator
+):
+    action = story.action()
+    client.force_login(operator)
+
+    response = run_action(client, Action, "workflow_agree", [action])
+
+    assert Action.objects.get(pk=action.pk).state == Action.State.PROPOSED
+    assert not TransitionLog.objects.filter(object_id=action.pk).exists()
+    assert f"{action}: You are not a member of this organisation." in messages_of(response)
+
+
+def test_admin_workflow_action_reports_unmet_conditions(client, story, staff_alice):
+    action = story.action(due_date=None)
+    client.force_login(staff_alice)
+    response = run_action(client, Action, "workflow_agree", [action])
+    assert Action.objects.get(pk=action.pk).state == Action.State.PROPOSED
+    assert f"{action}: Set a due date." in messages_of(response)
+
+
+def test_admin_asks_for_a_reason_before_withdrawing(client, story, staff_alice):
+    action = story.action()
+    client.force_login(staff_alice)
+
+    asked = run_action(client, Action, "workflow_withdraw", [action])
+    assert "Why the action is withdrawn" in asked.content.decode()
+    assert Action.objects.get(pk=action.pk).state == Action.State.PROPOSED
+
+    still_missing = run_action(client, Action, "workflow_withdraw", [action], apply="yes")
+    assert "Give a reason to withdraw." in still_missing.content.decode()
+    assert Action.objects.get(pk=action.pk).state == Action.State.PROPOSED
+
+    run_action(
+        client, Action, "workflow_withdraw", [action], apply="yes", comment="Superseded by 4.1"
+    )
+    assert Action.objects.get(pk=action.pk).state == Action.State.WITHDRAWN
+    assert TransitionLog.objects.get(object_id=action.pk).comment == "Superseded by 4.1"
+
+
+def test_admin_endorses_a_plan_through_the_plan_workflow(client, story):
+    story.action()
+    story.mark.is_staff = story.mark.is_superuser = True
+    story.mark.save()
+    client.force_login(story.alice)
+    client.post(
+        reverse(
+            "plan_transition",
+            kwargs={"tenant_slug": story.tenant.slug, "pk": story.plan.pk, "name": "submit"},
+        )
+    )
+    client.force_login(story.mark)
+    run_action(client, ActionPlan, "workflow_endorse", [story.plan])
+    assert ActionPlan.objects.get(pk=story.plan.pk).state == ActionPlan.State.ENDORSED
+
+
+def test_admin_refuses_a_partner_from_another_tenant(client, story, operator):
+    action = story.action()
+    with across_tenants():
+        foreign = Partner.objects.get(name="Northumbria Police")
+    client.force_login(operator)
+
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        {"plan": story.plan.pk, "reference": "1.1", "title": "x", "lead_partner": foreign.pk},
+    )
+
+    assert response.status_code == 200
+    assert "must belong to the same organisation" in response.content.decode()
+    assert Action.objects.get(pk=action.pk).lead_partner == story.police
+
+
+def test_admin_refuses_a_duplicate_reference_with_a_form_error(client, story, operator):
+    story.action("1.1")
+    second = story.action("1.2")
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", second.pk),
+        {"plan": story.plan.pk, "reference": "1.1", "title": "x"},
+    )
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    assert Action.objects.get(pk=second.pk).reference == "1.2"
+
+
+def test_operator_adds_a_person_who_signs_in_with_their_email(client, operator):
+    client.force_login(operator)
+    response = client.post(
+        admin_url(User, "add"),
+        {
+            "email": "New.Person@Example.org",
+            "full_name": "New Person",
+            "usable_password": "true",
+            "password1": "a long and unusual passphrase",
+            "password2": "a long and unusual passphrase",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="new.person@example.org")
+    assert user.full_name == "New Person"
+    assert user.check_password("a long and unusual passphrase")
+    assert not user.is_staff
+
+
+def test_admin_refuses_a_second_account_for_the_same_email(client, operator):
+    client.force_login(operator)
+    response = client.post(
+        admin_url(User, "add"),
+        {
+            "email": operator.email.upper(),
+            "full_name": "Copy",
+            "usable_password": "true",
+            "password1": "a long and unusual passphrase",
+            "password2": "a long and unusual passphrase",
+        },
+    )
+    assert response.status_code == 200
+    assert "Someone already signs in with this e-mail address." in response.content.decode()
+    assert User.objects.filter(email__iexact=operator.email).count() == 1
+
+
+def test_operator_creates_a_sign_off_body_with_members_chair_and_quorum(client, story, operator):
+    client.force_login(operator)
+    response = client.post(
+        admin_url(SignOffBody, "add"),
+        {
+            "tenant": story.tenant.pk,
+            "name": "Children's Trust board",
+            "kind": SignOffBody.Kind.CHILDRENS_TRUST_BOARD,
+            "chair": story.carol.pk,
+            "quorum": 2,
+            "memberships-TOTAL_FORMS": 2,
+            "memberships-INITIAL_FORMS": 0,
+            "memberships-MIN_NUM_FORMS": 0,
+            "memberships-MAX_NUM_FORMS": 1000,
+            "memberships-0-user": story.carol.pk,
+            "memberships-1-user": story.mark.pk,
+        },
+    )
+    assert response.status_code == 302
+    body = SignOffBody.objects.get(name="Children's Trust board")
+    members = set(SignOffBodyMember.objects.filter(body=body).values_list("user", flat=True))
+    assert members == {story.carol.pk, story.mark.pk}
+    assert set(Group.objects.get(pk=body.group_id).user_set.all()) == {story.carol, story.mark}
+    assert (body.chair, body.quorum) == (story.carol, 2)
+
+
+def test_admin_will_not_remove_a_member_below_the_quorum(client, story, operator):
+    body = sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    dave = SignOffBodyMember.objects.get(body=body, user=story.dave)
+    client.force_login(operator)
+    response = client.post(
+        admin_url(SignOffBody, "change", body.pk),
+        {
+            "name": body.name,
+            "kind": body.kind,
+            "chair": story.carol.pk,
+            "quorum": 2,
+            "memberships-TOTAL_FORMS": 2,
+            "memberships-INITIAL_FORMS": 2,
+            "memberships-MIN_NUM_FORMS": 0,
+            "memberships-MAX_NUM_FORMS": 1000,
+            "memberships-0-id": SignOffBodyMember.objects.get(body=body, user=story.carol).pk,
+            "memberships-0-body": body.pk,
+            "memberships-1-id": dave.pk,
+            "memberships-1-body": body.pk,
+            "memberships-1-DELETE": "on",
+        },
+        follow=True,
+    )
+    assert SignOffBodyMember.objects.filter(body=body).count() == 2
+    assert any("fewer than its quorum of 2" in m for m in messages_of(response))
+
+
+def test_transition_log_and_approvals_are_read_only(client, story, operator):
+    action = story.action_in(Action.State.AGREED)
+    log = TransitionLog.objects.get(object_id=action.pk)
+    client.force_login(operator)
+    assert client.get(admin_url(TransitionLog, "add")).status_code == 403
+    assert client.get(admin_url(TransitionLog, "delete", log.pk)).status_code == 403
+    page = client.get(admin_url(TransitionLog, "change", log.pk)).content.decode()
+    assert 'name="_save"' not in page
+    assert client.get(admin_url(Approval, "add")).status_code == 403
+
+
+def test_evidence_is_not_added_in_the_admin(client, operator):
+    client.force_login(operator)
+    assert client.get(admin_url(Evidence, "add")).status_code == 403
