@@ -95,6 +95,15 @@ def _check_action_links(
     supporting_partners: Iterable[Partner] | None,
 ) -> None:
     errors = {}
+    if (
+        action.lead_officer_id is not None
+        and Membership.objects.filter(
+            tenant_id=action.tenant_id,
+            user_id=action.lead_officer_id,
+            role=Membership.Role.VIEWER,
+        ).exists()
+    ):
+        errors["lead_officer"] = "A read-only viewer cannot lead an action."
     if action.sign_off_body_id is not None and action.sign_off_body_id not in {
         body.pk for body in sign_off_bodies_of_plan(plan=action.plan)
     }:

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from tenants.models import Membership, SignOffBody, Tenant, User
+from tenants.models import Membership, Tenant, User
 from tenants.scoping import across_tenants
 
 
@@ -25,9 +25,11 @@ def membership_for(*, tenant: Tenant, user: User) -> Membership | None:
     return Membership.objects.filter(tenant=tenant, user=user).select_related("partner").first()
 
 
-def sign_off_bodies_of_user(*, tenant: Tenant, user: User) -> QuerySet[SignOffBody]:
-    return SignOffBody.objects.filter(tenant=tenant, memberships__user=user)
-
-
-def people_in_tenant(*, tenant: Tenant) -> QuerySet[User]:
-    return User.objects.filter(memberships__tenant=tenant, is_active=True).order_by("full_name")
+def people_who_can_deliver(*, tenant: Tenant) -> QuerySet[User]:
+    """Active members who may lead or deliver actions: everyone but read-only viewers."""
+    # One filter() call, so tenant and role are tested on the same membership row.
+    return User.objects.filter(
+        memberships__tenant=tenant,
+        memberships__role__in=[r for r in Membership.Role if r != Membership.Role.VIEWER],
+        is_active=True,
+    ).order_by("full_name")

@@ -120,8 +120,9 @@ def sign_off_body_set_quorum(*, body: SignOffBody, quorum: int) -> SignOffBody:
 
 
 @transaction.atomic
-def sign_off_body_set_chair(*, body: SignOffBody, chair: User) -> SignOffBody:
-    if not SignOffBodyMember.objects.filter(body=body, user=chair).exists():
+def sign_off_body_set_chair(*, body: SignOffBody, chair: User | None) -> SignOffBody:
+    """Name the body's chair, who receives its escalations; ``None`` leaves the chair vacant."""
+    if chair is not None and not SignOffBodyMember.objects.filter(body=body, user=chair).exists():
         raise ValidationError(f"The chair must be a member of {body}.")
     body.chair = chair
     body.save(update_fields=["chair"])

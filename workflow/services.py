@@ -30,10 +30,11 @@ class TransitionOutcome:
 class TransitionOption:
     transition: Transition
     missing: tuple[str, ...]  # unmet conditions; the transition is offered only when empty
+    already_approved: bool = False  # this person's approval is in; the quorum needs others
 
     @property
     def offered(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.already_approved
 
 
 def _refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | None:
@@ -56,13 +57,30 @@ def _unmet_conditions(transition: Transition, obj: WorkflowModel) -> tuple[str, 
     return tuple(c.message for c in transition.conditions if not c.holds(obj))
 
 
+def _approvals(obj: WorkflowModel, name: str):
+    """Approvals towards ``name`` in the object's present visit to its state."""
+    return Approval.objects.filter(
+        tenant_id=obj.tenant_id,
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=obj.pk,
+        transition=name,
+        cycle=obj.state_changes,
+    )
+
+
 def transitions_available(*, obj: WorkflowModel, user: User) -> list[TransitionOption]:
     """What ``user`` may do to ``obj`` now: the same checks the service makes, minus the reason."""
     actor = Actor(user, obj.tenant_id)
     options = []
     for transition in obj.workflow.transitions:
         if _refusal(transition, obj, actor) is None:
-            options.append(TransitionOption(transition, _unmet_conditions(transition, obj)))
+            approved = (
+                transition.approving_body is not None
+                and _approvals(obj, transition.name).filter(approver=user).exists()
+            )
+            options.append(
+                TransitionOption(transition, _unmet_conditions(transition, obj), approved)
+            )
     return options
 
 
@@ -102,6 +120,9 @@ def transition_perform(
         body = transition.approving_body(locked) if transition.approving_body else None
         if body is not None:
             quorum = body.quorum
+            already = "You have already approved this; it needs approval from other members."
+            if _approvals(locked, name).filter(approver=user).exists():
+                raise TransitionRefused(already)
             try:
                 with transaction.atomic():
                     approval = Approval.objects.create(
@@ -114,16 +135,9 @@ def transition_perform(
                         comment=comment,
                     )
             except IntegrityError:
-                raise TransitionRefused(
-                    "You have already approved this; it needs approval from other members."
-                ) from None
-            approvals = Approval.objects.filter(
-                tenant_id=locked.tenant_id,
-                content_type=content_type,
-                object_id=locked.pk,
-                transition=name,
-                cycle=locked.state_changes,
-            ).count()
+                # The same person approving twice at once: the unique constraint decides.
+                raise TransitionRefused(already) from None
+            approvals = _approvals(locked, name).count()
             if approvals < quorum:
                 transaction.on_commit(
                     lambda: approval_committed.send(
@@ -169,13 +183,4 @@ def transition_history(*, obj: WorkflowModel) -> list[TransitionLog]:
 
 def approvals_pending(*, obj: WorkflowModel, name: str) -> list[Approval]:
     """Approvals recorded towards ``name`` during the object's present visit to its state."""
-    content_type = ContentType.objects.get_for_model(type(obj))
-    return list(
-        Approval.objects.filter(
-            tenant_id=obj.tenant_id,
-            content_type=content_type,
-            object_id=obj.pk,
-            transition=name,
-            cycle=obj.state_changes,
-        ).select_related("approver")
-    )
+    return list(_approvals(obj, name).select_related("approver"))

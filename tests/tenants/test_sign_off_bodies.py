@@ -36,3 +36,8 @@ def test_members_join_the_bodys_permission_group(story):
     assert set(story.lscb.group.user_set.all()) == {story.carol, story.dave}
     sign_off_body_remove_member(body=story.lscb, user=story.dave)
     assert set(story.lscb.group.user_set.all()) == {story.carol}
+
+
+def test_chair_can_be_left_vacant(story):
+    sign_off_body_set_chair(body=story.lscb, chair=None)
+    assert SignOffBody.objects.get(pk=story.lscb.pk).chair is None

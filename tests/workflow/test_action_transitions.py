@@ -281,3 +281,30 @@ def test_user_with_global_permissions_gains_no_workflow_rights(story):
 def test_sign_off_in_another_tenant_refuses_outsiders(story):
     with tenant_scope(story.other_tenant):
         refused(story.other_action, "agree", story.alice, match="not a member")
+
+
+def test_viewer_cannot_be_made_lead_officer(story):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="read-only viewer cannot lead"):
+        story.action(lead_officer=story.victor)
+    assert not Action.objects.exists()
+
+
+def test_approval_already_given_is_not_offered_again(story):
+    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    action = story.action_in(State.EVIDENCED)
+    transition_perform(obj=action, name="sign_off", user=story.carol)
+    action = Action.objects.get(pk=action.pk)
+    [carols] = [
+        o
+        for o in transitions_available(obj=action, user=story.carol)
+        if o.transition.name == "sign_off"
+    ]
+    assert carols.already_approved and not carols.offered
+    [daves] = [
+        o
+        for o in transitions_available(obj=action, user=story.dave)
+        if o.transition.name == "sign_off"
+    ]
+    assert daves.offered
