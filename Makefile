@@ -34,5 +34,5 @@ $(PY):
 # Order-only on the interpreter: recreating the venv must not count as a lock change, but a
 # missing stamp (new venv) or a newer lock file reinstalls.
 $(STAMP): $(LOCK) | $(PY)
-	$(PY) -m pip install --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	touch $@

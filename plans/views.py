@@ -40,6 +40,7 @@ from plans.workflows import delivers, is_manager
 from workflow.engine import Actor, WorkflowModel
 from workflow.services import (
     TransitionRefused,
+    approval_history,
     approvals_pending,
     transition_history,
     transition_perform,
@@ -98,9 +99,11 @@ def _quorum(obj: WorkflowModel, name: str, state: str, body) -> Quorum | None:
 
 
 def _history(obj: WorkflowModel) -> list[dict]:
+    """State changes, and the approvals towards a quorum that did not themselves fire one."""
     states = dict(type(obj)._meta.get_field(obj.workflow.state_field).choices)
+    logs = transition_history(obj=obj)
     rows = []
-    for log in transition_history(obj=obj):
+    for log in logs:
         transition = obj.workflow.get(log.transition)
         rows.append(
             {
@@ -112,7 +115,27 @@ def _history(obj: WorkflowModel) -> list[dict]:
                 "comment": log.comment,
             }
         )
-    return rows
+    for approval in approval_history(obj=obj):
+        # The approval given during visit N fired the step when log row N is that step by them.
+        fired = approval.cycle < len(logs) and (
+            logs[approval.cycle].transition == approval.transition
+            and logs[approval.cycle].actor_id == approval.approver_id
+        )
+        if fired:
+            continue
+        transition = obj.workflow.get(approval.transition)
+        label = transition.label if transition else approval.transition
+        rows.append(
+            {
+                "at": approval.at,
+                "actor": approval.approver,
+                "label": f"Approved: {label.lower()}",
+                "from_state": "",
+                "to_state": "",
+                "comment": approval.comment,
+            }
+        )
+    return sorted(rows, key=lambda row: row["at"])
 
 
 def _perform(request: HttpRequest, obj: WorkflowModel, name: str, noun: str) -> None:

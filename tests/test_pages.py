@@ -711,3 +711,18 @@ def test_my_actions_lists_open_actions_first(client, story):
     assert content.index("Still going") < content.index("Finished first")
     assert "Alice leads this" not in content
     assert '<strong class="tag tag--blue">Blue (complete)</strong>' in content
+
+
+def test_history_shows_each_approval_towards_a_quorum(client, story):
+    from workflow.services import transition_perform
+
+    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    action = story.action_in(Action.State.EVIDENCED)
+    transition_perform(obj=action, name="sign_off", user=story.carol, comment="Content")
+    transition_perform(obj=action, name="sign_off", user=story.dave)
+    client.force_login(story.bob)
+    history = client.get(f"/t/{story.tenant.slug}/actions/{action.pk}/").context["history"]
+    steps = [(row["actor"], row["label"]) for row in history]
+    assert (story.carol, "Approved: sign off") in steps
+    assert (story.dave, "Sign off") in steps
+    assert (story.dave, "Approved: sign off") not in steps

@@ -184,3 +184,14 @@ def transition_history(*, obj: WorkflowModel) -> list[TransitionLog]:
 def approvals_pending(*, obj: WorkflowModel, name: str) -> list[Approval]:
     """Approvals recorded towards ``name`` during the object's present visit to its state."""
     return list(_approvals(obj, name).select_related("approver"))
+
+
+def approval_history(*, obj: WorkflowModel) -> list[Approval]:
+    """Every approval ever recorded on ``obj``, oldest first, for its history."""
+    return list(
+        Approval.objects.filter(
+            tenant_id=obj.tenant_id,
+            content_type=ContentType.objects.get_for_model(type(obj)),
+            object_id=obj.pk,
+        ).select_related("approver")
+    )

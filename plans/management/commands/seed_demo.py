@@ -1,11 +1,13 @@
 """Create the demo: the national Laming framework, two tenants, their people and plans."""
 
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from plans.demo import DemoRefused, DemoSummary, demo_build
 
-URL_HINT = "http://127.0.0.1:8000/"
+URL_HINT = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 
 
 class Command(BaseCommand):
