@@ -2,11 +2,9 @@
 
 import datetime
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
 from plans import services
 from plans.models import Action, ActionRecommendation, ActionSupportingPartner, ProgressUpdate
+from tests.querycount import queries_for
 
 
 def add_actions(story, count: int, start: int = 0) -> None:
@@ -40,13 +38,6 @@ def add_actions(story, count: int, start: int = 0) -> None:
         )
         for a in actions
     )
-
-
-def queries_for(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(captured)
 
 
 def test_plan_page_queries_do_not_grow_with_actions(client, story):
