@@ -1,16 +1,24 @@
 """Random sequences of steps by random people, checked against a plain model of the rules.
 
-The model below restates the workflow rules independently of the engine. After every step the
-engine must have done exactly what the model says (fired, recorded an approval, or refused), the
-action must be in the model's state, and there must be one log row per state change.
+The model below restates the workflow rules independently of the engine. Hypothesis drives the
+action as a state machine; after every step the engine must have done exactly what the model
+says (fired, recorded an approval, or refused), the action must be in the model's state, and
+there must be one log row per state change.
 """
 
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from plans import services as plan_services
 from plans.models import Action
@@ -33,11 +41,47 @@ PEOPLE = ["alice", "bob", "carol", "dave", "erin", "mark", "victor", "charlie"]
 MANAGERS = {"alice", "erin", "mark"}
 LSCB = {"carol", "dave"}
 OPEN = {State.PROPOSED, State.AGREED, State.IN_PROGRESS, State.EVIDENCED}
+# People who could plausibly take each step ("lead" is the action's lead officer). Drawing from
+# them half the time lets runs reach deep states, such as a lead who sits on the board trying to
+# sign off their own evidence, that uniformly random people almost never reach.
+LIKELY = {
+    "agree": ["alice", "erin", "mark"],
+    "start": ["lead", "alice"],
+    "statement": ["lead"],
+    "submit_evidence": ["lead"],
+    "sign_off": ["carol", "dave"],
+    "send_back": ["carol", "dave"],
+    "reopen": ["carol", "dave"],
+    "withdraw": ["bob", "victor"],  # mostly refused: a withdrawal ends the run
+}
+# Where a run starts: the steps that bring the action there, each checked against the model.
+PRELUDES = {
+    "proposed": [],
+    "in progress": [("agree", "alice"), ("start", "lead"), ("statement", "lead")],
+    "evidenced": [
+        ("agree", "alice"),
+        ("start", "lead"),
+        ("statement", "lead"),
+        ("submit_evidence", "lead"),
+    ],
+}
+# Steps drawn with these weights: a withdrawal ends the run, so it is drawn least.
+WEIGHTED_STEPS = [
+    *["agree"] * 2,
+    *["start"] * 2,
+    *["statement"] * 2,
+    *["submit_evidence"] * 3,
+    *["sign_off"] * 3,
+    "send_back",
+    "reopen",
+    "withdraw",
+]
 
 
 @dataclass
 class Model:
     quorum: int
+    lead: str  # bob is an officer; dave is the lead but also sits on the LSCB board
     state: str = State.PROPOSED
     statement: bool = False
     submitter: str | None = None
@@ -51,16 +95,19 @@ class Model:
         """What the rules say happens: "fired", "approved", "written" or "refused"."""
         s = self.state
         if step == "statement":
-            ok = s in {State.AGREED, State.IN_PROGRESS} and (who == "bob" or who in MANAGERS)
+            ok = s in {State.AGREED, State.IN_PROGRESS} and (who == self.lead or who in MANAGERS)
             if ok:
                 self.statement = True
             return "written" if ok else "refused"
         if step == "agree" and s == State.PROPOSED and who in MANAGERS:
             self.move(State.AGREED)
-        elif step == "start" and s == State.AGREED and (who == "bob" or who in MANAGERS):
+        elif step == "start" and s == State.AGREED and (who == self.lead or who in MANAGERS):
             self.move(State.IN_PROGRESS)
         elif (
-            step == "submit_evidence" and s == State.IN_PROGRESS and who == "bob" and self.statement
+            step == "submit_evidence"
+            and s == State.IN_PROGRESS
+            and who == self.lead
+            and self.statement
         ):
             self.move(State.EVIDENCED)
             self.submitter = who
@@ -102,33 +149,73 @@ def engine_apply(story, action, step, who) -> str:
     return "fired" if outcome.fired else "approved"
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    quorum=st.sampled_from([1, 2]),
-    steps=st.lists(st.tuples(st.sampled_from(STEPS), st.sampled_from(PEOPLE)), max_size=30),
-)
-def test_random_steps_follow_the_rules(story, quorum, steps):
-    with transaction.atomic():
-        sign_off_body_set_quorum(body=story.lscb, quorum=quorum)
-        action = story.action(reference="5.5")
-        plan_services.evidence_add_link(
-            action=action, by=story.bob, url="https://example.org/e", description="Evidence"
+def test_workflow_as_a_state_machine(story):
+    class ActionWorkflow(RuleBasedStateMachine):
+        """One action, a random quorum, and random steps by random people."""
+
+        @initialize(
+            quorum=st.sampled_from([1, 2]),
+            lead=st.sampled_from(["bob", "dave"]),
+            start_at=st.sampled_from(list(PRELUDES)),
         )
-        model = Model(quorum=quorum)
-        for step, who in steps:
-            expected = model.apply(step, who)
-            assert engine_apply(story, action, step, who) == expected, (step, who, model)
-            stored = Action.objects.get(pk=action.pk)
-            assert stored.state == model.state
-            logs = TransitionLog.objects.filter(
-                content_type=ContentType.objects.get_for_model(Action), object_id=action.pk
+        def create_action(self, quorum, lead, start_at):
+            # Each run is undone at teardown, so runs never see each other's rows.
+            self.atomic = transaction.atomic()
+            self.atomic.__enter__()
+            sign_off_body_set_quorum(body=story.lscb, quorum=quorum)
+            self.action = story.action(reference="5.5", lead_officer=getattr(story, lead))
+            plan_services.evidence_add_link(
+                action=self.action,
+                by=getattr(story, lead),
+                url="https://example.org/e",
+                description="E",
             )
-            assert logs.count() == stored.state_changes
-            if stored.state == State.SIGNED_OFF:
-                # Only bob ever submits evidence here; he must never be the one who signs off.
-                assert logs.order_by("-pk").first().actor_id != story.bob.pk
-        transaction.set_rollback(True)
+            self.model = Model(quorum=quorum, lead=lead)
+            # Runs start from several depths, so the rules of late states are reached often.
+            for step, who in PRELUDES[start_at]:
+                self.check_step(step, lead if who == "lead" else who)
+
+        def check_step(self, step, who):
+            expected = self.model.apply(step, who)
+            assert engine_apply(story, self.action, step, who) == expected, (step, who)
+
+        @rule(data=st.data())
+        def take_step(self, data):
+            step = data.draw(st.sampled_from(WEIGHTED_STEPS), label="step")
+            who = data.draw(
+                st.one_of(st.sampled_from(LIKELY[step]), st.sampled_from(PEOPLE)), label="who"
+            )
+            self.check_step(step, self.model.lead if who == "lead" else who)
+
+        @invariant()
+        def stored_state_is_the_models(self):
+            if hasattr(self, "action"):
+                assert Action.objects.get(pk=self.action.pk).state == self.model.state
+
+        @invariant()
+        def one_log_row_per_state_change(self):
+            if hasattr(self, "action"):
+                stored = Action.objects.get(pk=self.action.pk)
+                logs = TransitionLog.objects.filter(
+                    content_type=ContentType.objects.get_for_model(Action), object_id=stored.pk
+                )
+                assert logs.count() == stored.state_changes
+                if stored.state == State.SIGNED_OFF:
+                    # Four eyes: whoever submitted the evidence never signs it off.
+                    lead = getattr(story, self.model.lead)
+                    assert logs.order_by("-pk").first().actor_id != lead.pk
+
+        def teardown(self):
+            if hasattr(self, "atomic"):
+                transaction.set_rollback(True)
+                self.atomic.__exit__(None, None, None)
+
+    run_state_machine_as_test(
+        ActionWorkflow,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
