@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from plans import services
 from plans.models import (
     Action,
     ActionPlan,
@@ -13,7 +14,7 @@ from plans.models import (
     Theme,
 )
 from plans.workflows import ACTION_WORKFLOW, PLAN_WORKFLOW
-from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm
+from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
 from workflow.admin import transition_actions
 
 
@@ -59,6 +60,27 @@ class ActionPlanAdminForm(TenantOwnedAdminForm):
         return cleaned
 
 
+class ActionAdminForm(TenantOwnedAdminForm):
+    """The operator edits an action's details under the same rules as a manager's page."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        action = self.instance
+        if action.tenant_id is None or action.plan_id is None or self.errors:
+            return
+        if action.pk and action.state not in services.EDITABLE_STATES:
+            self.add_error(
+                None,
+                f"This action is {action.get_state_display().lower()}; its details can no "
+                "longer be changed.",
+            )
+            return
+        try:
+            services.action_links_validate(action)
+        except ValidationError as error:
+            self.add_error(None, errors_for_form(self, error))
+
+
 @admin.register(ActionPlan)
 class ActionPlanAdmin(TenantOwnedAdmin):
     form = ActionPlanAdminForm
@@ -84,6 +106,7 @@ class ActionPlanAdmin(TenantOwnedAdmin):
 
 @admin.register(Action)
 class ActionAdmin(TenantOwnedAdmin):
+    form = ActionAdminForm
     list_display = ("reference", "title", "plan", "tenant", "state", "due_date", "lead_officer")
     list_filter = ("tenant", "state")
     list_select_related = ("tenant", "plan", "lead_officer")

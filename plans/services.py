@@ -89,11 +89,12 @@ def sign_off_bodies_of_plan(*, plan: ActionPlan) -> list[SignOffBody]:
     )
 
 
-def _check_action_links(
+def action_links_validate(
     action: Action,
-    recommendations: Iterable[Recommendation] | None,
-    supporting_partners: Iterable[Partner] | None,
+    recommendations: Iterable[Recommendation] | None = None,
+    supporting_partners: Iterable[Partner] | None = None,
 ) -> None:
+    """The rules an action's lead, sign-off body and links keep, however it is edited."""
     errors = {}
     if (
         action.lead_officer_id is not None
@@ -165,7 +166,7 @@ def action_create(
     )
     recommendations, supporting_partners = list(recommendations), list(supporting_partners)
     action.full_clean()
-    _check_action_links(action, recommendations, supporting_partners)
+    action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
     return action
@@ -208,7 +209,7 @@ def action_update(
     recommendations = list(recommendations) if recommendations is not None else None
     supporting_partners = list(supporting_partners) if supporting_partners is not None else None
     action.full_clean()
-    _check_action_links(action, recommendations, supporting_partners)
+    action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
     return action

@@ -4,8 +4,6 @@ The rules are read by the one transition service and by the pages, so a button i
 when the service would accept it.
 """
 
-from django.db.models import Q
-
 from plans.models import (
     Action,
     ActionGroupObjectPermission,
@@ -30,9 +28,8 @@ def is_delegate(actor: Actor, action: Action) -> bool:
             tenant_id=action.tenant_id,
             content_object_id=action.pk,
             permission__codename="deliver_action",
-        )
-        .filter(Q(user=actor.user))
-        .exists()
+            user=actor.user,
+        ).exists()
         or ActionGroupObjectPermission.objects.filter(
             tenant_id=action.tenant_id,
             content_object_id=action.pk,

@@ -312,3 +312,62 @@ def test_transition_log_and_approvals_are_read_only(client, story, operator):
 def test_evidence_is_not_added_in_the_admin(client, operator):
     client.force_login(operator)
     assert client.get(admin_url(Evidence, "add")).status_code == 403
+
+
+def admin_action_post(story, action, **changes) -> dict:
+    data = {
+        "plan": story.plan.pk,
+        "reference": action.reference,
+        "title": action.title,
+        "lead_officer": story.bob.pk,
+        "lead_partner": story.police.pk,
+        "sign_off_body": story.lscb.pk,
+        "due_date": action.due_date.isoformat(),
+    }
+    data.update(changes)
+    return data
+
+
+def test_admin_refuses_a_sign_off_body_the_plan_does_not_authorise(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, sign_off_body=story.executive.pk),
+    )
+    assert response.status_code == 200
+    assert "authorised to sign off this plan" in response.content.decode()
+    assert Action.objects.get(pk=action.pk).sign_off_body == story.lscb
+
+
+def test_admin_refuses_a_viewer_as_lead_officer(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, lead_officer=story.victor.pk),
+    )
+    assert "read-only viewer cannot lead" in response.content.decode()
+    assert Action.objects.get(pk=action.pk).lead_officer == story.bob
+
+
+def test_admin_cannot_change_an_evidenced_actions_details(client, story, operator):
+    action = story.action_in(Action.State.EVIDENCED)
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, title="Rewritten after submission"),
+    )
+    assert "can no longer be changed" in response.content.decode()
+    assert Action.objects.get(pk=action.pk).title == action.title
+
+
+def test_admin_saves_a_valid_change_to_an_action(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, title="Clearer title"),
+    )
+    assert response.status_code == 302
+    assert Action.objects.get(pk=action.pk).title == "Clearer title"
