@@ -23,6 +23,7 @@ from plans.models import (
     Rag,
     Recommendation,
 )
+from plans.signals import delegate_added, lead_officer_assigned
 from plans.workflows import delivers, is_manager
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 from workflow.engine import Actor
@@ -169,6 +170,8 @@ def action_create(
     action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
+    if action.lead_officer_id is not None:
+        lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
     return action
 
 
@@ -204,6 +207,7 @@ def action_update(
             f"This action is {action.get_state_display().lower()}; its details can no longer "
             "be changed."
         )
+    previous_lead_id = action.lead_officer_id
     for name, value in changes.items():
         setattr(action, name, value.strip() if isinstance(value, str) else value)
     recommendations = list(recommendations) if recommendations is not None else None
@@ -212,6 +216,8 @@ def action_update(
     action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
+    if action.lead_officer_id not in (None, previous_lead_id):
+        lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
     return action
 
 
@@ -245,12 +251,14 @@ def action_delegate(*, action: Action, by: User, delegate: User) -> None:
         raise ValidationError("A delegate must be a member of this organisation.")
     if membership.role == Membership.Role.VIEWER:
         raise ValidationError(f"{delegate} has read-only access and cannot deliver actions.")
-    ActionUserObjectPermission.objects.get_or_create(
+    _, created = ActionUserObjectPermission.objects.get_or_create(
         tenant_id=action.tenant_id,
         user=delegate,
         permission=_permission("deliver_action"),
         content_object=action,
     )
+    if created:
+        delegate_added.send(sender=Action, action=action, delegate=delegate, by=by)
 
 
 @transaction.atomic

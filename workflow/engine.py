@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
+from django.utils import timezone
 from django_fsm import can_proceed
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ class WorkflowModel(models.Model):
     # Bumped on every state change. Approvals count towards one visit to a state only, so an
     # action returned and evidenced again needs its quorum afresh.
     state_changes = models.PositiveIntegerField(default=0, editable=False)
+    # When the current state was entered: escalations count how long evidence has waited.
+    state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
 
     workflow: ClassVar[Workflow]
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from tenants.models import User
 from workflow.engine import Actor, Transition, WorkflowModel
 from workflow.models import Approval, TransitionLog
-from workflow.signals import approval_committed, transition_committed
+from workflow.signals import approval_committed, transition_committed, transition_recorded
 
 
 class TransitionRefused(Exception):
@@ -154,6 +155,7 @@ def transition_perform(
         from_state = locked.workflow_state
         getattr(locked, name)(by=user, comment=comment)
         locked.state_changes += 1
+        locked.state_changed_at = timezone.now()
         locked.save()
         log = TransitionLog.objects.create(
             tenant_id=locked.tenant_id,
@@ -165,6 +167,9 @@ def transition_perform(
             actor=user,
             comment=comment,
         )
+        # Receivers write their consequences (the outbox) in this transaction: if it rolls back,
+        # nothing they wrote survives.
+        transition_recorded.send(sender=model, obj=locked, log=log, actor=user)
         transaction.on_commit(
             lambda: transition_committed.send(sender=model, obj=locked, log=log, actor=user),
             robust=True,

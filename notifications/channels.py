@@ -1,0 +1,71 @@
+"""Channels that carry an outbox message: Django's e-mail backend, or GOV.UK Notify."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from notifications_python_client.errors import HTTPError
+from notifications_python_client.notifications import NotificationsAPIClient
+
+from notifications.content import message_id_domain
+from notifications.models import EscalationPolicy, Message
+
+
+class DeliveryFailed(Exception):
+    """The channel did not take the message. ``permanent`` failures are not retried."""
+
+    def __init__(self, text: str, *, permanent: bool = False):
+        super().__init__(text)
+        self.permanent = permanent
+
+
+def message_id_header(message: Message) -> str:
+    # The outbox key, so a copy delivered twice after a crash is recognisably the same message.
+    return f"<{message.key.replace(':', '.')}@{message_id_domain()}>"
+
+
+def email_send(message: Message, address: str) -> str:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        headers={"Message-ID": message_id_header(message)},
+        connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
+    )
+    email.attach_alternative(message.body_html, "text/html")
+    try:
+        email.send()
+    except Exception as error:  # smtplib and socket errors alike: the server did not take it
+        raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+    return ""
+
+
+def notify_send(message: Message, address: str, policy: EscalationPolicy | None) -> str:
+    if policy is None or not policy.notify_api_key or not policy.notify_template_id:
+        raise DeliveryFailed(
+            "GOV.UK Notify is chosen but no key or template is set.", permanent=True
+        )
+    try:
+        client = NotificationsAPIClient(policy.notify_api_key, base_url=settings.NOTIFY_BASE_URL)
+    except Exception as error:
+        raise DeliveryFailed(
+            f"The GOV.UK Notify key is not valid: {error}", permanent=True
+        ) from None
+    try:
+        response = client.send_email_notification(
+            email_address=address,
+            template_id=policy.notify_template_id,
+            personalisation={"subject": message.subject, "body": message.body_text},
+            reference=message.key,
+        )
+    except HTTPError as error:
+        # Notify answers 400 and 403 for requests that will never succeed (bad key, template or
+        # address); 429 and 5xx are worth retrying.
+        permanent = error.status_code in (400, 403)
+        raise DeliveryFailed(
+            f"GOV.UK Notify {error.status_code}: {error.message}", permanent=permanent
+        ) from None
+    except Exception as error:
+        raise DeliveryFailed(
+            f"GOV.UK Notify unreachable: {type(error).__name__}: {error}"
+        ) from None
+    return str(response.get("id", ""))[:100]

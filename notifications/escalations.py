@@ -1,0 +1,342 @@
+"""The escalation sweep: across every tenant, find the actions that have reached a level of
+their escalation chain, record each step once, and write one digest per person.
+
+The number of queries does not depend on the number of actions: each level is one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``, the recipients are read in a handful
+of queries, and the notifications and messages are bulk inserts. Working days are turned into
+plain cut-off dates per nation and threshold beforehand, so the database only compares dates.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.content import digest_email, escalation_title, item_of
+from notifications.models import (
+    EscalationPolicy,
+    EscalationStep,
+    Level,
+    Message,
+    Notification,
+    Sweep,
+)
+from notifications.services import outbox_queue_on_commit
+from notifications.working_days import (
+    latest_date_at_least_n_working_days_before,
+    latest_date_at_most_n_working_days_after,
+)
+from plans.models import Action
+from tenants.models import Partner, SignOffBody, SignOffBodyMember, Tenant
+from tenants.scoping import across_tenants
+from workflow.models import Approval
+
+# Any constant shared by every process that sweeps: two sweeps at once queue behind it.
+SWEEP_LOCK = 7_301_2009
+
+DELIVERING = (Action.State.AGREED, Action.State.IN_PROGRESS)
+DUE_DATE_LEVELS = (Level.REMINDER, Level.OVERDUE, Level.MANAGERS, Level.CHAIR)
+DEFAULT_POLICY = EscalationPolicy()
+
+
+@dataclass(frozen=True)
+class TenantFacts:
+    pk: int
+    name: str
+    slug: str
+    nation: str
+    policy: EscalationPolicy
+    channel: str
+
+
+def _tenants() -> dict[int, TenantFacts]:
+    policies = {p.tenant_id: p for p in EscalationPolicy.objects.all()}
+    facts = {}
+    for pk, name, slug, nation in Tenant.objects.values_list("pk", "name", "slug", "nation"):
+        policy = policies.get(pk, DEFAULT_POLICY)
+        channel = (
+            Message.Channel.NOTIFY
+            if policy.channel == EscalationPolicy.Channel.NOTIFY
+            else Message.Channel.EMAIL
+        )
+        facts[pk] = TenantFacts(pk, name, slug, nation, policy, channel)
+    return facts
+
+
+def _groups(tenants: dict[int, TenantFacts], level: str) -> dict[tuple[str, int], list[int]]:
+    """Tenants sharing a nation and a threshold share a cut-off date: one condition each."""
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for facts in tenants.values():
+        groups[(facts.nation, facts.policy.days_for(level))].append(facts.pk)
+    return groups
+
+
+def _where_groups(conditions: list[tuple[list[int], str, list]]) -> tuple[str, list]:
+    parts, params = [], []
+    for tenant_ids, condition, condition_params in conditions:
+        parts.append(f"(a.tenant_id IN ({', '.join(['%s'] * len(tenant_ids))}) AND {condition})")
+        params += [*tenant_ids, *condition_params]
+    return " OR ".join(parts), params
+
+
+def _local_date_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} AT TIME ZONE 'Europe/London')::date"
+    return f"date({column})"
+
+
+def _insert_steps(sweep: Sweep, level: str, where: str, params: list, *, waiting: bool) -> list:
+    step = EscalationStep._meta.db_table
+    action = Action._meta.db_table
+    if waiting:
+        counted_from, cycle = _local_date_sql("a.state_changed_at"), "a.state_changes"
+    else:
+        counted_from, cycle = "a.due_date", "0"
+    sql = f"""
+        INSERT INTO {step} (tenant_id, action_id, level, counted_from, cycle, sweep_id, created_at)
+        SELECT a.tenant_id, a.id, %s, {counted_from}, {cycle}, %s, %s
+        FROM {action} a
+        WHERE ({where})
+        ON CONFLICT DO NOTHING
+        RETURNING id, tenant_id, action_id, level
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [level, sweep.pk, sweep.started_at, *params])
+        return cursor.fetchall()
+
+
+def _record_steps(sweep: Sweep, tenants: dict[int, TenantFacts], today: datetime.date) -> list:
+    """Insert every step reached today; returns the new ones (already-recorded steps conflict
+    with the unique constraint and are not returned)."""
+    new = []
+    for level in (
+        Level.REMINDER,
+        Level.OVERDUE,
+        Level.MANAGERS,
+        Level.CHAIR,
+        Level.SIGN_OFF_WAITING,
+    ):
+        conditions = []
+        for (nation, days), tenant_ids in _groups(tenants, level).items():
+            if level == Level.REMINDER:
+                not_overdue_after = latest_date_at_least_n_working_days_before(nation, today, 1)
+                due_by = latest_date_at_most_n_working_days_after(nation, today, days)
+                conditions.append(
+                    (
+                        tenant_ids,
+                        "a.state IN (%s, %s) AND a.due_date > %s AND a.due_date <= %s",
+                        [*DELIVERING, not_overdue_after, due_by],
+                    )
+                )
+            elif level == Level.SIGN_OFF_WAITING:
+                # Evidence submitted on or before this date has waited ``days`` working days.
+                cutoff = latest_date_at_least_n_working_days_before(nation, today, days)
+                before = timezone.make_aware(
+                    datetime.datetime.combine(cutoff + datetime.timedelta(days=1), datetime.time())
+                )
+                conditions.append(
+                    (
+                        tenant_ids,
+                        "a.state = %s AND a.state_changed_at < %s",
+                        [Action.State.EVIDENCED, before],
+                    )
+                )
+            else:
+                cutoff = latest_date_at_least_n_working_days_before(nation, today, days)
+                conditions.append(
+                    (tenant_ids, "a.state IN (%s, %s) AND a.due_date <= %s", [*DELIVERING, cutoff])
+                )
+        if conditions:
+            where, params = _where_groups(conditions)
+            new += _insert_steps(
+                sweep, level, where, params, waiting=level == Level.SIGN_OFF_WAITING
+            )
+    return new
+
+
+def _recipients(new_steps: list) -> dict[int, dict]:
+    """For each new step: who is told, and why. A handful of queries whatever the count."""
+    action_ids = {action_id for _, _, action_id, _ in new_steps}
+    tenant_ids = {tenant_id for _, tenant_id, _, _ in new_steps}
+    actions = {
+        row["pk"]: row
+        for row in Action.objects.filter(pk__in=action_ids).values(
+            "pk",
+            "tenant_id",
+            "reference",
+            "title",
+            "due_date",
+            "state_changes",
+            "lead_officer_id",
+            "lead_partner_id",
+            "sign_off_body_id",
+            "evidence_submitted_by_id",
+        )
+    }
+    partner_ids = {a["lead_partner_id"] for a in actions.values() if a["lead_partner_id"]}
+    partners = {
+        pk: (name, contact_id)
+        for pk, name, contact_id in Partner.objects.filter(pk__in=partner_ids).values_list(
+            "pk", "name", "contact_id"
+        )
+    }
+    body_ids = {a["sign_off_body_id"] for a in actions.values() if a["sign_off_body_id"]}
+    bodies = {
+        pk: (name, chair_id)
+        for pk, name, chair_id in SignOffBody.objects.filter(pk__in=body_ids).values_list(
+            "pk", "name", "chair_id"
+        )
+    }
+    body_members: dict[int, list[int]] = defaultdict(list)
+    management_teams: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    # The bodies of these actions, and every management team of these tenants.
+    for body_id, user_id, tenant_id, kind, name in (
+        SignOffBodyMember.objects.filter(tenant_id__in=tenant_ids)
+        .filter(Q(body_id__in=body_ids) | Q(body__kind=SignOffBody.Kind.MANAGEMENT_TEAM))
+        .values_list("body_id", "user_id", "tenant_id", "body__kind", "body__name")
+    ):
+        body_members[body_id].append(user_id)
+        if kind == SignOffBody.Kind.MANAGEMENT_TEAM:
+            management_teams[tenant_id].append((name, user_id))
+    waiting_ids = [a for _, _, a, level in new_steps if level == Level.SIGN_OFF_WAITING]
+    approved: set[tuple[int, int, int]] = (
+        set(
+            Approval.objects.filter(
+                content_type__app_label="plans",
+                content_type__model="action",
+                object_id__in=waiting_ids,
+                transition="sign_off",
+            ).values_list("object_id", "cycle", "approver_id")
+        )
+        if waiting_ids
+        else set()
+    )
+
+    result: dict[int, dict] = {}
+    for step_id, _, action_id, level in new_steps:
+        action = actions[action_id]
+        told: dict[int, str] = {}
+        if level in (Level.REMINDER, Level.OVERDUE) and action["lead_officer_id"]:
+            told[action["lead_officer_id"]] = "you are the lead officer for this action"
+        if level == Level.OVERDUE and action["lead_partner_id"] in partners:
+            name, contact_id = partners[action["lead_partner_id"]]
+            if contact_id and contact_id not in told:
+                told[contact_id] = f"you are the named contact at {name}, which leads this action"
+        if level == Level.MANAGERS:
+            for team_name, user_id in management_teams.get(action["tenant_id"], []):
+                told.setdefault(user_id, f"you sit on the {team_name}")
+        if level == Level.CHAIR and action["sign_off_body_id"] in bodies:
+            name, chair_id = bodies[action["sign_off_body_id"]]
+            if chair_id:
+                told[chair_id] = f"you chair the {name}, which signs off this action"
+        if level == Level.SIGN_OFF_WAITING and action["sign_off_body_id"] in bodies:
+            name, _ = bodies[action["sign_off_body_id"]]
+            for user_id in body_members.get(action["sign_off_body_id"], []):
+                # Four eyes: whoever submitted the evidence cannot approve it, so is not chased.
+                if user_id == action["evidence_submitted_by_id"]:
+                    continue
+                if (action_id, action["state_changes"], user_id) in approved:
+                    continue
+                told[user_id] = f"you sit on the {name} and have not yet approved the evidence"
+        result[step_id] = {"action": action, "told": told}
+    return result
+
+
+def _link(slug: str, action_id: int) -> str:
+    return reverse("action", kwargs={"tenant_slug": slug, "pk": action_id})
+
+
+def escalation_sweep(*, today: datetime.date | None = None) -> Sweep:
+    """Run the sweep for ``today`` (the local date by default). Safe to run again, or on two
+    workers at once: steps already recorded are not recorded, told or sent again."""
+    today = today or timezone.localdate()
+    with transaction.atomic(), across_tenants():
+        if connection.vendor == "postgresql":
+            # Serialises sweeps: the second waits, then finds every step already recorded.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
+        sweep = Sweep.objects.create(today=today)
+        tenants = _tenants()
+        new_steps = _record_steps(sweep, tenants, today)
+        told = _recipients(new_steps) if new_steps else {}
+
+        notifications: list[Notification] = []
+        for step_id, tenant_id, action_id, level in new_steps:
+            facts = tenants[tenant_id]
+            action = told[step_id]["action"]
+            title = escalation_title(
+                level, f"{action['reference']} {action['title']}".strip(), action["due_date"]
+            )
+            for user_id, reason in told[step_id]["told"].items():
+                notifications.append(
+                    Notification(
+                        tenant_id=tenant_id,
+                        recipient_id=user_id,
+                        kind=level,
+                        action_id=action_id,
+                        step_id=step_id,
+                        title=title[:300],
+                        reason=reason[:300],
+                        link=_link(facts.slug, action_id),
+                        key=f"step:{step_id}:{user_id}",
+                    )
+                )
+
+        # Events of people who chose a daily e-mail join the same digest.
+        waiting = list(Notification.objects.filter(awaiting_digest=True))
+        for notification in waiting:
+            notification.awaiting_digest = False
+
+        digests: dict[tuple[int, str, int | None], list[Notification]] = defaultdict(list)
+        for notification in [*notifications, *waiting]:
+            facts = tenants[notification.tenant_id]
+            # A tenant on GOV.UK Notify sends with its own key: its items travel separately.
+            notify_tenant = facts.pk if facts.channel == Message.Channel.NOTIFY else None
+            digests[(notification.recipient_id, facts.channel, notify_tenant)].append(notification)
+
+        messages = []
+        for (user_id, channel, notify_tenant), items in digests.items():
+            tenant_ids = {n.tenant_id for n in items}
+            subject, text, html = digest_email(
+                [item_of(n, tenants[n.tenant_id].name) for n in items], today
+            )
+            message = Message(
+                recipient_id=user_id,
+                tenant_id=tenant_ids.pop() if len(tenant_ids) == 1 else None,
+                kind=Message.Kind.DIGEST,
+                channel=channel,
+                subject=subject[:250],
+                body_text=text,
+                body_html=html,
+                key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
+            )
+            messages.append(message)
+            for notification in items:
+                notification.message = message
+        Message.objects.bulk_create(messages)
+        for notification in [*notifications, *waiting]:
+            notification.message_id = notification.message.pk
+        Notification.objects.bulk_create(notifications)
+        if waiting:
+            Notification.objects.bulk_update(waiting, ["awaiting_digest", "message"])
+
+        sweep.finished_at = timezone.now()
+        sweep.steps_created = len(new_steps)
+        sweep.notifications_created = len(notifications)
+        sweep.messages_created = len(messages)
+        sweep.save(
+            update_fields=[
+                "finished_at",
+                "steps_created",
+                "notifications_created",
+                "messages_created",
+            ]
+        )
+        outbox_queue_on_commit([m.pk for m in messages])
+    return sweep

@@ -1,0 +1,293 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from plans.models import Action, ActionPlan
+from tenants.models import Tenant
+from tenants.scoping import TenantOwnedModel
+
+
+class Level(models.TextChoices):
+    """The escalation chain, in the order a person meets it."""
+
+    REMINDER = "reminder", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    MANAGERS = "managers", "Overdue: management team"
+    CHAIR = "chair", "Overdue: chair of the sign-off body"
+    SIGN_OFF_WAITING = "sign_off_waiting", "Waiting for sign-off"
+
+
+class EscalationPolicy(TenantOwnedModel):
+    """How a tenant escalates, in working days of its nation. A tenant without a row uses the
+    defaults below, which follow the partnership's agreed practice."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail from this service"
+        NOTIFY = "notify", "GOV.UK Notify (your own service)"
+
+    reminder_days_before = models.PositiveSmallIntegerField(
+        "reminder to the lead officer, working days before the due date", default=5
+    )
+    overdue_days = models.PositiveSmallIntegerField(
+        "lead officer and lead partner's contact, working days overdue", default=1
+    )
+    managers_days = models.PositiveSmallIntegerField(
+        "management team, working days overdue", default=10
+    )
+    chair_days = models.PositiveSmallIntegerField(
+        "chair of the sign-off body, working days overdue", default=20
+    )
+    sign_off_waiting_days = models.PositiveSmallIntegerField(
+        "sign-off body members, working days evidence has waited", default=10
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    # Notify keys belong to the council's own Notify service; the key is write-only in the pages.
+    notify_api_key = models.CharField(max_length=200, blank=True)
+    notify_template_id = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="escalationpolicy_one_per_tenant")
+        ]
+
+    def __str__(self):
+        return f"Escalation policy of {self.tenant}"
+
+    def days_for(self, level: str) -> int:
+        return {
+            Level.REMINDER: self.reminder_days_before,
+            Level.OVERDUE: self.overdue_days,
+            Level.MANAGERS: self.managers_days,
+            Level.CHAIR: self.chair_days,
+            Level.SIGN_OFF_WAITING: self.sign_off_waiting_days,
+        }[level]
+
+    def clean(self):
+        errors = {}
+        for field in (
+            "reminder_days_before",
+            "overdue_days",
+            "managers_days",
+            "chair_days",
+            "sign_off_waiting_days",
+        ):
+            value = getattr(self, field)
+            if value is None or not 1 <= value <= 250:
+                errors[field] = "Give a number of working days from 1 to 250."
+        if not errors:
+            if self.managers_days <= self.overdue_days:
+                errors["managers_days"] = (
+                    "The management team is told later than the lead officer: give more "
+                    "working days than for the lead officer."
+                )
+            elif self.chair_days <= self.managers_days:
+                errors["chair_days"] = (
+                    "The chair is told last: give more working days than for the management team."
+                )
+        if self.channel == self.Channel.NOTIFY:
+            if not self.notify_api_key:
+                errors["notify_api_key"] = (
+                    "Enter your GOV.UK Notify API key to send through Notify."
+                )
+            if not self.notify_template_id:
+                errors["notify_template_id"] = "Enter the ID of your Notify e-mail template."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Sweep(models.Model):
+    """One run of the escalation sweep, across all tenants."""
+
+    today = models.DateField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    steps_created = models.PositiveIntegerField(default=0)
+    notifications_created = models.PositiveIntegerField(default=0)
+    messages_created = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Sweep of {self.today}"
+
+
+class EscalationStep(TenantOwnedModel):
+    """One level of one action's escalation chain, reached once.
+
+    ``counted_from`` is the action's due date for the due-date levels, so a changed due date
+    starts a fresh chain; for a sign-off left waiting it is the day the evidence was submitted and
+    ``cycle`` the visit to that state, so resubmitted evidence starts a fresh count. The unique
+    constraint is what makes a second sweep, or two sweeps at once, create nothing new.
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=20, choices=Level.choices)
+    counted_from = models.DateField()
+    cycle = models.PositiveIntegerField(default=0)
+    sweep = models.ForeignKey(Sweep, on_delete=models.PROTECT, related_name="steps")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    same_tenant_relations = ("action",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "action", "level", "counted_from", "cycle"],
+                name="escalationstep_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_level_display()}: action {self.action_id}"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to hear about events. Escalations always go in the daily digest."""
+
+    class Events(models.TextChoices):
+        IMMEDIATE = "immediate", "Straight away, one e-mail per event"
+        DAILY = "daily", "In one e-mail each morning"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    events = models.CharField(max_length=10, choices=Events.choices, default=Events.IMMEDIATE)
+
+    def __str__(self):
+        return f"{self.user}: {self.get_events_display()}"
+
+
+class Message(models.Model):
+    """The outbox: one e-mail to one person, written in the same transaction as its cause.
+
+    Not scoped to one tenant: a digest may list items from each tenant the recipient belongs
+    to. ``tenant`` is set when every item comes from one tenant (always for GOV.UK Notify, which
+    sends with that tenant's key); tenant pages reach messages only through their notifications.
+    """
+
+    class Kind(models.TextChoices):
+        EVENT = "event", "Event"
+        DIGEST = "digest", "Daily digest"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        NOTIFY = "notify", "GOV.UK Notify"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    subject = models.CharField(max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField()
+    # Also the e-mail's Message-ID and Notify's reference: a redelivered message is recognisable.
+    key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="message_status_due"),
+            models.Index(fields=["tenant", "status", "created_at"], name="message_tenant_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} to {self.recipient_id} ({self.status})"
+
+
+class Notification(TenantOwnedModel):
+    """One thing one person is told about, in one tenant: listed in the service and carried by
+    an e-mail (``message``), immediately or in the next digest."""
+
+    class Kind(models.TextChoices):
+        REMINDER = Level.REMINDER.value, Level.REMINDER.label
+        OVERDUE = Level.OVERDUE.value, Level.OVERDUE.label
+        MANAGERS = Level.MANAGERS.value, Level.MANAGERS.label
+        CHAIR = Level.CHAIR.value, Level.CHAIR.label
+        SIGN_OFF_WAITING = Level.SIGN_OFF_WAITING.value, Level.SIGN_OFF_WAITING.label
+        SIGN_OFF_REQUESTED = "sign_off_requested", "Sign-off requested"
+        RETURNED = "returned", "Returned"
+        SIGNED_OFF = "signed_off", "Signed off"
+        MADE_LEAD = "made_lead", "Made lead officer"
+        MADE_DELEGATE = "made_delegate", "Made a delegate"
+        PLAN_SUBMITTED = "plan_submitted", "Plan submitted"
+        PLAN_ENDORSED = "plan_endorsed", "Plan endorsed"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    action = models.ForeignKey(
+        Action, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    plan = models.ForeignKey(
+        ActionPlan, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    step = models.ForeignKey(
+        EscalationStep,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    title = models.CharField(max_length=300)
+    # Why this person is told, in their words: "you are the lead officer".
+    reason = models.CharField(max_length=300)
+    # Shown in the service only (a return reason may name people); e-mails link here instead.
+    detail = models.TextField(blank=True)
+    link = models.CharField(max_length=300)
+    key = models.CharField(max_length=200)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    # Waiting for the recipient's next digest (they chose a daily e-mail for events).
+    awaiting_digest = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    same_tenant_relations = ("action", "plan", "step")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="notification_key_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "recipient", "read_at", "created_at"], name="notification_inbox"
+            ),
+            models.Index(
+                fields=["tenant", "recipient"],
+                condition=models.Q(awaiting_digest=True),
+                name="notification_awaiting_digest",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title

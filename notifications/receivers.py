@@ -1,0 +1,116 @@
+"""Who is told about what. Receivers run inside the transaction of the change, so what they
+write commits or rolls back with it."""
+
+import uuid
+
+from django.dispatch import receiver
+from django.urls import reverse
+
+from notifications.content import action_label
+from notifications.models import Notification
+from notifications.services import Event, notifications_send
+from plans.models import Action, ActionPlan
+from plans.signals import delegate_added, lead_officer_assigned
+from tenants.models import SignOffBodyMember
+from workflow.signals import transition_recorded
+
+Kind = Notification.Kind
+
+
+def _action_event(action: Action, kind: str, key: str, title: str, detail: str = "") -> Event:
+    return Event(
+        tenant=action.tenant,
+        kind=kind,
+        key=key,
+        title=title,
+        link=reverse("action", kwargs={"tenant_slug": action.tenant.slug, "pk": action.pk}),
+        action_id=action.pk,
+        detail=detail,
+    )
+
+
+def _members_of(body_id: int | None, tenant_id: int) -> list[int]:
+    if body_id is None:
+        return []
+    return list(
+        SignOffBodyMember.objects.filter(tenant_id=tenant_id, body_id=body_id).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+@receiver(transition_recorded, sender=Action, dispatch_uid="notifications.action_transition")
+def action_transition_told(sender, obj: Action, log, actor, **kwargs):
+    label = action_label(obj.reference, obj.title)
+    key = f"log:{log.pk}"
+    told: dict[int, str] = {}
+    if log.transition == "submit_evidence":
+        body = obj.sign_off_body
+        for user_id in _members_of(obj.sign_off_body_id, obj.tenant_id):
+            told[user_id] = f"you sit on the {body.name}, which signs off this action"
+        event = _action_event(obj, Kind.SIGN_OFF_REQUESTED, key, f"Sign-off requested: {label}")
+    elif log.transition == "send_back":
+        if obj.lead_officer_id:
+            told[obj.lead_officer_id] = "you are the lead officer for this action"
+        event = _action_event(
+            obj, Kind.RETURNED, key, f"Returned to in progress: {label}", detail=log.comment
+        )
+    elif log.transition == "sign_off":
+        if obj.plan.owner_id:
+            told[obj.plan.owner_id] = "you own the action plan"
+        if obj.lead_officer_id:
+            told[obj.lead_officer_id] = "you are the lead officer for this action"
+        event = _action_event(obj, Kind.SIGNED_OFF, key, f"Signed off: {label}")
+    else:
+        return
+    # Nobody needs telling about what they have just done themselves.
+    told.pop(getattr(actor, "pk", None), None)
+    notifications_send(event=event, recipients=told)
+
+
+@receiver(transition_recorded, sender=ActionPlan, dispatch_uid="notifications.plan_transition")
+def plan_transition_told(sender, obj: ActionPlan, log, actor, **kwargs):
+    told: dict[int, str] = {}
+    if log.transition == "submit":
+        kind, title = Kind.PLAN_SUBMITTED, f"Submitted for endorsement: {obj.title}"
+        for user_id in _members_of(obj.owner_body_id, obj.tenant_id):
+            told[user_id] = f"you sit on the {obj.owner_body.name}, which endorses this plan"
+    elif log.transition == "endorse":
+        kind, title = Kind.PLAN_ENDORSED, f"Endorsed: {obj.title}"
+        if obj.owner_id:
+            told[obj.owner_id] = "you own the action plan"
+    else:
+        return
+    told.pop(getattr(actor, "pk", None), None)
+    event = Event(
+        tenant=obj.tenant,
+        kind=kind,
+        key=f"log:{log.pk}",
+        title=title,
+        link=reverse("plan", kwargs={"tenant_slug": obj.tenant.slug, "pk": obj.pk}),
+        plan_id=obj.pk,
+    )
+    notifications_send(event=event, recipients=told)
+
+
+@receiver(lead_officer_assigned, sender=Action, dispatch_uid="notifications.lead_officer")
+def lead_officer_told(sender, action: Action, officer, by, **kwargs):
+    if officer.pk == getattr(by, "pk", None):
+        return
+    label = action_label(action.reference, action.title)
+    # Written once, in the assignment's own transaction; the same person made lead again later
+    # is told again, so the key is fresh each time.
+    key = f"lead:{action.pk}:{uuid.uuid4().hex}"
+    event = _action_event(action, Kind.MADE_LEAD, key, f"You are the lead officer: {label}")
+    notifications_send(event=event, recipients={officer.pk: "a manager named you lead officer"})
+
+
+@receiver(delegate_added, sender=Action, dispatch_uid="notifications.delegate")
+def delegate_told(sender, action: Action, delegate, by, **kwargs):
+    if delegate.pk == getattr(by, "pk", None):
+        return
+    label = action_label(action.reference, action.title)
+    key = f"delegate:{action.pk}:{uuid.uuid4().hex}"
+    event = _action_event(action, Kind.MADE_DELEGATE, key, f"You can now deliver: {label}")
+    reason = "the lead officer or a manager added you as a delegate for this action"
+    notifications_send(event=event, recipients={delegate.pk: reason})

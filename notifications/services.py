@@ -1,0 +1,309 @@
+"""Writes of the notifications app: event notifications, the outbox's delivery and relay, a
+tenant's escalation policy, a person's preferences."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications import channels
+from notifications.content import Item, event_email
+from notifications.models import (
+    EscalationPolicy,
+    Message,
+    Notification,
+    NotificationPreference,
+)
+from tenants.models import Membership, Tenant, User
+
+log = logging.getLogger(__name__)
+
+
+# --- Event notifications ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened, told to some people."""
+
+    tenant: Tenant
+    kind: str
+    key: str
+    title: str
+    link: str
+    action_id: int | None = None
+    plan_id: int | None = None
+    detail: str = ""
+
+
+def channel_of(tenant_id: int) -> str:
+    policy = EscalationPolicy.objects.filter(tenant_id=tenant_id).only("channel").first()
+    if policy is not None and policy.channel == EscalationPolicy.Channel.NOTIFY:
+        return Message.Channel.NOTIFY
+    return Message.Channel.EMAIL
+
+
+def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Notification]:
+    """Tell each recipient (user id -> why they are told) about ``event``.
+
+    Runs inside the caller's transaction: the notifications and their outbox messages commit or
+    roll back with the change that caused them, and messages are queued only after commit.
+    People who chose a daily e-mail get theirs in the next digest instead.
+    """
+    if not recipients:
+        return []
+    daily = set(
+        NotificationPreference.objects.filter(
+            user_id__in=recipients, events=NotificationPreference.Events.DAILY
+        ).values_list("user_id", flat=True)
+    )
+    channel = channel_of(event.tenant.pk)
+    notifications, messages = [], []
+    for user_id, reason in recipients.items():
+        notification = Notification(
+            tenant=event.tenant,
+            recipient_id=user_id,
+            kind=event.kind,
+            action_id=event.action_id,
+            plan_id=event.plan_id,
+            title=event.title,
+            reason=reason,
+            detail=event.detail,
+            link=event.link,
+            key=f"{event.key}:{user_id}",
+            awaiting_digest=user_id in daily,
+        )
+        if user_id not in daily:
+            subject, text, html = event_email(
+                Item(event.tenant.name, event.kind, event.title, reason, event.link)
+            )
+            message = Message(
+                recipient_id=user_id,
+                tenant=event.tenant,
+                kind=Message.Kind.EVENT,
+                channel=channel,
+                subject=subject[:250],
+                body_text=text,
+                body_html=html,
+                key=f"event:{event.tenant.pk}:{event.key}:{user_id}",
+            )
+            messages.append(message)
+            notification.message = message
+        notifications.append(notification)
+    Message.objects.bulk_create(messages)
+    for notification in notifications:
+        if notification.message is not None:
+            notification.message_id = notification.message.pk
+    Notification.objects.bulk_create(notifications)
+    outbox_queue_on_commit([m.pk for m in messages])
+    return notifications
+
+
+# --- The outbox -------------------------------------------------------------------------------
+
+
+def outbox_queue_on_commit(message_ids: list[int]) -> None:
+    if message_ids:
+        transaction.on_commit(lambda: outbox_queue(message_ids))
+
+
+def outbox_queue(message_ids: Iterable[int]) -> int:
+    """Hand messages to the broker. If the broker is down, they stay pending and unqueued,
+    and the relay queues them once it is back; the caller's request is not held up."""
+    from notifications.tasks import message_deliver_task
+
+    queued = []
+    for message_id in message_ids:
+        try:
+            message_deliver_task.delay(message_id)
+        except Exception:
+            log.warning(
+                "Broker unavailable; %s message(s) left for the relay.", "some", exc_info=True
+            )
+            break
+        queued.append(message_id)
+    if queued:
+        Message.objects.filter(pk__in=queued, queued_at__isnull=True).update(
+            queued_at=timezone.now()
+        )
+    return len(queued)
+
+
+def _retry_delay(attempts: int) -> datetime.timedelta:
+    seconds = settings.OUTBOX_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    return datetime.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
+
+
+def _undeliverable(recipient: User) -> str:
+    if not recipient.is_active:
+        return "The recipient's account is deactivated."
+    if not (recipient.email or "").strip():
+        return "The recipient has no e-mail address."
+    return ""
+
+
+def message_deliver(*, message_id: int) -> str:
+    """Send one outbox message, at most once per claim.
+
+    The conditional UPDATE is the claim: of two workers given the same message (a redelivered
+    task, a relay re-queue), one updates the row and sends; the other updates nothing and stops.
+    A claim left "being sent" by a worker that died is taken over once it is older than the
+    claim timeout, which is longer than any SMTP call may last.
+    """
+    now = timezone.now()
+    abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+    claimed = (
+        Message.objects.filter(pk=message_id)
+        .filter(
+            Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
+        )
+        .update(status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return "not claimed"
+    message = Message.objects.select_related("recipient").get(pk=message_id)
+    ours = Message.objects.filter(pk=message_id, status=Message.Status.SENDING, claimed_at=now)
+
+    skip_reason = _undeliverable(message.recipient)
+    if skip_reason:
+        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason)
+        return "skipped"
+    try:
+        if message.channel == Message.Channel.NOTIFY:
+            policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
+            reference = channels.notify_send(message, message.recipient.email, policy)
+        else:
+            reference = channels.email_send(message, message.recipient.email)
+    except channels.DeliveryFailed as failure:
+        if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            ours.update(status=Message.Status.FAILED, last_error=str(failure)[:2000])
+            log.error(
+                "Message %s failed after %s attempt(s): %s", message_id, message.attempts, failure
+            )
+            return "failed"
+        ours.update(
+            status=Message.Status.PENDING,
+            last_error=str(failure)[:2000],
+            next_attempt_at=timezone.now() + _retry_delay(message.attempts),
+            # The relay queues it again once the delay has passed: no long ETA tasks.
+            queued_at=None,
+        )
+        return "retry"
+    ours.update(
+        status=Message.Status.SENT,
+        sent_at=timezone.now(),
+        last_error="",
+        provider_reference=reference,
+    )
+    return "sent"
+
+
+def outbox_relay(*, limit: int = 5000) -> int:
+    """Queue again what is due and not in the broker's hands: never queued (the broker was down
+    at commit), due for a retry, queued long ago and never picked up (the broker lost it), or
+    claimed by a worker that died."""
+    now = timezone.now()
+    requeue_before = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
+    abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+    due = (
+        Message.objects.filter(
+            Q(
+                status=Message.Status.PENDING,
+                next_attempt_at__lte=now,
+            )
+            & (Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+            | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(due)
+    if ids:
+        # Cleared first so outbox_queue stamps the time they were queued again.
+        Message.objects.filter(pk__in=ids).update(queued_at=None)
+    return outbox_queue(ids)
+
+
+def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
+    """A tenant administrator sends a failed message again, for instance after fixing an
+    address or the Notify key."""
+    _require_tenant_admin(by, tenant)
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
+            status=Message.Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            queued_at=None,
+        )
+        if not updated:
+            raise ValidationError("Only a failed message can be sent again.")
+        outbox_queue_on_commit([message.pk])
+    message.refresh_from_db()
+    return message
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+def _require_tenant_admin(user: User, tenant: Tenant) -> None:
+    if not Membership.objects.filter(
+        tenant=tenant, user=user, role=Membership.Role.TENANT_ADMIN
+    ).exists():
+        raise PermissionDenied("Only a tenant administrator can do this.")
+
+
+POLICY_FIELDS = (
+    "reminder_days_before",
+    "overdue_days",
+    "managers_days",
+    "chair_days",
+    "sign_off_waiting_days",
+    "channel",
+    "notify_template_id",
+)
+
+
+@transaction.atomic
+def escalation_policy_update(
+    *, tenant: Tenant, by: User, notify_api_key: str | None = None, **values
+) -> EscalationPolicy:
+    """Change a tenant's escalation policy. ``notify_api_key`` None keeps the stored key."""
+    _require_tenant_admin(by, tenant)
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValueError(f"Not part of the policy: {', '.join(sorted(unknown))}")
+    policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
+    for name, value in values.items():
+        setattr(policy, name, value.strip() if isinstance(value, str) else value)
+    if notify_api_key is not None and notify_api_key.strip():
+        policy.notify_api_key = notify_api_key.strip()
+    policy.updated_by = by
+    policy.full_clean(exclude=["tenant"])
+    policy.save()
+    return policy
+
+
+def notification_preference_set(*, user: User, events: str) -> NotificationPreference:
+    if events not in NotificationPreference.Events.values:
+        raise ValidationError("Choose straight away or once a day.")
+    preference, _ = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"events": events}
+    )
+    return preference
+
+
+def notifications_mark_read(*, tenant: Tenant, user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's own notifications read: the ones named, or all."""
+    unread = Notification.objects.filter(tenant=tenant, recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
