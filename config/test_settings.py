@@ -10,6 +10,8 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x7Qp2Lm9" * 6)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# Tasks run in-process unless a test starts a real worker (tests/notifications/conftest.py).
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR

@@ -23,6 +23,7 @@ from notifications.models import (
     NotificationPreference,
 )
 from tenants.models import Membership, Tenant, User
+from tenants.scoping import tenant_scope
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,8 @@ def message_deliver(*, message_id: int) -> str:
         return "skipped"
     try:
         if message.channel == Message.Channel.NOTIFY:
-            policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
+            with tenant_scope(message.tenant_id):
+                policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
             reference = channels.notify_send(message, message.recipient.email, policy)
         else:
             reference = channels.email_send(message, message.recipient.email)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from notifications.models import Message, Notification
 from plans.models import Action, ActionPlan, Evidence
+from tenants.models import Tenant, User
 from tenants.scoping import tenant_scope
 
 MISSING_ID = 987_654_321
@@ -45,6 +47,8 @@ ID_SOURCES = {
     "plans": lambda ids: ids["plan"],
     "actions": lambda ids: ids["action"],
     "evidence": lambda ids: ids["evidence"],
+    "notifications": lambda ids: ids["notification"],
+    "messages": lambda ids: ids["message"],
 }
 # Values for non-id parameters: a real step name, so only the object decides the answer.
 WORDS = {"name": {"plans": "submit", "actions": "agree"}}
@@ -79,6 +83,33 @@ def _first_collection(route: Route) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
+def failed_notification(tenant: Tenant, user: User, action: Action, text: str) -> Notification:
+    """A notification whose e-mail failed, so it shows on the tenant's pages of both kinds."""
+    message = Message.objects.create(
+        recipient=user,
+        tenant=tenant,
+        kind=Message.Kind.EVENT,
+        subject=f"{text} e-mail",
+        body_text=text,
+        body_html=text,
+        key=f"isolation:{tenant.pk}:{user.pk}",
+        status=Message.Status.FAILED,
+        last_error=f"{text} error",
+    )
+    return Notification.objects.create(
+        tenant=tenant,
+        recipient=user,
+        kind=Notification.Kind.RETURNED,
+        action=action,
+        title=f"{text} notification",
+        reason="you are the lead officer for this action",
+        detail=f"{text} detail",
+        link=f"/t/{tenant.slug}/actions/{action.pk}/",
+        key=f"isolation:{user.pk}",
+        message=message,
+    )
+
+
 @pytest.fixture
 def foreign_ids(story):
     from plans.services import evidence_add_link
@@ -90,10 +121,15 @@ def foreign_ids(story):
             url="https://example.org/canary",
             description="CANARY evidence",
         )
+        notification = failed_notification(
+            story.other_tenant, story.charlie, story.other_action, "CANARY"
+        )
         return {
             "plan": story.other_plan.pk,
             "action": story.other_action.pk,
             "evidence": evidence.pk,
+            "notification": notification.pk,
+            "message": notification.message_id,
         }
 
 
@@ -105,12 +141,19 @@ def own_ids(story):
     evidence = evidence_add_link(
         action=action, by=story.bob, url="https://example.org/own", description="Own evidence"
     )
-    return {"plan": story.plan.pk, "action": action.pk, "evidence": evidence.pk}
+    notification = failed_notification(story.tenant, story.bob, action, "Own")
+    return {
+        "plan": story.plan.pk,
+        "action": action.pk,
+        "evidence": evidence.pk,
+        "notification": notification.pk,
+        "message": notification.message_id,
+    }
 
 
 def test_every_tenant_route_is_covered():
     names = {route.name for route in tenant_routes()}
-    assert {"plans", "plan", "action", "my_actions"} <= names
+    assert {"plans", "plan", "action", "my_actions", "notifications", "messages_not_sent"} <= names
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

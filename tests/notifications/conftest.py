@@ -1,0 +1,289 @@
+"""Real parts for delivery tests: an SMTP server (aiosmtpd), Redis, and Celery worker processes."""
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message as EmailMessage
+from pathlib import Path
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+from kombu import pools as kombu_pools
+
+from config.celery import app as celery_app
+from tests.conftest import REQUIRE_SERVICES
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, *, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
+
+
+@dataclass
+class Received:
+    recipients: list[str]
+    message: EmailMessage
+
+    @property
+    def message_id(self) -> str:
+        return self.message["Message-ID"]
+
+
+@dataclass
+class SmtpServer:
+    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    refuse: str = ""
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0)
+        if self.refuse:
+            return self.refuse
+        with self.lock:
+            self.received.append(
+                Received(list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+            )
+        return "250 Message accepted for delivery"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def to(self) -> list[str]:
+        with self.lock:
+            return sorted(r for item in self.received for r in item.recipients)
+
+
+@pytest.fixture
+def smtp_server(settings):
+    server = SmtpServer(port=free_port())
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _need(what: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"This test needs {what} and REQUIRE_SERVICES=1.")
+    pytest.skip(f"needs {what}")
+
+
+@pytest.fixture
+def redis_broker(postgres):
+    """A Redis database of its own for this test's broker, empty at the start.
+
+    Each pytest-xdist process gets its own database number, so one process's worker never
+    takes another's tasks.
+    """
+    base = os.environ.get("REDIS_URL", "")
+    if not base or not _redis_answers(base):
+        _need("Redis (REDIS_URL)")
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = 10 + int(worker_id.removeprefix("gw") or 0) % 5
+    url = base.rsplit("/", 1)[0] + f"/{number}"
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+@contextmanager
+def celery_publishing_to(url: str):
+    """Make this test process publish tasks to ``url`` instead of running them eagerly."""
+    conf = celery_app.conf
+    saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
+
+    def reset_pools():
+        # kombu keeps connection pools in a registry keyed by broker: clear it, not just ours.
+        kombu_pools.reset()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = url, {}, False
+    reset_pools()
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
+        reset_pools()
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    """A real Celery worker process on the test database."""
+
+    def __init__(self, broker_url: str, smtp: SmtpServer, log_dir: Path, **env):
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.test_settings",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": broker_url,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": smtp.host,
+            "EMAIL_PORT": str(smtp.port),
+            **{key: str(value) for key, value in env.items()},
+        }
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 60) -> None:
+        self.starts += 1
+        log_path = self.log_dir / f"worker-{self.starts}.log"
+        log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError("The worker exited:\n" + log_path.read_text()[-3000:])
+            return b" ready." in log_path.read_bytes()
+
+        wait_until(ready, timeout=timeout, what="the Celery worker to start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no acknowledgement, nothing flushed."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.log_dir.glob("worker-*.log")))
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    workers: list[Worker] = []
+
+    def start(broker_url: str, smtp: SmtpServer, **env) -> Worker:
+        worker = Worker(broker_url, smtp, tmp_path, **env)
+        workers.append(worker)
+        worker.start()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, so it can be stopped without touching anyone else's."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _redis_answers(self.url), timeout=10, what="redis-server to start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(postgres, tmp_path):
+    if shutil.which("redis-server") is None:
+        _need("the redis-server program")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
