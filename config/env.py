@@ -61,6 +61,10 @@ def database_from_url(url: str) -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
     if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL names no database (postgres://host/NAME).")
+    if config["ENGINE"].endswith("sqlite3"):
+        # The demo's web server, worker and beat share one SQLite file: a writer waits for the
+        # lock instead of failing, and takes it when its transaction begins, not halfway.
+        config.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
     return config
 
 

@@ -58,7 +58,9 @@ class TenantFacts:
 def _tenants() -> dict[int, TenantFacts]:
     policies = {p.tenant_id: p for p in EscalationPolicy.objects.all()}
     facts = {}
-    for pk, name, slug, nation in Tenant.objects.values_list("pk", "name", "slug", "nation"):
+    # A deactivated tenant's pages answer 404, so its people are not sent links to them.
+    active = Tenant.objects.filter(is_active=True)
+    for pk, name, slug, nation in active.values_list("pk", "name", "slug", "nation"):
         policy = policies.get(pk, DEFAULT_POLICY)
         channel = (
             Message.Channel.NOTIFY
@@ -88,7 +90,15 @@ def _where_groups(conditions: list[tuple[list[int], str, list]]) -> tuple[str, l
 def _local_date_sql(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"({column} AT TIME ZONE 'Europe/London')::date"
+    # SQLite (the demo) has no time zones: the UTC date, which differs only for evidence
+    # submitted in the first hour of a summer day. It is a label; ``cycle`` makes the key.
     return f"date({column})"
+
+
+def _db_datetime(value: datetime.datetime):
+    # Raw SQL skips the ORM's conversion: SQLite stores naive UTC text and would otherwise
+    # compare it, as text, with a London-time string.
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def _insert_steps(sweep: Sweep, level: str, where: str, params: list, *, waiting: bool) -> list:
@@ -107,7 +117,7 @@ def _insert_steps(sweep: Sweep, level: str, where: str, params: list, *, waiting
         RETURNING id, tenant_id, action_id, level
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [level, sweep.pk, sweep.started_at, *params])
+        cursor.execute(sql, [level, sweep.pk, _db_datetime(sweep.started_at), *params])
         return cursor.fetchall()
 
 
@@ -144,7 +154,7 @@ def _record_steps(sweep: Sweep, tenants: dict[int, TenantFacts], today: datetime
                     (
                         tenant_ids,
                         "a.state = %s AND a.state_changed_at < %s",
-                        [Action.State.EVIDENCED, before],
+                        [Action.State.EVIDENCED, _db_datetime(before)],
                     )
                 )
             else:

@@ -10,7 +10,7 @@ from notifications.content import action_label
 from notifications.models import Notification
 from notifications.services import Event, notifications_send
 from plans.models import Action, ActionPlan
-from plans.signals import delegate_added, lead_officer_assigned
+from plans.signals import delegate_added, lead_officer_assigned, recording_history
 from tenants.models import SignOffBodyMember
 from workflow.signals import transition_recorded
 
@@ -41,6 +41,8 @@ def _members_of(body_id: int | None, tenant_id: int) -> list[int]:
 
 @receiver(transition_recorded, sender=Action, dispatch_uid="notifications.action_transition")
 def action_transition_told(sender, obj: Action, log, actor, **kwargs):
+    if recording_history.get():
+        return
     label = action_label(obj.reference, obj.title)
     key = f"log:{log.pk}"
     told: dict[int, str] = {}
@@ -70,6 +72,8 @@ def action_transition_told(sender, obj: Action, log, actor, **kwargs):
 
 @receiver(transition_recorded, sender=ActionPlan, dispatch_uid="notifications.plan_transition")
 def plan_transition_told(sender, obj: ActionPlan, log, actor, **kwargs):
+    if recording_history.get():
+        return
     told: dict[int, str] = {}
     if log.transition == "submit":
         kind, title = Kind.PLAN_SUBMITTED, f"Submitted for endorsement: {obj.title}"
@@ -95,6 +99,8 @@ def plan_transition_told(sender, obj: ActionPlan, log, actor, **kwargs):
 
 @receiver(lead_officer_assigned, sender=Action, dispatch_uid="notifications.lead_officer")
 def lead_officer_told(sender, action: Action, officer, by, **kwargs):
+    if recording_history.get():
+        return
     if officer.pk == getattr(by, "pk", None):
         return
     label = action_label(action.reference, action.title)
@@ -107,6 +113,8 @@ def lead_officer_told(sender, action: Action, officer, by, **kwargs):
 
 @receiver(delegate_added, sender=Action, dispatch_uid="notifications.delegate")
 def delegate_told(sender, action: Action, delegate, by, **kwargs):
+    if recording_history.get():
+        return
     if delegate.pk == getattr(by, "pk", None):
         return
     label = action_label(action.reference, action.title)

@@ -41,11 +41,13 @@ def bank_holidays(nation: str, year: int) -> frozenset[datetime.date]:
 
 
 def is_working_day(nation: str, day: datetime.date) -> bool:
-    return day.weekday() < 5 and day not in bank_holidays(nation, day.year)
+    holidays_that_year = bank_holidays(nation, day.year)  # refuses an unknown nation first
+    return day.weekday() < 5 and day not in holidays_that_year
 
 
 def working_days_between(nation: str, start: datetime.date, end: datetime.date) -> int:
     """Working days after ``start`` up to and including ``end``; negative if ``end`` is earlier."""
+    bank_holidays(nation, start.year)  # refuses an unknown nation even for an empty range
     if end < start:
         return -working_days_between(nation, end, start)
     count, day = 0, start + ONE_DAY

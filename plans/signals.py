@@ -1,3 +1,7 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.dispatch import Signal
 
 # Sent inside the transaction of the change, so receivers' writes (the outbox) commit or roll
@@ -8,3 +12,17 @@ lead_officer_assigned = Signal()
 
 # sender=Action, action, delegate, by.
 delegate_added = Signal()
+
+
+# Set while recording what happened in the past (the demo's story; later, importing a council's
+# existing plan): the rows are written as usual, but nobody is told about old news.
+recording_history: ContextVar[bool] = ContextVar("recording_history", default=False)
+
+
+@contextmanager
+def history_recorded() -> Iterator[None]:
+    token = recording_history.set(True)
+    try:
+        yield
+    finally:
+        recording_history.reset(token)

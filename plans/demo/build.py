@@ -37,6 +37,7 @@ from plans.services import (
     evidence_add_link,
     progress_add,
 )
+from plans.signals import history_recorded
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 from tenants.scoping import tenant_scope
 from tenants.services import (
@@ -100,7 +101,7 @@ def demo_build(*, today: datetime.date, force: bool = False) -> DemoSummary:
             f"Only some demo tenants exist ({', '.join(sorted(existing))}); remove them or use "
             "a fresh database."
         )
-    with transaction.atomic():
+    with transaction.atomic(), history_recorded():
         framework = laming_framework_ensure()
         _operator_ensure()
         for spec in DEMO_TENANTS:

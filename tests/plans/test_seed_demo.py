@@ -218,3 +218,23 @@ def test_the_command_refuses_with_debug_off(db, settings):
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo", stdout=StringIO())
     assert not Tenant.objects.exists()
+
+
+def test_the_demo_story_is_history_and_e_mails_nobody(demo):
+    # Its transitions and assignments happened "in the past": telling people now would be noise.
+    from notifications.models import Message, Notification
+
+    with across_tenants():
+        assert TransitionLog.objects.exists()
+        assert not Notification.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_the_demo_escalates_its_overdue_actions(demo):
+    from notifications.escalations import escalation_sweep
+    from notifications.models import Message
+
+    sweep = escalation_sweep(today=datetime.date(2009, 10, 1))
+
+    assert sweep.steps_created >= 2
+    assert Message.objects.filter(kind=Message.Kind.DIGEST).count() == sweep.messages_created > 0
