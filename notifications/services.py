@@ -121,13 +121,16 @@ def outbox_queue(message_ids: Iterable[int]) -> int:
     and the relay queues them once it is back; the caller's request is not held up."""
     from notifications.tasks import message_deliver_task
 
+    message_ids = list(message_ids)
     queued = []
     for message_id in message_ids:
         try:
             message_deliver_task.delay(message_id)
-        except Exception:
+        except Exception as error:  # kombu's and socket errors alike: the broker did not take it
             log.warning(
-                "Broker unavailable; %s message(s) left for the relay.", "some", exc_info=True
+                "Broker unavailable (%s); %d message(s) left pending for the outbox relay.",
+                error,
+                len(message_ids) - len(queued),
             )
             break
         queued.append(message_id)
