@@ -1,0 +1,1306 @@
+"""The escalation sweep and outbox delivery at scale, on PostgreSQL and Redis.
+
+    make bench-escalations
+    make bench-escalations ARGS="--tenants 5 --actions 200 --messages 500"
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/safeguarding_bench \
+        REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python scripts/bench_escalations.py
+
+Part 1, the sweep. Creates a fresh database (its name must contain "bench"; it is dropped at the
+end unless --keep), migrates it and fills it with set-based SQL: per tenant about forty people
+(lead officers, partner contacts, an LSCB board with its chair, a management team, an
+administrator), partners, both sign-off bodies with their permission groups, plans and actions.
+About a tenth of the actions are overdue at various depths in working days of the tenant's
+nation, a few percent are due within five working days, some evidenced actions have waited more
+than ten working days for sign-off, and the rest are due later, signed off, proposed or
+withdrawn. Then it times ``escalation_sweep`` for a fixed working day twice (the second run
+must create nothing), counting its statements and timing its COMMIT apart (the deferred foreign
+keys are checked there), sweeps the next working day once for the cost of an ordinary day, and
+compares the first sweep with a plain SELECT of the overdue actions plus an INSERT ... SELECT of
+as many rows into a scratch table. The delivery tasks the sweep queues on commit are not sent:
+``notifications.services.outbox_queue`` is replaced by a recorder for part 1 only.
+
+Part 2, delivery. Starts an SMTP server in this process that counts what it receives, writes
+pending outbox messages, starts one Celery worker (prefork pool, one child, its own queue) with
+the SMTP e-mail backend pointed at that server, queues every message with ``outbox_queue`` and
+times until the server has them all and every row is sent. Then it times a no-op task
+(``scripts/bench_tasks.py``: one Redis INCR) through the same broker and worker.
+
+The Redis database in REDIS_URL (not 0) is flushed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/safeguarding_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+# A Wednesday that is a working day in every nation, with bank holidays within the depths used.
+DEFAULT_TODAY = datetime.date(2025, 11, 12)
+
+PEOPLE_PER_TENANT = 40  # see the layout in ``build``
+TENANTS_PER_REGION = 5  # tenants sharing one regional police contact
+PLANS_PER_TENANT = 4
+DEEPEST = 60  # working days: the deepest overdue action
+BODY_NAMES = ("LSCB board", "Management team")
+
+FIRST_NAMES = [
+    "Aisha", "Ben", "Carys", "Dylan", "Eilidh", "Femi", "Gareth", "Hannah", "Imran", "Jess",
+    "Kieran", "Lowri", "Mohammed", "Niamh", "Oliver", "Priya", "Rhys", "Siobhan", "Tom", "Uzma",
+    "Victoria", "Wei", "Yusuf", "Zoe",
+]  # fmt: skip
+LAST_NAMES = [
+    "Adebayo", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Ghosh", "Hughes", "Iqbal",
+    "Jones", "Kelly", "Lewis", "MacDonald", "Murphy", "Nowak", "O'Neill", "Patel", "Quinn",
+    "Roberts", "Singh", "Taylor", "Williams", "Wilson", "Young",
+]  # fmt: skip
+PARTNERS = [
+    ("Children's services", "local_authority"),
+    ("Police", "police"),
+    ("Health trust", "health"),
+    ("Schools", "education"),
+    ("Probation service", "probation"),
+    ("Voluntary sector forum", "voluntary"),
+]
+ACTION_TITLES = [
+    "Audit child protection plans against the threshold guidance",
+    "Multi-agency training on recognising neglect",
+    "Review referral routes from schools to children's social care",
+    "Joint protocol for strategy discussions with the police",
+    "Named GP for safeguarding in every practice",
+    "Quarterly case-file audit of core assessments",
+    "Supervision policy for frontline social workers",
+    "Information-sharing agreement between health and the council",
+    "Escalation procedure for professional disagreements",
+    "Recruitment and retention plan for social workers",
+    "Training for emergency department staff on non-accidental injury",
+    "Annual report of the board to the scrutiny committee",
+    "Reissue the thresholds document to every partner agency",
+    "Private fostering awareness campaign",
+    "Review return interviews for children missing from home",
+    "Performance dashboard for the board",
+]
+
+
+# --- Environment ----------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", type=int, default=150)
+    parser.add_argument("--actions", type=int, default=2000, help="actions per tenant")
+    parser.add_argument("--messages", type=int, default=10_000, help="messages to deliver")
+    parser.add_argument(
+        "--today", type=datetime.date.fromisoformat, default=DEFAULT_TODAY, help="YYYY-MM-DD"
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each baseline")
+    parser.add_argument(
+        "--timeout", type=int, default=1800, help="seconds to wait for each delivery phase"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    if args.tenants < 1 or args.actions < 10 or args.messages < 1 or args.repeats < 1:
+        parser.error("need at least 1 tenant, 10 actions per tenant, 1 message and 1 repeat")
+    return args
+
+
+def configure_environment() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    # Production settings: DEBUG off needs a strong secret and explicit hosts.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    # Tasks go to the broker, never run in this process.
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
+
+    database = urlsplit(os.environ["DATABASE_URL"])
+    name = database.path.lstrip("/")
+    if database.scheme not in {"postgres", "postgresql", "pgsql"} or "bench" not in name:
+        sys.exit(
+            "DATABASE_URL must be PostgreSQL and name a database containing 'bench' (it is "
+            f"dropped and created afresh); got {masked(os.environ['DATABASE_URL'])}"
+        )
+    broker = urlsplit(os.environ["REDIS_URL"])
+    if broker.scheme not in {"redis", "rediss"} or broker.path.strip("/") in {"", "0"}:
+        sys.exit(
+            "REDIS_URL must name a Redis database other than 0 (it is flushed at the end); "
+            f"got {masked(os.environ['REDIS_URL'])}"
+        )
+
+
+def masked(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def load() -> str:
+    """The machine's load: other processes competing for the CPUs skew every figure."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+# --- Measuring statements -----------------------------------------------------------------------
+
+
+@dataclass
+class StatementLog:
+    """Every statement run through Django's connection, with the time spent executing it
+    (driver and server). Counted with an execute wrapper, as in ``tests/querycount.py``."""
+
+    statements: list[tuple[str, float]] = field(default_factory=list)
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append((sql, time.perf_counter() - started))
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    @property
+    def seconds(self) -> float:
+        return sum(seconds for _, seconds in self.statements)
+
+    def slowest(self, n: int) -> list[tuple[str, float]]:
+        return sorted(self.statements, key=lambda s: s[1], reverse=True)[:n]
+
+
+def short_sql(sql: str, width: int = 96) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --- The database -----------------------------------------------------------------------------
+
+
+def server_connection():
+    """A connection to the server's maintenance database, for CREATE and DROP DATABASE."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def database_create() -> None:
+    from django.conf import settings
+    from psycopg import sql
+
+    name = settings.DATABASES["default"]["NAME"]
+    with server_connection() as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists:
+            say(f"dropping a leftover database {name}")
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def database_drop() -> None:
+    from django.conf import settings
+    from django.db import connections
+    from psycopg import sql
+
+    connections.close_all()
+    name = settings.DATABASES["default"]["NAME"]
+    with server_connection() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+# --- Part 1: the data ---------------------------------------------------------------------------
+
+# Each tenant t (ids 1..T) has people (t-1)*40 + k:
+#   k 1-20 lead officers, k 21-26 staff of partner k-20 (the contact of each partner but the
+#   police, whose contact is a regional officer shared by five tenants), k 27-34 the LSCB board
+#   (27 chairs), k 35-39 the management team (35 chairs), k 40 the tenant administrator.
+# Regional police contacts follow: T*40 + region. Partners are (t-1)*6 + p, sign-off bodies and
+# their groups (t-1)*2 + b (1 board, 2 management team), plans (t-1)*4 + j, actions (t-1)*A + i.
+
+NATION_OF_TENANT = """
+    CASE mod(t, 20)
+        WHEN 2 THEN 'wales' WHEN 12 THEN 'wales'
+        WHEN 4 THEN 'scotland' WHEN 14 THEN 'scotland'
+        WHEN 6 THEN 'northern_ireland'
+        ELSE 'england'
+    END
+"""
+
+ACTIONS_SQL = """
+WITH base AS (
+    SELECT t.id AS tenant_id, t.nation, i,
+           mod(i * 7919 + t.id * 104729, 1000)::integer AS r,
+           mod(i * 37 + t.id * 11, 1000)::integer AS s
+    FROM tenants_tenant t CROSS JOIN generate_series(1, %(actions)s) AS i
+), shaped AS (
+    SELECT base.*,
+        CASE
+            WHEN r < 40 THEN 1 + mod(s, 9)
+            WHEN r < 70 THEN 10 + mod(s, 10)
+            WHEN r < 100 THEN 20 + mod(s, %(deepest)s - 19)
+        END AS overdue_by,
+        CASE WHEN r >= 100 AND r < 130 THEN mod(s, 6) END AS due_in,
+        CASE
+            WHEN r >= 130 AND r < 160 THEN 11 + mod(s, 20)
+            WHEN r >= 160 AND r < 180 THEN mod(s, 10)
+        END AS waited,
+        CASE
+            WHEN r < 130 OR (r >= 180 AND r < 600) THEN
+                CASE WHEN mod(i, 3) = 0 THEN 'agreed' ELSE 'in_progress' END
+            WHEN r < 180 THEN 'evidenced'
+            WHEN r < 900 THEN 'signed_off'
+            WHEN r < 950 THEN 'proposed'
+            ELSE 'withdrawn'
+        END AS state
+    FROM base
+)
+INSERT INTO plans_action (
+    id, tenant_id, plan_id, reference, title, description, completion_statement, due_date,
+    state, state_changes, state_changed_at, created_at, updated_at, lead_officer_id,
+    lead_partner_id, sign_off_body_id, evidence_submitted_by_id
+)
+SELECT
+    (a.tenant_id - 1) * %(actions)s + a.i,
+    a.tenant_id,
+    (a.tenant_id - 1) * %(plans)s + 1 + mod(a.i, %(plans)s),
+    (1 + mod(a.i, %(plans)s))::text || '.' || a.i::text,
+    (%(titles)s::text[])[1 + mod(a.s, cardinality(%(titles)s::text[]))],
+    '',
+    CASE WHEN a.state IN ('evidenced', 'signed_off')
+        THEN 'Delivered as planned; the evidence is attached.' ELSE '' END,
+    CASE
+        WHEN a.overdue_by IS NOT NULL THEN od.before_today
+        WHEN a.due_in IS NOT NULL THEN ah.after_today
+        WHEN a.state = 'evidenced' THEN %(today)s::date + (mod(a.s, 60) - 30)
+        WHEN a.state IN ('agreed', 'in_progress') THEN %(today)s::date + 14 + mod(a.s, 520)
+        WHEN a.state = 'signed_off' THEN %(today)s::date + (mod(a.s, 600) - 400)
+        WHEN a.state = 'proposed' AND mod(a.s, 2) = 0 THEN NULL
+        WHEN a.state = 'proposed' THEN %(today)s::date + 60 + mod(a.s, 400)
+        ELSE %(today)s::date - 1 - mod(a.s, 300)
+    END,
+    a.state,
+    CASE a.state
+        WHEN 'proposed' THEN 0 WHEN 'agreed' THEN 1 WHEN 'in_progress' THEN 2
+        WHEN 'evidenced' THEN CASE WHEN mod(a.s, 4) = 0 THEN 5 ELSE 3 END
+        WHEN 'signed_off' THEN 4 ELSE 2
+    END,
+    CASE
+        WHEN a.waited IS NOT NULL
+            THEN (wt.before_today + time '10:30') AT TIME ZONE 'Europe/London'
+        ELSE ((%(today)s::date - 20 - mod(a.s, 200)) + time '09:00') AT TIME ZONE 'Europe/London'
+    END,
+    %(now)s,
+    %(now)s,
+    CASE WHEN a.state = 'proposed' AND mod(a.s, 3) = 0 THEN NULL
+        ELSE (a.tenant_id - 1) * %(people)s + 1 + mod(a.i * 13, 20) END,
+    (a.tenant_id - 1) * 6 + 1 + mod(a.i + a.s, 6),
+    (a.tenant_id - 1) * 2 + CASE WHEN mod(a.i, 5) = 0 THEN 2 ELSE 1 END,
+    CASE
+        WHEN a.state NOT IN ('evidenced', 'signed_off') THEN NULL
+        -- A delegate on the board submitted it: the four-eyes rule keeps them from being chased.
+        WHEN mod(a.s, 7) = 0 THEN (a.tenant_id - 1) * %(people)s + 29
+        ELSE (a.tenant_id - 1) * %(people)s + 1 + mod(a.i * 13, 20)
+    END
+FROM shaped a
+LEFT JOIN bench_days od ON od.nation = a.nation AND od.n = a.overdue_by
+LEFT JOIN bench_days ah ON ah.nation = a.nation AND ah.n = a.due_in
+LEFT JOIN bench_days wt ON wt.nation = a.nation AND wt.n = a.waited
+"""
+
+
+def _calendar(today: datetime.date) -> list[tuple[str, int, datetime.date, datetime.date]]:
+    """Per nation and n: the due date n working days overdue today, and n working days ahead."""
+    from notifications.working_days import (
+        latest_date_at_least_n_working_days_before,
+        nth_working_day_after,
+    )
+    from tenants.models import Tenant
+
+    rows = []
+    for nation in Tenant.Nation.values:
+        rows.append((nation, 0, today, today))
+        for n in range(1, DEEPEST + 1):
+            rows.append(
+                (
+                    nation,
+                    n,
+                    latest_date_at_least_n_working_days_before(nation, today, n),
+                    nth_working_day_after(nation, today, n),
+                )
+            )
+    return rows
+
+
+def build(*, tenants: int, actions: int, today: datetime.date) -> None:
+    """Fill the migrated database with set-based statements (no ORM call per row)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from plans.models import Action, Framework
+
+    now = timezone.now()
+    regions = -(-tenants // TENANTS_PER_REGION)
+    p = {
+        "tenants": tenants,
+        "actions": actions,
+        "people": PEOPLE_PER_TENANT,
+        "plans": PLANS_PER_TENANT,
+        "per_region": TENANTS_PER_REGION,
+        "shared_base": tenants * PEOPLE_PER_TENANT,
+        "regions": regions,
+        "now": now,
+        "today": today,
+        "deepest": DEEPEST,
+        "first": FIRST_NAMES,
+        "last": LAST_NAMES,
+        "partner_names": [name for name, _ in PARTNERS],
+        "partner_kinds": [kind for _, kind in PARTNERS],
+        "body_names": list(BODY_NAMES),
+        "titles": ACTION_TITLES,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_days (nation varchar(30), n integer, "
+            "before_today date, after_today date, PRIMARY KEY (nation, n))"
+        )
+        cursor.executemany("INSERT INTO bench_days VALUES (%s, %s, %s, %s)", _calendar(today))
+        framework = Framework.objects.create(
+            title="Bench framework: The Protection of Children in England",
+            short_name="bench-framework",
+            is_outline=True,
+        )
+        p["framework"] = framework.pk
+        p["action_type"] = ContentType.objects.get_for_model(Action).pk
+
+        cursor.execute(
+            f"""
+            INSERT INTO tenants_tenant (id, name, slug, kind, nation, is_active, created_at)
+            SELECT t, 'Bench Safeguarding Partnership ' || lpad(t::text, 4, '0'),
+                   'bench-' || lpad(t::text, 4, '0'),
+                   (ARRAY['lscb', 'local_authority', 'childrens_trust'])[1 + mod(t, 3)],
+                   {NATION_OF_TENANT}, true, %(now)s
+            FROM generate_series(1, %(tenants)s) AS t
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO tenants_user (id, password, is_superuser, email, full_name, is_active,
+                                      is_staff, date_joined)
+            SELECT id, '!bench', false,
+                   regexp_replace(lower(first || '.' || last || '.' || id), '[^a-z0-9.]', '',
+                                  'g') || '@bench.example.org',
+                   first || ' ' || last, true, false, %(now)s
+            FROM (
+                SELECT (t - 1) * %(people)s + k AS id,
+                       (%(first)s::text[])[1 + mod(k * 7 + t, cardinality(%(first)s::text[]))]
+                           AS first,
+                       (%(last)s::text[])[1 + mod(k * 13 + t * 3, cardinality(%(last)s::text[]))]
+                           AS last
+                FROM generate_series(1, %(tenants)s) AS t,
+                     generate_series(1, %(people)s) AS k
+                UNION ALL
+                SELECT %(shared_base)s + r, 'Regional police contact',
+                       'Region ' || r::text
+                FROM generate_series(1, %(regions)s) AS r
+            ) people
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO tenants_partner (id, tenant_id, name, kind, contact_id)
+            SELECT (t - 1) * 6 + q, t, (%(partner_names)s::text[])[q],
+                   (%(partner_kinds)s::text[])[q],
+                   CASE WHEN q = 2 THEN %(shared_base)s + (t - 1) / %(per_region)s + 1
+                        ELSE (t - 1) * %(people)s + 20 + q END
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 6) AS q
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO tenants_membership (tenant_id, user_id, role, partner_id)
+            SELECT t, (t - 1) * %(people)s + k,
+                   CASE WHEN k <= 26 THEN 'officer' WHEN k <= 34 THEN 'board_member'
+                        WHEN k <= 39 THEN 'manager' ELSE 'tenant_admin' END,
+                   CASE WHEN k <= 20 THEN (t - 1) * 6 + 1 + mod(k, 6)
+                        WHEN k <= 26 THEN (t - 1) * 6 + k - 20 END
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, %(people)s) AS k
+            UNION ALL
+            SELECT t, %(shared_base)s + (t - 1) / %(per_region)s + 1, 'officer', (t - 1) * 6 + 2
+            FROM generate_series(1, %(tenants)s) AS t
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO auth_group (id, name)
+            SELECT (t - 1) * 2 + b,
+                   'sign-off body bench-' || lpad(t::text, 4, '0') || ' '
+                       || (%(body_names)s::text[])[b]
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 2) AS b
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO tenants_signoffbody (id, tenant_id, name, kind, quorum, chair_id, group_id)
+            SELECT (t - 1) * 2 + b, t, (%(body_names)s::text[])[b],
+                   (ARRAY['lscb_board', 'management_team'])[b], CASE b WHEN 1 THEN 2 ELSE 1 END,
+                   (t - 1) * %(people)s + CASE b WHEN 1 THEN 27 ELSE 35 END, (t - 1) * 2 + b
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 2) AS b
+            """,
+            p,
+        )
+        members = """
+            SELECT t AS tenant_id, (t - 1) * 2 + CASE WHEN k <= 34 THEN 1 ELSE 2 END AS body_id,
+                   (t - 1) * %(people)s + k AS user_id
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(27, 39) AS k
+        """
+        cursor.execute(
+            f"INSERT INTO tenants_signoffbodymember (tenant_id, body_id, user_id) {members}", p
+        )
+        cursor.execute(
+            f"INSERT INTO tenants_user_groups (user_id, group_id) "
+            f"SELECT user_id, body_id FROM ({members}) m",
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO plans_actionplan (id, tenant_id, framework_id, title, owner_body_id,
+                                          owner_id, state, state_changes, state_changed_at,
+                                          submitted_by_id, created_at)
+            SELECT (t - 1) * %(plans)s + j, t, %(framework)s,
+                   (ARRAY['Response to the national review', 'Serious case review action plan',
+                          'Inspection improvement plan', 'Business plan'])[1 + mod(j - 1, 4)]
+                       || ' ' || j::text,
+                   (t - 1) * 2 + 1, (t - 1) * %(people)s + 40, 'endorsed', 2, %(now)s,
+                   (t - 1) * %(people)s + 35, %(now)s
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, %(plans)s) AS j
+            """,
+            p,
+        )
+        cursor.execute(ACTIONS_SQL, p)
+        # A board member (or management team member) already approved a third of the evidence.
+        cursor.execute(
+            """
+            INSERT INTO workflow_approval (tenant_id, content_type_id, object_id, transition,
+                                           cycle, approver_id, comment, at)
+            SELECT a.tenant_id, %(action_type)s, a.id, 'sign_off', a.state_changes,
+                   (a.tenant_id - 1) * %(people)s
+                       + CASE WHEN a.sign_off_body_id = (a.tenant_id - 1) * 2 + 1
+                              THEN 30 ELSE 36 END,
+                   '', a.state_changed_at + interval '1 day'
+            FROM plans_action a
+            WHERE a.state = 'evidenced' AND mod(a.id, 3) = 0
+            """,
+            p,
+        )
+        # Some tenants set their own thresholds; a few send through GOV.UK Notify.
+        cursor.execute(
+            """
+            INSERT INTO notifications_escalationpolicy (
+                tenant_id, reminder_days_before, overdue_days, managers_days, chair_days,
+                sign_off_waiting_days, channel, notify_api_key, notify_template_id, updated_at)
+            SELECT t,
+                   CASE WHEN mod(t, 10) = 3 THEN 10 ELSE 5 END,
+                   CASE WHEN mod(t, 10) = 3 THEN 2 ELSE 1 END,
+                   CASE WHEN mod(t, 10) = 3 THEN 15 ELSE 10 END,
+                   CASE WHEN mod(t, 10) = 3 THEN 25 ELSE 20 END,
+                   CASE WHEN mod(t, 10) = 3 THEN 5 ELSE 10 END,
+                   CASE WHEN mod(t, 25) = 7 THEN 'notify' ELSE 'email' END,
+                   CASE WHEN mod(t, 25) = 7 THEN 'bench-key' ELSE '' END,
+                   CASE WHEN mod(t, 25) = 7 THEN 'bench-template' ELSE '' END,
+                   %(now)s
+            FROM generate_series(1, %(tenants)s) AS t
+            WHERE mod(t, 10) = 3 OR mod(t, 25) = 7
+            """,
+            p,
+        )
+        # Two lead officers per tenant chose a daily e-mail and have an event waiting for it.
+        cursor.execute(
+            """
+            INSERT INTO notifications_notificationpreference (user_id, events)
+            SELECT (t - 1) * %(people)s + k, 'daily'
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 2) AS k
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO notifications_notification (
+                tenant_id, recipient_id, kind, action_id, title, reason, detail, link, key,
+                awaiting_digest, created_at)
+            SELECT t.id, (t.id - 1) * %(people)s + k, 'made_lead', a.id,
+                   'Made lead officer: ' || a.reference || ' ' || a.title,
+                   'you are the new lead officer for this action', '',
+                   '/t/' || t.slug || '/actions/' || a.id::text || '/',
+                   'bench:' || a.id::text || ':' || ((t.id - 1) * %(people)s + k)::text,
+                   true, %(now)s - interval '3 hours'
+            FROM tenants_tenant t
+            CROSS JOIN generate_series(1, 2) AS k
+            JOIN plans_action a ON a.id = (t.id - 1) * %(actions)s + k
+            """,
+            p,
+        )
+        for table in (
+            "tenants_tenant",
+            "tenants_user",
+            "tenants_partner",
+            "auth_group",
+            "tenants_signoffbody",
+            "plans_actionplan",
+            "plans_action",
+        ):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+            )
+    with connection.cursor() as cursor:
+        # As autovacuum would have left a long-lived database: statistics and visibility maps.
+        cursor.execute("VACUUM ANALYZE")
+
+
+def describe_data(today: datetime.date) -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT
+              (SELECT count(*) FROM tenants_tenant),
+              (SELECT count(*) FROM tenants_tenant WHERE nation = 'england'),
+              (SELECT count(*) FROM tenants_tenant WHERE nation = 'wales'),
+              (SELECT count(*) FROM tenants_tenant WHERE nation = 'scotland'),
+              (SELECT count(*) FROM tenants_tenant WHERE nation = 'northern_ireland'),
+              (SELECT count(*) FROM notifications_escalationpolicy),
+              (SELECT count(*) FROM notifications_escalationpolicy WHERE channel = 'notify'),
+              (SELECT count(*) FROM tenants_user),
+              (SELECT count(*) FROM tenants_membership),
+              (SELECT count(*) FROM tenants_partner),
+              (SELECT count(*) FROM tenants_signoffbody),
+              (SELECT count(*) FROM tenants_signoffbodymember),
+              (SELECT count(*) FROM plans_actionplan),
+              (SELECT count(*) FROM plans_action),
+              (SELECT count(*) FROM workflow_approval),
+              (SELECT count(*) FROM notifications_notification WHERE awaiting_digest)
+            """
+        )
+        names = [
+            "tenants",
+            "england",
+            "wales",
+            "scotland",
+            "northern_ireland",
+            "policies",
+            "notify_tenants",
+            "users",
+            "memberships",
+            "partners",
+            "bodies",
+            "body_members",
+            "plans",
+            "actions",
+            "approvals",
+            "awaiting_digest",
+        ]
+        facts = dict(zip(names, cursor.fetchone(), strict=True))
+        # Depths in working days of each tenant's nation, the way the sweep counts them.
+        cursor.execute(
+            """
+            SELECT
+              count(*) FILTER (WHERE live AND a.due_date <= d1.before_today
+                                       AND a.due_date > d10.before_today),
+              count(*) FILTER (WHERE live AND a.due_date <= d10.before_today
+                                       AND a.due_date > d20.before_today),
+              count(*) FILTER (WHERE live AND a.due_date <= d20.before_today),
+              count(*) FILTER (WHERE live AND a.due_date > d1.before_today
+                                       AND a.due_date <= d5.after_today),
+              count(*) FILTER (WHERE a.state = 'evidenced'
+                  AND (a.state_changed_at AT TIME ZONE 'Europe/London')::date
+                      <= d10.before_today),
+              count(*) FILTER (WHERE a.state = 'evidenced'),
+              count(*) FILTER (WHERE a.state = 'signed_off'),
+              count(*) FILTER (WHERE live AND a.due_date > d5.after_today)
+            FROM (SELECT *, state IN ('agreed', 'in_progress') AS live FROM plans_action) a
+            JOIN tenants_tenant t ON t.id = a.tenant_id
+            JOIN bench_days d1 ON d1.nation = t.nation AND d1.n = 1
+            JOIN bench_days d5 ON d5.nation = t.nation AND d5.n = 5
+            JOIN bench_days d10 ON d10.nation = t.nation AND d10.n = 10
+            JOIN bench_days d20 ON d20.nation = t.nation AND d20.n = 20
+            """
+        )
+        names = [
+            "overdue_1_9",
+            "overdue_10_19",
+            "overdue_20_plus",
+            "due_within_5",
+            "waiting_10_plus",
+            "evidenced",
+            "signed_off",
+            "due_later",
+        ]
+        facts.update(zip(names, cursor.fetchone(), strict=True))
+    return facts
+
+
+# --- Part 1: the sweep --------------------------------------------------------------------------
+
+
+@dataclass
+class SweepRun:
+    seconds: float
+    log: StatementLog
+    commit_seconds: float
+    steps: int
+    notifications: int
+    messages: int
+    sweep_id: int
+
+    @property
+    def python_seconds(self) -> float:
+        return self.seconds - self.log.seconds - self.commit_seconds
+
+    def split(self) -> str:
+        return f"{self.log.seconds:.2f} / {self.commit_seconds:.2f} / {self.python_seconds:.2f}"
+
+
+def sweep_timed(today: datetime.date) -> SweepRun:
+    """One sweep, its statements, and its COMMIT timed apart: the foreign keys are deferred,
+    so the commit is where PostgreSQL checks them for every row the sweep wrote."""
+    from django.db import connections
+
+    from notifications.escalations import escalation_sweep
+
+    wrapper = connections["default"]
+    commit = wrapper._commit
+    commits: list[float] = []
+
+    def commit_timed():
+        started = time.perf_counter()
+        try:
+            return commit()
+        finally:
+            commits.append(time.perf_counter() - started)
+
+    log = StatementLog()
+    with mock.patch.object(wrapper, "_commit", commit_timed), wrapper.execute_wrapper(log):
+        started = time.perf_counter()
+        sweep = escalation_sweep(today=today)
+        seconds = time.perf_counter() - started
+    return SweepRun(
+        seconds,
+        log,
+        sum(commits),
+        sweep.steps_created,
+        sweep.notifications_created,
+        sweep.messages_created,
+        sweep.pk,
+    )
+
+
+def next_working_day(today: datetime.date) -> datetime.date:
+    """The first day after ``today`` that is a working day in every nation."""
+    from notifications.working_days import is_working_day
+    from tenants.models import Tenant
+
+    day = today + datetime.timedelta(days=1)
+    while not all(is_working_day(nation, day) for nation in Tenant.Nation.values):
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def digest_facts(sweep_id: int) -> dict[str, float]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE m.tenant_id IS NULL),
+                   count(*) FILTER (WHERE m.channel = 'notify'),
+                   coalesce(avg(length(m.body_text) + length(m.body_html)), 0),
+                   coalesce(max(length(m.body_text) + length(m.body_html)), 0),
+                   coalesce(max(items.n), 0)
+            FROM notifications_message m
+            LEFT JOIN (SELECT message_id, count(*) AS n FROM notifications_notification
+                       GROUP BY message_id) items ON items.message_id = m.id
+            WHERE m.key LIKE %s
+            """,
+            [f"digest:{sweep_id}:%"],
+        )
+        names = ["digests", "multi_tenant", "notify", "avg_bytes", "max_bytes", "max_items"]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def baselines(today: datetime.date, repeats: int) -> tuple[float, float, int]:
+    """Median seconds of a plain SELECT of the overdue actions and of an INSERT ... SELECT of
+    the same rows into a scratch table shaped like the escalation steps."""
+    from django.db import connection
+
+    from notifications.working_days import latest_date_at_least_n_working_days_before
+
+    cutoff = latest_date_at_least_n_working_days_before("england", today, 1)
+    where = "state IN ('agreed', 'in_progress') AND due_date <= %s"
+    selects, inserts, rows = [], [], 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bench_scratch ("
+            " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+            " tenant_id bigint NOT NULL, action_id bigint NOT NULL, level varchar(20) NOT NULL,"
+            " counted_from date NOT NULL, cycle integer NOT NULL, sweep_id bigint NOT NULL,"
+            " created_at timestamptz NOT NULL)"
+        )
+        for _ in range(repeats):
+            started = time.perf_counter()
+            cursor.execute(
+                f"SELECT id, tenant_id, due_date FROM plans_action WHERE {where}", [cutoff]
+            )
+            rows = len(cursor.fetchall())
+            selects.append(time.perf_counter() - started)
+            cursor.execute("TRUNCATE bench_scratch")
+            started = time.perf_counter()
+            cursor.execute(
+                "INSERT INTO bench_scratch (tenant_id, action_id, level, counted_from, cycle,"
+                " sweep_id, created_at)"
+                f" SELECT tenant_id, id, 'overdue', due_date, 0, 0, now() FROM plans_action"
+                f" WHERE {where}",
+                [cutoff],
+            )
+            inserts.append(time.perf_counter() - started)
+            if cursor.rowcount != rows:
+                raise RuntimeError(f"inserted {cursor.rowcount} rows, selected {rows}")
+        cursor.execute("DROP TABLE bench_scratch")
+    return statistics.median(selects), statistics.median(inserts), rows
+
+
+def part1(args: argparse.Namespace, summary: list[tuple[str, str]]) -> None:
+    from django.urls import reverse
+
+    from notifications import services
+    from notifications.working_days import is_working_day
+    from tenants.models import Tenant
+
+    today = args.today
+    not_working = [n for n in Tenant.Nation.values if not is_working_day(n, today)]
+    if not_working:
+        sys.exit(f"--today {today} is not a working day in: {', '.join(not_working)}")
+
+    say(f"## Part 1: the escalation sweep (today = {today:%A %d %B %Y}); {load()}")
+    started = time.perf_counter()
+    build(tenants=args.tenants, actions=args.actions, today=today)
+    built = time.perf_counter() - started
+    facts = describe_data(today)
+    say(
+        f"built in {built:.1f} s (set-based SQL, then VACUUM ANALYZE): {facts['tenants']} "
+        f"tenants (england {facts['england']}, wales {facts['wales']}, scotland "
+        f"{facts['scotland']}, northern_ireland {facts['northern_ireland']}; "
+        f"{facts['policies']} with their own policy, {facts['notify_tenants']} on Notify)"
+    )
+    say(
+        f"  {facts['users']} users, {facts['memberships']} memberships, {facts['partners']} "
+        f"partners, {facts['bodies']} sign-off bodies ({facts['body_members']} members), "
+        f"{facts['plans']} plans, {facts['approvals']} approvals, "
+        f"{facts['awaiting_digest']} event notifications awaiting a digest"
+    )
+    say(
+        f"  {facts['actions']} actions; agreed/in progress overdue by 1-9 working days: "
+        f"{facts['overdue_1_9']}, 10-19: {facts['overdue_10_19']}, 20+: "
+        f"{facts['overdue_20_plus']}; due within 5 working days: {facts['due_within_5']}; "
+        f"due later: {facts['due_later']}"
+    )
+    say(
+        f"  evidenced: {facts['evidenced']} ({facts['waiting_10_plus']} waiting 10+ working "
+        f"days); signed off: {facts['signed_off']}; the rest proposed or withdrawn"
+    )
+    total_overdue = facts["overdue_1_9"] + facts["overdue_10_19"] + facts["overdue_20_plus"]
+    summary.append(("tenants x actions", f"{args.tenants} x {args.actions} = {facts['actions']}"))
+    summary.append(
+        ("overdue actions (share)", f"{total_overdue} ({total_overdue / facts['actions']:.1%})")
+    )
+
+    # Loaded once before timing, as in a long-running worker.
+    reverse("action", kwargs={"tenant_slug": "bench-0001", "pk": 1})
+
+    queued: list[int] = []
+
+    def outbox_queue_recorded(message_ids):
+        queued.extend(message_ids)
+        return 0
+
+    say(
+        "delivery tasks: notifications.services.outbox_queue is replaced by a recorder for "
+        "part 1 (nothing reaches the broker); CELERY_TASK_ALWAYS_EAGER is off"
+    )
+    tomorrow = next_working_day(today)
+    with mock.patch.object(services, "outbox_queue", outbox_queue_recorded):
+        first = sweep_timed(today)
+        first_queued = len(queued)
+        second = sweep_timed(today)
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # Not a measure of the brief's: the first sweep above escalates the whole backlog at
+        # once; a daily sweep afterwards only records what crossed a threshold overnight.
+        following = sweep_timed(tomorrow)
+    digests = digest_facts(first.sweep_id)
+
+    for label, run in (
+        ("first sweep", first),
+        ("second sweep", second),
+        (f"sweep of the next working day, {tomorrow}", following),
+    ):
+        say(
+            f"{label}: {run.seconds:.2f} s, {run.log.count} statements; seconds in statements "
+            f"/ COMMIT / Python: {run.split()}; created {run.steps} steps, "
+            f"{run.notifications} notifications, {run.messages} messages"
+        )
+    say(f"  message ids handed to outbox_queue on commit: {first_queued} (recorded, not sent)")
+    say(f"  peak memory of this process after the first two sweeps: {peak_rss:.0f} MiB")
+    say(
+        f"  digests: {digests['digests']} ({digests['multi_tenant']} spanning tenants, "
+        f"{digests['notify']} for Notify); largest {digests['max_items']} items, "
+        f"{digests['max_bytes'] / 1024:.0f} KiB; average {digests['avg_bytes'] / 1024:.1f} KiB"
+    )
+    say("  slowest statements of the first sweep:")
+    for sql, seconds in first.log.slowest(6):
+        say(f"    {seconds * 1000:9.1f} ms  {short_sql(sql)}")
+
+    select_s, insert_s, rows = baselines(today, args.repeats)
+    ratio = first.seconds / (select_s + insert_s)
+    say(
+        f"baseline (median of {args.repeats}): SELECT of the {rows} overdue actions "
+        f"{select_s * 1000:.1f} ms; INSERT ... SELECT of them into a scratch table "
+        f"{insert_s * 1000:.1f} ms"
+    )
+    say(f"first sweep / (select + insert) = {ratio:.1f}")
+    say()
+
+    summary += [
+        ("first sweep: seconds", f"{first.seconds:.2f}"),
+        ("first sweep: statements", f"{first.log.count}"),
+        ("first sweep: seconds in statements / COMMIT / Python", first.split()),
+        (
+            "first sweep: steps / notifications / messages created",
+            f"{first.steps} / {first.notifications} / {first.messages}",
+        ),
+        ("peak memory (RSS) after the first two sweeps", f"{peak_rss:.0f} MiB"),
+        ("second sweep: seconds", f"{second.seconds:.2f}"),
+        ("second sweep: statements", f"{second.log.count}"),
+        (
+            "second sweep: steps / notifications / messages created",
+            f"{second.steps} / {second.notifications} / {second.messages}",
+        ),
+        (f"baseline SELECT of {rows} overdue rows (median)", f"{select_s * 1000:.1f} ms"),
+        (f"baseline INSERT ... SELECT of {rows} rows (median)", f"{insert_s * 1000:.1f} ms"),
+        ("first sweep / (select + insert)", f"{ratio:.1f}"),
+        (f"extra: sweep of the next working day ({tomorrow}): seconds", f"{following.seconds:.2f}"),
+        (
+            "extra: next working day: steps / notifications / messages created",
+            f"{following.steps} / {following.notifications} / {following.messages}",
+        ),
+    ]
+
+
+# --- Part 2: delivery --------------------------------------------------------------------------
+
+
+class CountingHandler:
+    """An aiosmtpd handler that accepts everything and counts it."""
+
+    def __init__(self):
+        self.messages = 0
+        self.bytes = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages += 1
+        self.bytes += len(envelope.content or b"")
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Worker:
+    """One Celery worker subprocess: prefork pool, one child, consuming only ``queue``."""
+
+    POOL = "prefork, --concurrency=1"
+
+    def __init__(self, *, queue: str, smtp_port: int, log_path: Path):
+        self.queue = queue
+        self.nodename = f"{queue}@{socket.gethostname()}"
+        self.smtp_port = smtp_port
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.smtp_port),
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+            "EMAIL_USE_TLS": "0",
+            "EMAIL_USE_SSL": "0",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
+        command = [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "-Q",
+            self.queue,
+            "-n",
+            self.nodename,
+            "-I",
+            "scripts.bench_tasks",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, timeout: float = 90) -> float:
+        from config.celery import app
+
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            self.check_alive()
+            if app.control.ping(destination=[self.nodename], timeout=1.0):
+                return time.perf_counter() - started
+        raise RuntimeError(f"the worker did not answer a ping in {timeout} s\n{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(
+                f"the worker exited with {self.process.returncode}\n{self.log_tail()}"
+            )
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # warm shutdown: the child finishes its task
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def messages_create(count: int, run: str) -> list[int]:
+    """``count`` pending event e-mails to the benchmark's people, in bulk."""
+    from django.utils import timezone
+
+    from notifications.content import Item, event_email
+    from notifications.models import Message
+    from tenants.models import Membership
+    from tenants.scoping import across_tenants
+
+    with across_tenants():
+        people = list(
+            Membership.objects.filter(user__email__endswith="@bench.example.org")
+            .order_by("user_id", "tenant_id")
+            .values_list("user_id", "tenant_id", "tenant__name", "tenant__slug")
+        )
+    due = timezone.now() - datetime.timedelta(seconds=1)
+    messages = []
+    for n in range(count):
+        user_id, tenant_id, tenant_name, slug = people[n % len(people)]
+        title = f"Made lead officer: {n % 9 + 1}.{n} {ACTION_TITLES[n % len(ACTION_TITLES)]}"
+        link = f"/t/{slug}/actions/{n + 1}/"
+        subject, text, html = event_email(
+            Item(tenant_name, "made_lead", title, "you are the lead officer for this action", link)
+        )
+        messages.append(
+            Message(
+                recipient_id=user_id,
+                tenant_id=tenant_id,
+                kind=Message.Kind.EVENT,
+                channel=Message.Channel.EMAIL,
+                subject=subject[:250],
+                body_text=text,
+                body_html=html,
+                key=f"bench:{run}:{n}",
+                next_attempt_at=due,
+            )
+        )
+    Message.objects.bulk_create(messages, batch_size=2000)
+    return [m.pk for m in messages]
+
+
+@dataclass
+class Throughput:
+    count: int
+    done: int
+    seconds: float
+    queue_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+def wait_until(done, *, expected: int, worker: Worker, timeout: float, started: float) -> int:
+    """Poll ``done()`` until it reaches ``expected``; returns the last count."""
+    last_report = time.perf_counter()
+    count = done()
+    while count < expected:
+        worker.check_alive()
+        now = time.perf_counter()
+        if now - started > timeout:
+            say(f"  gave up after {timeout} s with {count} of {expected} done")
+            break
+        if now - last_report >= 15:
+            say(f"  ... {count} of {expected} after {now - started:.0f} s")
+            last_report = now
+        time.sleep(0.05)
+        count = done()
+    return count
+
+
+def delivery_measure(
+    ids: list[int], handler: CountingHandler, worker: Worker, timeout: float
+) -> Throughput:
+    from notifications.models import Message
+    from notifications.services import outbox_queue
+
+    low, high = min(ids), max(ids)
+    mail_before = handler.messages
+
+    def done() -> int:
+        # Cheap check first; the rows are read only once the server has had every message.
+        if handler.messages - mail_before < len(ids):
+            return min(handler.messages - mail_before, len(ids) - 1)
+        return Message.objects.filter(pk__range=(low, high), status="sent").count()
+
+    started = time.perf_counter()
+    queued = outbox_queue(ids)
+    queue_seconds = time.perf_counter() - started
+    if queued != len(ids):
+        raise RuntimeError(f"only {queued} of {len(ids)} messages reached the broker")
+    count = wait_until(done, expected=len(ids), worker=worker, timeout=timeout, started=started)
+    return Throughput(len(ids), count, time.perf_counter() - started, queue_seconds)
+
+
+def noop_measure(count: int, run: str, worker: Worker, timeout: float) -> Throughput:
+    import redis
+    from django.conf import settings
+
+    from scripts.bench_tasks import noop
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    key = f"bench:noop:{run}"
+    started = time.perf_counter()
+    for _ in range(count):
+        noop.delay(key)
+    queue_seconds = time.perf_counter() - started
+    done = wait_until(
+        lambda: int(client.get(key) or 0),
+        expected=count,
+        worker=worker,
+        timeout=timeout,
+        started=started,
+    )
+    seconds = time.perf_counter() - started
+    return Throughput(count, done, seconds, queue_seconds)
+
+
+def part2(args: argparse.Namespace, summary: list[tuple[str, str]], stack) -> None:
+    import logging
+
+    from aiosmtpd.controller import Controller
+    from django.db.models import Count
+
+    from config.celery import app
+    from notifications.models import Message
+
+    run = uuid.uuid4().hex[:10]
+    queue = f"bench-{run}"
+    # Both tasks go to this run's queue, which only this run's worker consumes.
+    app.conf.task_routes = {
+        "notifications.message_deliver": {"queue": queue},
+        "bench.noop": {"queue": queue},
+    }
+    say(f"## Part 2: delivery ({args.messages} messages, one worker); {load()}")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    handler = CountingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    stack.callback(controller.stop)
+
+    started = time.perf_counter()
+    ids = messages_create(args.messages, run)
+    say(f"wrote {len(ids)} pending messages in {time.perf_counter() - started:.1f} s")
+
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    stack.callback(shutil.rmtree, log_dir, ignore_errors=True)  # after the worker has stopped
+    worker = Worker(queue=queue, smtp_port=port, log_path=log_dir / "worker.log")
+    worker.start()
+    stack.callback(worker.stop)
+    ready = worker.wait_ready()
+    say(
+        f"worker {worker.nodename}: pool {Worker.POOL}, queue {queue}, SMTP server "
+        f"127.0.0.1:{port} (aiosmtpd in this process); ready after {ready:.1f} s"
+    )
+
+    delivery = delivery_measure(ids, handler, worker, args.timeout)
+    if delivery.done < delivery.count:
+        statuses = dict(
+            Message.objects.filter(pk__in=ids)
+            .values("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+        say(f"  statuses of the messages: {statuses}")
+    say(
+        f"delivery: {delivery.done} of {delivery.count} sent in {delivery.seconds:.1f} s = "
+        f"{delivery.rate:.1f} messages/s (queueing them took {delivery.queue_seconds:.2f} s; "
+        f"SMTP server received {handler.messages}, {handler.bytes / 1024 / 1024:.1f} MiB)"
+    )
+    noop = noop_measure(args.messages, run, worker, args.timeout)
+    say(
+        f"no-op task (no-op plus one Redis INCR): {noop.done} of {noop.count} in "
+        f"{noop.seconds:.1f} s = {noop.rate:.1f} tasks/s (queueing took "
+        f"{noop.queue_seconds:.2f} s)"
+    )
+    ratio = noop.rate / delivery.rate if delivery.rate else float("inf")
+    say(f"no-op rate / delivery rate = {ratio:.1f}")
+    worker.stop()
+    say()
+    summary += [
+        ("delivery: worker", f"1 process, {Worker.POOL}, Redis broker"),
+        ("delivery: messages sent / seconds", f"{delivery.done} / {delivery.seconds:.1f}"),
+        ("delivery: messages per second", f"{delivery.rate:.1f}"),
+        ("delivery: ms per message", f"{1000 / delivery.rate:.2f}" if delivery.rate else "-"),
+        ("no-op task (+1 INCR): tasks / seconds", f"{noop.done} / {noop.seconds:.1f}"),
+        ("no-op task: tasks per second", f"{noop.rate:.1f}"),
+        ("no-op task: ms per task", f"{1000 / noop.rate:.2f}" if noop.rate else "-"),
+        ("no-op rate / delivery rate", f"{ratio:.1f}"),
+    ]
+
+
+# --- Main ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    args = parse_args()
+    configure_environment()
+
+    import django
+
+    django.setup()
+
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+
+    summary: list[tuple[str, str]] = []
+    say(
+        f"database {masked(os.environ['DATABASE_URL'])}; broker {masked(settings.REDIS_URL)}; "
+        f"DEBUG={settings.DEBUG}; {os.cpu_count()} CPUs; {load()}"
+    )
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        # Registered first, so they run last: after the worker and SMTP server have stopped.
+        stack.callback(lambda: redis.Redis.from_url(settings.REDIS_URL).flushdb())
+        if args.keep:
+            stack.callback(
+                lambda: say(f"kept the database {settings.DATABASES['default']['NAME']}")
+            )
+        else:
+            stack.callback(database_drop)
+        database_create()
+        migrate_started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        say(
+            f"created and migrated {settings.DATABASES['default']['NAME']} in "
+            f"{time.perf_counter() - migrate_started:.1f} s"
+        )
+        say()
+        part1(args, summary)
+        part2(args, summary, stack)
+
+    say(f"## Summary ({load()})")
+    say()
+    say("| measure | value |")
+    say("| --- | --- |")
+    for measure, value in summary:
+        say(f"| {measure} | {value} |")
+    say()
+    say(
+        f"total {time.perf_counter() - started:.0f} s; Redis db flushed; "
+        + ("database kept" if args.keep else "database dropped")
+    )
+    python = Path(sys.executable)
+    if python.is_relative_to(ROOT):
+        python = python.relative_to(ROOT)
+    say("reproduce:")
+    say(
+        f"  DATABASE_URL={masked(os.environ['DATABASE_URL'])} "
+        f"REDIS_URL={masked(settings.REDIS_URL)} {python} scripts/bench_escalations.py "
+        f"--tenants {args.tenants} --actions {args.actions} --messages {args.messages} "
+        f"--today {args.today}"
+    )
+
+
+if __name__ == "__main__":
+    main()
