@@ -9,6 +9,7 @@ templates because the sweep renders thousands of digests in one transaction.
 import datetime
 from dataclasses import dataclass
 from html import escape
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -74,7 +75,16 @@ class Item:
     link: str
 
 
-def item_of(notification: Notification, tenant_name: str) -> Item:
+class Told(Protocol):
+    """A notification, saved or about to be written by the sweep."""
+
+    kind: str
+    title: str
+    reason: str
+    link: str
+
+
+def item_of(notification: Told, tenant_name: str) -> Item:
     return Item(
         tenant_name=tenant_name,
         kind=notification.kind,
