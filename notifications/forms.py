@@ -77,7 +77,10 @@ class EscalationPolicyForm(forms.Form):
         required=False,
         strip=True,
         max_length=64,
-        help_text="Only needed to send through GOV.UK Notify.",
+        help_text=(
+            "Only needed to send through GOV.UK Notify. The template's subject is ((subject)) "
+            "and its message ((body))."
+        ),
     )
 
     def __init__(self, *args, key_stored: bool, **kwargs):
