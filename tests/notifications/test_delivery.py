@@ -200,13 +200,20 @@ def fake_notify(settings):
 NOTIFY_KEY = "test_key-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
 
 
-def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(story, fake_notify):
-    EscalationPolicy.objects.create(
+@pytest.fixture
+def on_notify(story):
+    """Central Bedfordshire sends through its own GOV.UK Notify service."""
+    return EscalationPolicy.objects.create(
         tenant=story.tenant,
         channel=EscalationPolicy.Channel.NOTIFY,
         notify_api_key=NOTIFY_KEY,
         notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
     )
+
+
+def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(
+    story, fake_notify, on_notify
+):
     message = _message(story, channel=Message.Channel.NOTIFY)
 
     assert message_deliver(message_id=message.pk) == "sent"
@@ -222,13 +229,7 @@ def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(sto
     assert message.provider_reference == "9f1c1b1e-0000-4000-8000-000000000001"
 
 
-def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_notify):
-    EscalationPolicy.objects.create(
-        tenant=story.tenant,
-        channel=EscalationPolicy.Channel.NOTIFY,
-        notify_api_key=NOTIFY_KEY,
-        notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
-    )
+def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_notify, on_notify):
     fake_notify.status = 400
     message = _message(story, channel=Message.Channel.NOTIFY)
 
@@ -239,13 +240,7 @@ def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_n
     assert "team-only API key" in message.last_error
 
 
-def test_notify_unavailable_is_retried(story, fake_notify):
-    EscalationPolicy.objects.create(
-        tenant=story.tenant,
-        channel=EscalationPolicy.Channel.NOTIFY,
-        notify_api_key=NOTIFY_KEY,
-        notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
-    )
+def test_notify_unavailable_is_retried(story, fake_notify, on_notify):
     fake_notify.status = 503
     message = _message(story, channel=Message.Channel.NOTIFY)
     assert message_deliver(message_id=message.pk) == "retry"
