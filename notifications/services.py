@@ -24,6 +24,7 @@ from notifications.models import (
 )
 from tenants.models import Membership, Tenant, User
 from tenants.scoping import tenant_scope
+from tenants.selectors import membership_for
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +261,8 @@ def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
 
 
 def _require_tenant_admin(user: User, tenant: Tenant) -> None:
-    if not Membership.objects.filter(
-        tenant=tenant, user=user, role=Membership.Role.TENANT_ADMIN
-    ).exists():
+    membership = membership_for(tenant=tenant, user=user)
+    if membership is None or membership.role != Membership.Role.TENANT_ADMIN:
         raise PermissionDenied("Only a tenant administrator can do this.")
 
 
