@@ -171,6 +171,11 @@ def _rag_summary(rag_counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 
 @login_required
+def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    return plan_list(request, tenant_slug)
+
+
+@login_required
 def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request, "plans/plan_list.html", {"plans": list(plans_of_tenant(tenant=request.tenant))}

@@ -44,17 +44,18 @@ def test_sign_in_page_asks_for_an_email_address(client, db):
     response = client.get(reverse("login"))
     assert response.status_code == 200
     content = response.content.decode()
-    assert '<label class="label" for="id_username">E-mail address</label>' in content
+    label = '<label class="govuk-label govuk-label--s" for="id_username">E-mail address</label>'
+    assert label in content
     assert 'type="email"' in content
 
 
-def test_signing_in_with_email_and_password_leads_to_the_only_tenants_plans(client, story):
+def test_signing_in_with_email_and_password_leads_to_the_only_tenants_home(client, story):
     response = client.post(
         reverse("login"),
         {"username": story.bob.email.upper(), "password": "correct horse battery"},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == url("plans")
+    assert response.redirect_chain[-1][0] == url("tenant_home")
     assert "Laming action plan" in response.content.decode()
 
 
@@ -65,11 +66,11 @@ def test_wrong_password_is_refused_with_a_clear_message(client, story):
     assert "_auth_user_id" not in client.session
 
 
-def test_home_redirects_a_member_of_one_tenant_to_its_plans(client, story):
+def test_home_redirects_a_member_of_one_tenant_to_its_home(client, story):
     client.force_login(story.bob)
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == url("plans")
+    assert response["Location"] == url("tenant_home")
 
 
 def test_home_lists_every_tenant_of_a_member_of_several(client, story):
@@ -141,8 +142,8 @@ def test_plan_page_groups_actions_with_their_rag_and_latest_progress(client, sto
     assert f"Recommendation {story.recommendation.number}:" in content
     assert "Actions not yet linked to a recommendation" in content
     assert "12 March 2010" in content
-    assert '<strong class="tag tag--red">Red</strong>' in content
-    assert '<strong class="tag tag--amber">Amber</strong>' in content
+    assert '<strong class="govuk-tag govuk-tag--red">Red</strong>' in content
+    assert '<strong class="govuk-tag govuk-tag--orange">Amber</strong>' in content
     assert "Half the files audited." in content
     assert "Half the files audited. " * 20 not in content
     assert "Bob Officer" in content and "Bedfordshire Police" in content
@@ -710,7 +711,7 @@ def test_my_actions_lists_open_actions_first(client, story):
 
     assert content.index("Still going") < content.index("Finished first")
     assert "Alice leads this" not in content
-    assert '<strong class="tag tag--blue">Blue (complete)</strong>' in content
+    assert '<strong class="govuk-tag govuk-tag--blue">Blue (complete)</strong>' in content
 
 
 def test_history_shows_each_approval_towards_a_quorum(client, story):
