@@ -56,7 +56,7 @@ def test_signing_in_with_email_and_password_leads_to_the_only_tenants_home(clien
         follow=True,
     )
     assert response.redirect_chain[-1][0] == url("tenant_home")
-    assert "Laming action plan" in response.content.decode()
+    assert "What needs you now" in response.content.decode()
 
 
 def test_wrong_password_is_refused_with_a_clear_message(client, story):
