@@ -96,6 +96,7 @@ class GovukDateInput(forms.MultiWidget):
 class ActionForm(forms.Form):
     reference = forms.CharField(
         max_length=20,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
         help_text='As the plan numbers it, for example "3.2".',
         error_messages={"required": 'Enter a reference, for example "3.2".'},
     )
