@@ -84,6 +84,19 @@ def browser() -> Iterator[Browser]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _connections_closed_after_each_request() -> Iterator[None]:
+    """The live server answers each browser connection in a thread that lives as long as the
+    browser keeps the connection open; with CONN_MAX_AGE that thread would also keep a database
+    connection, and the test database could not be dropped at the end of the run."""
+    from django.db import connection
+
+    saved = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    connection.settings_dict["CONN_MAX_AGE"] = saved
+
+
 @pytest.fixture
 def live(postgres, live_server) -> str:
     """The live server's address; its data is the test's, committed (transactional_db)."""
@@ -115,8 +128,8 @@ def context(browser: Browser, live: str) -> Iterator[BrowserContext]:
     context.close()
 
 
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
+def watched_page(context: BrowserContext) -> Page:
+    """A new page whose JavaScript errors and failed loads are kept in ``page.problems``."""
     page = context.new_page()
     problems = Problems()
     page.on(
@@ -130,7 +143,12 @@ def page(context: BrowserContext) -> Iterator[Page]:
         lambda request: problems.errors.append(f"{request.url} failed: {request.failure}"),
     )
     page.problems = problems
-    yield page
+    return page
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return watched_page(context)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -190,10 +208,14 @@ def axe_script() -> Path:
     return AXE
 
 
-def axe_violations(page: Page, script: Path) -> list[dict]:
-    """Every axe-core violation on the page as it is now, whatever its impact."""
+def axe_violations(page: Page, script: Path | str) -> list[dict]:
+    """Every axe-core violation on the page as it is now, whatever its impact. ``script`` is
+    axe-core's file, or its address on the server (quicker: the browser fetches it itself)."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(path=str(script))
+        if isinstance(script, Path):
+            page.add_script_tag(path=str(script))
+        else:
+            page.add_script_tag(url=script)
     return page.evaluate(
         """async () => {
             const results = await window.axe.run(document, {resultTypes: ["violations"]});
