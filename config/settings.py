@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -134,7 +135,7 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_PREVENT_ENUMERATION = True
 # ...and the service e-mails only the addresses it holds, never one typed by a stranger.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
-# No "remember me": the session cookie ends with the browser.
+# No "remember me": the cookie ends with the browser, the session after SESSION_IDLE_SECONDS.
 ACCOUNT_SESSION_REMEMBER = False
 # Whoever changes their password has just proved they know it, so that session goes on; every
 # other session of theirs ends (Django's session auth hash no longer matches).
@@ -166,6 +167,14 @@ ACCOUNT_RATE_LIMITS = {
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
 # visitor would share one per-IP limit. Served directly, set 0 so the header cannot be forged.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0 if DEBUG else 1)
+
+# Sessions end after this long without a request (a working day by default) and when the browser
+# closes. tenants.middleware.SlidingSessionMiddleware moves the expiry on at most every few
+# minutes rather than writing the session on every request.
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 8 * 60 * 60, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_REFRESH_SECONDS = min(300, SESSION_IDLE_SECONDS // 10)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

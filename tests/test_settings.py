@@ -23,6 +23,7 @@ def load_settings(code: str = "import config.settings", **env) -> subprocess.Com
             "DATABASE_URL",
             "REDIS_URL",
             "CACHE_URL",
+            "SESSION_IDLE_SECONDS",
             "TRUSTED_PROXY_COUNT",
             "EMAIL_USE_TLS",
             "EMAIL_USE_SSL",
@@ -60,6 +61,8 @@ def test_production_starts_with_a_real_secret_key_and_hosts():
         ({"DEBUG": "1", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
         ({"DEBUG": "1", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "at most one of"),
         ({"DEBUG": "1", "CACHE_URL": "memcached://cache"}, "CACHE_URL must start with"),
+        ({"DEBUG": "1", "SESSION_IDLE_SECONDS": "8h"}, "SESSION_IDLE_SECONDS must be a whole"),
+        ({"DEBUG": "1", "SESSION_IDLE_SECONDS": "5"}, "SESSION_IDLE_SECONDS must be at least"),
     ],
 )
 def test_bad_environment_is_refused_with_a_clear_message(env, message):
@@ -92,3 +95,14 @@ def test_the_cache_every_web_process_shares_comes_from_the_environment(env, back
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [f"django.core.cache.backends.{backend}", location]
+
+
+def test_idle_session_length_comes_from_the_environment():
+    code = (
+        "from config import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_REFRESH_SECONDS)"
+    )
+    assert load_settings(code, DEBUG="1").stdout.split() == ["28800", "300"]
+    assert load_settings(code, DEBUG="1", SESSION_IDLE_SECONDS="600").stdout.split() == [
+        "600",
+        "60",
+    ]

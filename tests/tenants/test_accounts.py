@@ -1,5 +1,6 @@
-"""Signing in and out, passwords and rate limits."""
+"""Signing in and out, passwords, rate limits and idle sessions."""
 
+import datetime
 import re
 import time
 from types import SimpleNamespace
@@ -9,9 +10,13 @@ from allauth.account import urls as allauth_urls
 from allauth.account.models import EmailAddress
 from allauth.core.internal import ratelimit
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.utils import timezone
+
+from tenants.middleware import REFRESHED_AT
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "plum orchard ladder 47"
@@ -37,6 +42,10 @@ def ask_for_reset(client, email: str, **extra):
 
 def emailed_link(message) -> str:
     return re.search(r"https?://\S+", message.body).group(0)
+
+
+def session_row(client) -> Session:
+    return Session.objects.get(session_key=client.session.session_key)
 
 
 @pytest.fixture
@@ -399,6 +408,56 @@ def test_change_password_page_needs_sign_in(client, db):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+def test_a_session_lasts_a_working_day_and_the_cookie_ends_with_the_browser(client, story):
+    before = timezone.now()
+    response = sign_in(client, story.bob.email)
+
+    assert settings.SESSION_COOKIE_AGE == 8 * 60 * 60
+    expires = session_row(client).expire_date
+    assert before + datetime.timedelta(hours=8) <= expires
+    assert expires <= timezone.now() + datetime.timedelta(hours=8)
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert not cookie["max-age"] and not cookie["expires"]
+
+
+def test_session_idle_for_a_working_day_is_signed_out(client, story):
+    sign_in(client, story.bob.email)
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    response = client.get(plans_url())
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_requests_straight_after_each_other_do_not_rewrite_the_session(client, story):
+    sign_in(client, story.bob.email)
+    signed_in_expiry = session_row(client).expire_date
+
+    client.get(plans_url())
+    client.get(plans_url())
+
+    assert session_row(client).expire_date == signed_in_expiry
+
+
+def test_activity_after_a_few_minutes_moves_the_expiry_on(client, story):
+    sign_in(client, story.bob.email)
+    session = client.session
+    session[REFRESHED_AT] -= settings.SESSION_REFRESH_SECONDS
+    session.save()
+    nearly_over = timezone.now() + datetime.timedelta(minutes=1)
+    Session.objects.filter(session_key=session.session_key).update(expire_date=nearly_over)
+
+    assert client.get(plans_url()).status_code == 200
+
+    assert session_row(client).expire_date > timezone.now() + datetime.timedelta(hours=7)
 
 
 # -- every account page ----------------------------------------------------------------------
