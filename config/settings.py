@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenant",
+                "tenants.context_processors.organisations",
                 "notifications.context_processors.unread_notifications",
             ],
         },

@@ -1,4 +1,4 @@
-"""Signing in and out, passwords, rate limits and idle sessions."""
+"""Signing in and out, passwords, rate limits, idle sessions and switching organisation."""
 
 import datetime
 import re
@@ -17,6 +17,9 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from tenants.middleware import REFRESHED_AT
+from tenants.models import Membership
+from tenants.scoping import tenant_scope
+from tenants.services import membership_add
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "plum orchard ladder 47"
@@ -458,6 +461,37 @@ def test_activity_after_a_few_minutes_moves_the_expiry_on(client, story):
     assert client.get(plans_url()).status_code == 200
 
     assert session_row(client).expire_date > timezone.now() + datetime.timedelta(hours=7)
+
+
+# -- switching organisation ------------------------------------------------------------------
+
+
+def test_switch_organisation_is_offered_to_a_member_of_two_tenants(client, story):
+    with tenant_scope(story.other_tenant):
+        membership_add(tenant=story.other_tenant, user=story.bob, role=Membership.Role.VIEWER)
+    client.force_login(story.bob)
+
+    page = client.get(plans_url()).content.decode()
+    chooser = client.get(reverse("home"))
+
+    assert re.search(r'<a[^>]*href="/"[^>]*>\s*Switch organisation\s*</a>', page)
+    assert chooser.status_code == 200
+    assert "Sunderland Children&#x27;s Trust" in chooser.content.decode()
+
+
+def test_switch_organisation_is_not_offered_to_a_member_of_one(client, story):
+    client.force_login(story.bob)
+
+    assert "Switch organisation" not in client.get(plans_url()).content.decode()
+
+
+def test_switch_organisation_costs_nothing_for_visitors_not_signed_in(
+    client, db, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = client.get(reverse("account_login"))
+
+    assert "Switch organisation" not in response.content.decode()
 
 
 # -- every account page ----------------------------------------------------------------------
