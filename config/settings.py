@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
+    "django_htmx",
+    "govuk_frontend_django",
     "allauth",
     "allauth.account",
     "guardian",
@@ -72,11 +75,15 @@ MIDDLEWARE = [
     "tenants.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantScopeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+# Form fields render as GOV.UK Frontend form groups from templates/django/forms/, which the
+# default renderer would not look in.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -29,13 +29,13 @@ from notifications.models import (
     Sweep,
 )
 from notifications.services import outbox_queue_on_commit
-from notifications.working_days import (
-    latest_date_at_least_n_working_days_before,
-    latest_date_at_most_n_working_days_after,
-)
 from plans.models import Action
 from tenants.models import Partner, SignOffBody, SignOffBodyMember, Tenant
 from tenants.scoping import across_tenants
+from tenants.working_days import (
+    latest_date_at_least_n_working_days_before,
+    latest_date_at_most_n_working_days_after,
+)
 from workflow.models import Approval
 
 # Any constant shared by every process that sweeps: two sweeps at once queue behind it.

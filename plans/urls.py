@@ -3,7 +3,8 @@ from django.urls import path
 from plans import views
 
 urlpatterns = [
-    path("", views.plan_list, name="plans"),
+    path("", views.tenant_home, name="tenant_home"),
+    path("plans/", views.plan_list, name="plans"),
     path("my-actions/", views.my_actions, name="my_actions"),
     path("plans/<int:pk>/", views.plan_detail, name="plan"),
     path("plans/<int:pk>/transitions/<str:name>/", views.plan_transition, name="plan_transition"),

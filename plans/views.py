@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from plans import services
+from plans import queues, services
 from plans.forms import (
     ActionForm,
     CompletionForm,
@@ -37,6 +37,7 @@ from plans.selectors import (
     plans_of_tenant,
 )
 from plans.workflows import delivers, is_manager
+from tenants.models import Membership
 from workflow.engine import Actor, WorkflowModel
 from workflow.services import (
     TransitionRefused,
@@ -168,6 +169,37 @@ def _rag_summary(rag_counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 
 # -- plans ----------------------------------------------------------------------------------
+
+
+@login_required
+def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """What needs this person now, by what they do here: their actions, a manager's queues,
+    the sign-off queue of every body they sit on, and the plans at a glance."""
+    tenant, membership, user = request.tenant, request.membership, request.user
+    today = timezone.localdate()
+    role = membership.role
+    Role = Membership.Role
+    on_a_body = queues.sits_on_a_body(tenant=tenant, user=user)
+    context = {
+        "today": today,
+        "officer_queue": queues.officer_queue(tenant=tenant, user=user, today=today)
+        if role != Role.VIEWER
+        else None,
+        "manager_queues": queues.manager_queues(tenant=tenant, membership=membership, today=today)
+        if membership.can_manage
+        else None,
+        "sign_off_queue": queues.sign_off_queue(tenant=tenant, user=user, today=today)
+        if on_a_body or role == Role.BOARD_MEMBER
+        else None,
+        "plans_to_endorse": queues.plans_awaiting_endorsement(tenant=tenant, user=user)
+        if on_a_body
+        else [],
+        "plan_summaries": queues.plan_summaries(tenant=tenant, today=today)
+        if role != Role.OFFICER
+        else None,
+        "is_tenant_admin": role == Role.TENANT_ADMIN,
+    }
+    return render(request, "plans/home.html", context)
 
 
 @login_required

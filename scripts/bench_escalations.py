@@ -349,11 +349,11 @@ LEFT JOIN bench_days wt ON wt.nation = a.nation AND wt.n = a.waited
 
 def _calendar(today: datetime.date) -> list[tuple[str, int, datetime.date, datetime.date]]:
     """Per nation and n: the due date n working days overdue today, and n working days ahead."""
-    from notifications.working_days import (
+    from tenants.models import Tenant
+    from tenants.working_days import (
         latest_date_at_least_n_working_days_before,
         nth_working_day_after,
     )
-    from tenants.models import Tenant
 
     rows = []
     for nation in Tenant.Nation.values:
@@ -741,8 +741,8 @@ def sweep_timed(today: datetime.date) -> SweepRun:
 
 def next_working_day(today: datetime.date) -> datetime.date:
     """The first day after ``today`` that is a working day in every nation."""
-    from notifications.working_days import is_working_day
     from tenants.models import Tenant
+    from tenants.working_days import is_working_day
 
     day = today + datetime.timedelta(days=1)
     while not all(is_working_day(nation, day) for nation in Tenant.Nation.values):
@@ -777,7 +777,7 @@ def baselines(today: datetime.date, repeats: int) -> tuple[float, float, int]:
     the same rows into a scratch table shaped like the escalation steps."""
     from django.db import connection
 
-    from notifications.working_days import latest_date_at_least_n_working_days_before
+    from tenants.working_days import latest_date_at_least_n_working_days_before
 
     cutoff = latest_date_at_least_n_working_days_before("england", today, 1)
     where = "state IN ('agreed', 'in_progress') AND due_date <= %s"
@@ -817,8 +817,8 @@ def part1(args: argparse.Namespace, summary: list[tuple[str, str]]) -> None:
     from django.urls import reverse
 
     from notifications import services
-    from notifications.working_days import is_working_day
     from tenants.models import Tenant
+    from tenants.working_days import is_working_day
 
     today = args.today
     not_working = [n for n in Tenant.Nation.values if not is_working_day(n, today)]

@@ -12,7 +12,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Choose the organisation to work in; someone in only one goes straight to its plans."""
     memberships = memberships_of_user(request.user)
     if len(memberships) == 1:
-        return redirect("plans", tenant_slug=memberships[0].tenant.slug)
+        return redirect("tenant_home", tenant_slug=memberships[0].tenant.slug)
     return render(request, "tenants/home.html", {"memberships": memberships})
 
 

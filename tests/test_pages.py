@@ -40,11 +40,11 @@ def reload(action: Action) -> Action:
 # -- signing in and choosing an organisation -------------------------------------------------
 
 
-def test_home_redirects_a_member_of_one_tenant_to_its_plans(client, story):
+def test_home_redirects_a_member_of_one_tenant_to_its_home(client, story):
     client.force_login(story.bob)
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == url("plans")
+    assert response["Location"] == url("tenant_home")
 
 
 def test_home_lists_every_tenant_of_a_member_of_several(client, story):
@@ -109,8 +109,8 @@ def test_plan_page_groups_actions_with_their_rag_and_latest_progress(client, sto
     assert f"Recommendation {story.recommendation.number}:" in content
     assert "Actions not yet linked to a recommendation" in content
     assert "12 March 2010" in content
-    assert '<strong class="tag tag--red">Red</strong>' in content
-    assert '<strong class="tag tag--amber">Amber</strong>' in content
+    assert '<strong class="govuk-tag govuk-tag--red">Red</strong>' in content
+    assert '<strong class="govuk-tag govuk-tag--orange">Amber</strong>' in content
     assert "Half the files audited." in content
     assert "Half the files audited. " * 20 not in content
     assert "Bob Officer" in content and "Bedfordshire Police" in content
@@ -678,7 +678,7 @@ def test_my_actions_lists_open_actions_first(client, story):
 
     assert content.index("Still going") < content.index("Finished first")
     assert "Alice leads this" not in content
-    assert '<strong class="tag tag--blue">Blue (complete)</strong>' in content
+    assert '<strong class="govuk-tag govuk-tag--blue">Blue (complete)</strong>' in content
 
 
 def test_history_shows_each_approval_towards_a_quorum(client, story):

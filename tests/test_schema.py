@@ -1,4 +1,4 @@
-"""Schema rules every tenant-owned table keeps (DESIGN.md, principle 1)."""
+"""Schema rules every tenant-owned table keeps (docs/architecture.md, principle 1)."""
 
 from django.apps import apps
 from django.db import models

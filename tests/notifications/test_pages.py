@@ -78,7 +78,7 @@ def outbox(user: User, tenant: Tenant | None, subject: str, **fields) -> Message
 def header_count(response) -> str | None:
     """The unread count in the page header, or None when the header shows none."""
     content = response.content.decode()
-    marker = '<strong class="tag">'
+    marker = '<strong class="govuk-tag govuk-tag--red app-count">'
     nav = content[content.index('aria-label="Main menu"') :]
     nav = nav[: nav.index("</nav>")]
     if marker not in nav:
@@ -144,7 +144,7 @@ def test_list_shows_title_reason_detail_date_link_and_what_is_unread(client, sto
     assert "Returned to in progress: 1.1 Audit of referrals" in content
     assert "Why you: you are the lead officer for this action." in content
     assert "The minutes do not show the board&#x27;s decision." in content
-    assert f'<a class="card__link" href="{link}">Signed off: 1.2 Training</a>' in content
+    assert f'<a class="govuk-link" href="{link}">Signed off: 1.2 Training</a>' in content
     assert url("notification_read", pk=unread.pk) in content
     assert content.count(">Unread</strong>") == 1
     assert unread.created_at.strftime("%Y") in content
@@ -193,9 +193,9 @@ def test_list_is_paginated_by_fifty_and_costs_the_same_whatever_its_length(clien
 
     first = client.get(url("notifications")).content.decode()
     second = client.get(url("notifications") + "?page=2").content.decode()
-    assert first.count('class="card"') == 50
+    assert first.count('class="govuk-summary-card"') == 50
     assert "Notification 59<" in first and "Page 1 of 2" in first
-    assert second.count('class="card"') == 10
+    assert second.count('class="govuk-summary-card"') == 10
     assert "Notification 0<" in second
 
 
@@ -372,7 +372,7 @@ def test_an_invalid_policy_is_explained_and_nothing_changes(client, story, chang
     content = response.content.decode()
     assert response.status_code == 400
     assert "There is a problem" in content
-    assert f'<a href="#id_{field}' in content
+    assert f'<li><a href="#id_{field}' in content
     assert message in content
     assert NOTIFY_KEY not in content
     assert not EscalationPolicy.objects.filter(tenant=story.tenant).exists()
@@ -403,7 +403,7 @@ def test_the_notify_key_is_never_shown_and_a_blank_box_keeps_it(client, story):
     page = client.get(url("escalation_settings")).content.decode()
     assert NOTIFY_KEY not in page
     assert "A key is stored" in page
-    assert 'type="password" name="notify_api_key"' in page
+    assert 'type="password" class="govuk-input" name="notify_api_key"' in page
 
     response = client.post(
         url("escalation_settings"),

@@ -10,7 +10,11 @@ import pytest
 
 from notifications.escalations import escalation_sweep
 from notifications.models import EscalationStep, Level
-from notifications.working_days import (
+from plans import services as plan_services
+from plans.models import Action, Framework
+from tenants.models import Partner, SignOffBody, Tenant
+from tenants.scoping import across_tenants, tenant_scope
+from tenants.working_days import (
     is_working_day,
     latest_date_at_least_n_working_days_before,
     latest_date_at_most_n_working_days_after,
@@ -18,10 +22,6 @@ from notifications.working_days import (
     nth_working_day_on_or_before,
     working_days_between,
 )
-from plans import services as plan_services
-from plans.models import Action, Framework
-from tenants.models import Partner, SignOffBody, Tenant
-from tenants.scoping import across_tenants, tenant_scope
 from tests.plans.factories import action as new_action
 from tests.tenants.factories import PartnerFactory, Role, TenantFactory, member, sign_off_body
 from workflow.services import transition_perform
