@@ -8,6 +8,7 @@ from django.template.defaultfilters import filesizeformat
 
 from plans.evidence import allowed_extensions_text, check_upload
 from plans.models import Action, ActionPlan, Rag, Recommendation
+from plans.selectors import PlanFilters
 from plans.services import sign_off_bodies_of_plan
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 from tenants.selectors import people_who_can_deliver
@@ -219,4 +220,64 @@ class DelegateForm(forms.Form):
             )
             .exclude(pk__in=[pk for pk in exclude_ids if pk is not None])
             .order_by("full_name")
+        )
+
+
+class PlanFilterForm(forms.Form):
+    """The plan page's filters, read from the address so a filtered view can be shared."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Reference, title or description",
+    )
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any state"), *Action.State.choices],
+        error_messages={"invalid_choice": "Choose a state from the list."},
+    )
+    rag = forms.ChoiceField(
+        required=False,
+        label="Schedule RAG",
+        choices=[("", "Any"), *Rag.choices],
+        error_messages={"invalid_choice": "Choose red, amber, green or blue."},
+    )
+    partner = forms.ModelChoiceField(
+        queryset=Partner.objects.none(),
+        required=False,
+        label="Lead partner",
+        empty_label="Any partner",
+        error_messages={"invalid_choice": "Choose a partner from the list."},
+    )
+    officer = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Lead officer",
+        empty_label="Anyone",
+        error_messages={"invalid_choice": "Choose a lead officer from the list."},
+    )
+    overdue = forms.ChoiceField(
+        required=False,
+        label="Overdue",
+        choices=[("", "Overdue or not"), ("1", "Only overdue actions")],
+        error_messages={"invalid_choice": "Choose whether to show only overdue actions."},
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = Partner.objects.filter(tenant=tenant).order_by("name")
+        self.fields["officer"].queryset = people_who_can_deliver(tenant=tenant)
+
+    def filters(self) -> PlanFilters:
+        """The filters that are valid; a field with an error narrows nothing."""
+        data = self.cleaned_data if self.is_bound else {}
+        partner, officer = data.get("partner"), data.get("officer")
+        return PlanFilters(
+            state=data.get("state") or "",
+            rag=data.get("rag") or "",
+            lead_partner_id=partner.pk if partner else None,
+            lead_officer_id=officer.pk if officer else None,
+            overdue=data.get("overdue") == "1",
+            text=(data.get("q") or "").strip(),
         )

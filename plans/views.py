@@ -24,6 +24,7 @@ from plans.forms import (
     CompletionForm,
     DelegateForm,
     EvidenceForm,
+    PlanFilterForm,
     ProgressForm,
     add_service_errors,
 )
@@ -33,7 +34,7 @@ from plans.selectors import (
     action_detail,
     action_rows,
     actions_of_user,
-    plan_overview,
+    plan_actions,
     plans_of_tenant,
 )
 from plans.workflows import delivers, is_manager
@@ -212,20 +213,35 @@ def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @login_required
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
-    overview = plan_overview(plan=plan, today=timezone.localdate())
+    filter_form = PlanFilterForm(request.GET or None, tenant=request.tenant)
+    valid = filter_form.is_valid() if filter_form.is_bound else True
+    actions = plan_actions(
+        plan=plan,
+        filters=filter_form.filters(),
+        today=timezone.localdate(),
+        page_number=request.GET.get("page") or 1,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "plan": plan,
-        "overview": overview,
-        "rag_summary": _rag_summary(overview.rag_counts),
+        "actions": actions,
+        "filter_form": filter_form,
+        "filter_query": query.urlencode() + "&" if query else "",
+        "rag_summary": _rag_summary(actions.rag_counts),
         "state_summary": [
-            (state.label, overview.state_counts.get(state.value, 0)) for state in Action.State
+            (state.label, actions.state_counts.get(state.value, 0)) for state in Action.State
         ],
         "offers": transitions_available(obj=plan, user=request.user),
         "quorum": _quorum(plan, "endorse", ActionPlan.State.SUBMITTED, plan.owner_body),
         "history": _history(plan),
         "can_manage": request.membership.can_manage,
     }
-    return render(request, "plans/plan_detail.html", context)
+    status = 200 if valid else 400
+    if request.htmx and request.htmx.target == "plan-actions":
+        # The filters replace only the list of actions; the rest of the page stays as it is.
+        return render(request, "plans/includes/plan_actions.html", context, status=status)
+    return render(request, "plans/plan_detail.html", context, status=status)
 
 
 @login_required
