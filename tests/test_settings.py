@@ -63,6 +63,7 @@ def test_production_starts_with_a_real_secret_key_and_hosts():
         ({"DEBUG": "1", "CACHE_URL": "memcached://cache"}, "CACHE_URL must start with"),
         ({"DEBUG": "1", "SESSION_IDLE_SECONDS": "8h"}, "SESSION_IDLE_SECONDS must be a whole"),
         ({"DEBUG": "1", "SESSION_IDLE_SECONDS": "5"}, "SESSION_IDLE_SECONDS must be at least"),
+        ({"DEBUG": "1", "TRUSTED_PROXY_COUNT": "one"}, "TRUSTED_PROXY_COUNT must be a whole"),
     ],
 )
 def test_bad_environment_is_refused_with_a_clear_message(env, message):
