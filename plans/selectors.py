@@ -5,7 +5,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from plans.models import (
     Action,
@@ -244,7 +255,7 @@ def _reference_key(reference: str) -> tuple:
 
 
 def actions_of_user(*, tenant: Tenant, user: User) -> QuerySet[Action]:
-    """Actions the person leads or delivers as a delegate, open ones first by due date."""
+    """Actions the person leads or delivers as a delegate: open ones first, each by due date."""
     delegated = ActionUserObjectPermission.objects.filter(
         tenant_id=tenant.pk,
         content_object=OuterRef("pk"),
@@ -254,7 +265,13 @@ def actions_of_user(*, tenant: Tenant, user: User) -> QuerySet[Action]:
     return (
         actions_with_details(tenant=tenant)
         .filter(Q(lead_officer=user) | Exists(delegated))
-        .order_by("due_date", "plan_id", "reference")
+        .order_by(
+            ExpressionWrapper(Q(state__in=Action.OPEN_STATES), output_field=BooleanField()).desc(),
+            F("due_date").asc(nulls_last=True),
+            "plan_id",
+            "reference",
+            "pk",
+        )
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,6 +31,7 @@ from plans.forms import (
 )
 from plans.models import Action, ActionPlan, Evidence, Rag, schedule_rag
 from plans.selectors import (
+    PLAN_PAGE_SIZE,
     action_delegates,
     action_detail,
     action_rows,
@@ -513,9 +515,8 @@ def evidence_download(
 
 @login_required
 def my_actions(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    rows = action_rows(
-        actions_of_user(tenant=request.tenant, user=request.user), today=timezone.localdate()
-    )
-    # Stable sort: open actions first, each group keeping the selector's due-date order.
-    rows.sort(key=lambda row: not row.action.is_open)
-    return render(request, "plans/my_actions.html", {"rows": rows})
+    page = Paginator(
+        actions_of_user(tenant=request.tenant, user=request.user), PLAN_PAGE_SIZE
+    ).get_page(request.GET.get("page") or 1)
+    rows = action_rows(page.object_list, today=timezone.localdate())
+    return render(request, "plans/my_actions.html", {"rows": rows, "page": page})

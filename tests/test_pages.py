@@ -642,8 +642,8 @@ def test_impossible_date_is_refused_and_the_action_is_unchanged(client, story):
     )
     content = response.content.decode()
     assert response.status_code == 400
-    assert "Enter a real date, for example 31 March 2026." in content
-    assert 'href="#id_due_date"' in content
+    assert "Enter a real date, for example 31 3 2027." in content
+    assert 'href="#id_due_date_day"' in content
     action = reload(action)
     assert (action.title, action.due_date) == before
 
@@ -694,3 +694,29 @@ def test_history_shows_each_approval_towards_a_quorum(client, story):
     assert (story.carol, "Approved: sign off") in steps
     assert (story.dave, "Sign off") in steps
     assert (story.dave, "Approved: sign off") not in steps
+
+
+def test_due_date_is_typed_as_day_month_and_year(client, story):
+    client.force_login(story.alice)
+    data = action_form(story, due_date=None)
+    data.update({"due_date_day": "31", "due_date_month": "3", "due_date_year": "2027"})
+    client.post(url("action_new", pk=story.plan.pk), data)
+    action = Action.objects.get(plan=story.plan, reference="1.1")
+    assert action.due_date == datetime.date(2027, 3, 31)
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year"), [("30", "2", "2027"), ("31", "three", "2027"), ("", "3", "2027")]
+)
+def test_an_impossible_or_partial_due_date_is_explained_and_nothing_is_saved(
+    client, story, day, month, year
+):
+    client.force_login(story.alice)
+    data = action_form(story, due_date=None)
+    data.update({"due_date_day": day, "due_date_month": month, "due_date_year": year})
+    response = client.post(url("action_new", pk=story.plan.pk), data)
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert '<a href="#id_due_date_day">Enter a real date, for example 31 3 2027.</a>' in content
+    assert f'name="due_date_month" value="{month}"' in content or not month
+    assert not Action.objects.filter(plan=story.plan, reference="1.1").exists()

@@ -163,3 +163,17 @@ def test_plan_page_queries_do_not_grow_with_actions_when_filtered(client, story)
     with_10 = queries_for(client, url)
     add_actions(story, 290, start=10)
     assert queries_for(client, url) == with_10
+
+
+def test_my_actions_come_a_page_at_a_time_open_ones_first(client, story, monkeypatch):
+    monkeypatch.setattr(selectors, "PLAN_PAGE_SIZE", 2)
+    monkeypatch.setattr("plans.views.PLAN_PAGE_SIZE", 2)
+    story.action_in(Action.State.SIGNED_OFF, "1.1", due_date=TODAY + datetime.timedelta(1))
+    story.action("1.2", due_date=TODAY + datetime.timedelta(30))
+    story.action("1.3", due_date=TODAY + datetime.timedelta(10))
+    client.force_login(story.bob)
+    url = reverse("my_actions", kwargs={"tenant_slug": story.tenant.slug})
+    first = client.get(url).content.decode()
+    second = client.get(url + "?page=2").content.decode()
+    assert first.index("Action 1.3") < first.index("Action 1.2")
+    assert "Action 1.1" not in first and "Action 1.1" in second
