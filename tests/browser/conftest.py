@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import (
@@ -80,6 +81,10 @@ def browser() -> Iterator[Browser]:
             chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
+            # Django keeps a connection per context, and this thread's context while Playwright
+            # runs is not the one it returns to: close the connections these tests used, or
+            # nothing would, and the test database could not be dropped at the end.
+            connections.close_all()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
@@ -89,12 +94,11 @@ def _connections_closed_after_each_request() -> Iterator[None]:
     """The live server answers each browser connection in a thread that lives as long as the
     browser keeps the connection open; with CONN_MAX_AGE that thread would also keep a database
     connection, and the test database could not be dropped at the end of the run."""
-    from django.db import connection
-
-    saved = connection.settings_dict["CONN_MAX_AGE"]
-    connection.settings_dict["CONN_MAX_AGE"] = 0
+    settings_dict = connections["default"].settings_dict
+    saved = settings_dict["CONN_MAX_AGE"]
+    settings_dict["CONN_MAX_AGE"] = 0
     yield
-    connection.settings_dict["CONN_MAX_AGE"] = saved
+    settings_dict["CONN_MAX_AGE"] = saved
 
 
 @pytest.fixture
@@ -184,7 +188,7 @@ def sign_in(context: BrowserContext, live: str):
 
 def sign_in_with_form(page: Page, email: str, password: str) -> None:
     """Sign in as a person does: the sign-in page, their address and password, the button."""
-    page.goto(reverse("login"))
+    page.goto(reverse("account_login"))
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()

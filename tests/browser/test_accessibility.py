@@ -19,10 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
+from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -70,6 +73,8 @@ class Site:
     story: Story
     actions: dict[str, Action]
     sessions: dict[str, str]
+    # A working link from a password reset e-mail (for Dave, who is not signed in here).
+    reset_link: str
 
     def action_url(self, state: str, view: str = "action") -> str:
         return tenant_url(view, pk=self.actions[state].pk)
@@ -156,7 +161,14 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Site]
                 client = Client()
                 client.force_login(getattr(story, name))
                 sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
-            yield Site(story=story, actions=actions, sessions=sessions)
+            reset_link = reverse(
+                "account_reset_password_from_key",
+                kwargs={
+                    "uidb36": user_pk_to_url_str(story.dave),
+                    "key": default_token_generator.make_token(story.dave),
+                },
+            )
+            yield Site(story=story, actions=actions, sessions=sessions, reset_link=reset_link)
         finally:
             # Committed outside any test's transaction, so removed by hand for the tests after.
             call_command("flush", interactive=False, verbosity=0)
@@ -214,6 +226,15 @@ def send(path: str, fill: dict[str, str], button: str) -> Callable[[Page, Site],
     return visit
 
 
+def ask_for_a_reset_too_often(page: Page, email: str) -> None:
+    heading = page.get_by_role("heading", level=1)
+    for answer in ["Check your e-mail"] * 3 + ["Too many attempts"]:  # three an hour an address
+        page.goto("/accounts/password/reset/")
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_role("button", name="Send the link").click()
+        expect(heading).to_have_text(answer)
+
+
 @dataclass(frozen=True)
 class Visit:
     name: str
@@ -231,6 +252,30 @@ VISITS = [
         ANONYMOUS,
     ),
     Visit("page-not-found", go("/no-such-page/"), ANONYMOUS),
+    Visit("password-reset", go("/accounts/password/reset/"), ANONYMOUS),
+    Visit(
+        "password-reset-errors",
+        send("/accounts/password/reset/", {"E-mail address": ""}, "Send the link"),
+        ANONYMOUS,
+    ),
+    Visit("password-reset-sent", go("/accounts/password/reset/done/"), ANONYMOUS),
+    Visit("password-reset-new-password", lambda page, site: page.goto(site.reset_link), ANONYMOUS),
+    Visit(
+        "password-reset-new-password-errors",
+        send(
+            lambda site: site.reset_link,
+            {"New password": "plum orchard ladder 47", "Confirm new password": "plum"},
+            "Save the new password",
+        ),
+        ANONYMOUS,
+    ),
+    Visit("password-reset-link-broken", go("/accounts/password/reset/key/1-nonsense/"), ANONYMOUS),
+    Visit("password-reset-finished", go("/accounts/password/reset/key/done/"), ANONYMOUS),
+    Visit(
+        "too-many-reset-requests",
+        lambda page, site: ask_for_a_reset_too_often(page, site.story.bob.email),
+        ANONYMOUS,
+    ),
     Visit("page-not-found", go(tenant_url("plan", pk=999999))),
     Visit("organisation-chooser", go("/")),
     Visit("home", go(tenant_url("tenant_home")), fits_narrow=True),
@@ -254,6 +299,12 @@ VISITS = [
     Visit("my-actions", go(tenant_url("my_actions"))),
     Visit("notifications", go(tenant_url("notifications"))),
     Visit("notification-settings", go("/notifications/settings/")),
+    Visit("change-password", go("/accounts/password/change/")),
+    Visit(
+        "change-password-errors",
+        send("/accounts/password/change/", {"Current password": "not it"}, "Change password"),
+    ),
+    Visit("change-password-done", go("/accounts/password/change/done/")),
     Visit(
         "action-new",
         lambda page, site: page.goto(tenant_url("action_new", pk=site.story.plan.pk)),
