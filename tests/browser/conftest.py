@@ -35,6 +35,7 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import REQUIRE_SERVICES
+from tests.notifications.conftest import smtp_server  # noqa: F401  (a real SMTP server)
 
 BASE_DIR = Path(settings.BASE_DIR)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -186,9 +187,11 @@ def sign_in(context: BrowserContext, live: str):
     return lambda user: sign_in_with_session(context, user, live)
 
 
-def sign_in_with_form(page: Page, email: str, password: str) -> None:
-    """Sign in as a person does: the sign-in page, their address and password, the button."""
-    page.goto(reverse("account_login"))
+def sign_in_with_form(page: Page, email: str, password: str, *, go: bool = True) -> None:
+    """Sign in as a person does: the sign-in page (unless the page is showing it already), their
+    address and password, the button."""
+    if go:
+        page.goto(reverse("account_login"))
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
