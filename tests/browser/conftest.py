@@ -61,7 +61,7 @@ expect.set_options(timeout=10_000)
 def need(what: str, how: str) -> None:
     """Skip locally, fail in CI: a browser test that cannot run must not pass unnoticed."""
     if REQUIRE_SERVICES:
-        pytest.fail(f"This test needs {what} and REQUIRE_SERVICES=1. {how}")
+        pytest.fail(f"This test needs {what} and REQUIRE_SERVICES=1: {how}")
     pytest.skip(f"needs {what}: {how}")
 
 
