@@ -92,6 +92,10 @@ ACTION_WORKFLOW = Workflow(
             label="Agree the action",
             who="a manager or tenant administrator",
             allowed=is_manager,
+            description=(
+                "The partnership commits to the action as it stands: its lead officer can start "
+                "work, and it is chased against its due date from now on."
+            ),
             conditions=(
                 Condition("Name a lead officer.", lambda a: a.lead_officer_id is not None),
                 Condition("Name a lead partner.", lambda a: a.lead_partner_id is not None),
@@ -104,12 +108,19 @@ ACTION_WORKFLOW = Workflow(
             label="Start work",
             who="the lead officer, a delegate or a manager",
             allowed=lambda actor, a: delivers(actor, a) or is_manager(actor),
+            description="Records that work on the action has begun.",
         ),
         Transition(
             name="submit_evidence",
             label="Submit for sign-off",
             who="the lead officer or a delegate",
             allowed=delivers,
+            description=(
+                "The evidence and the completion statement go to the action's sign-off body, "
+                "which signs the action off or returns it. Its details can no longer be changed, "
+                "and you cannot sign it off yourself."
+            ),
+            done="Submitted for sign-off.",
             conditions=(
                 Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
                 Condition(
@@ -125,7 +136,11 @@ ACTION_WORKFLOW = Workflow(
             allowed=signs_off,
             forbidden=not_own_evidence,
             approving_body=lambda a: a.sign_off_body,
-            reason_label="Comment (optional)",
+            description=(
+                "You accept, on behalf of the sign-off body, that the evidence shows the action "
+                "is done and part of everyday practice."
+            ),
+            approval_text="signs it off",
         ),
         Transition(
             name="send_back",
@@ -134,6 +149,10 @@ ACTION_WORKFLOW = Workflow(
             allowed=signs_off,
             reason_required=True,
             reason_label="Why the evidence is not accepted",
+            description=(
+                "The evidence is not accepted. The lead officer is told the reason and can add "
+                "to the evidence and submit it again; approvals given so far no longer count."
+            ),
             style="warning",
         ),
         Transition(
@@ -143,6 +162,10 @@ ACTION_WORKFLOW = Workflow(
             allowed=signs_off,
             reason_required=True,
             reason_label="Why the action is reopened",
+            description=(
+                "A signed-off action goes back to its lead officer, for example when an audit "
+                "finds the change has not lasted."
+            ),
             style="secondary",
         ),
         Transition(
@@ -152,6 +175,10 @@ ACTION_WORKFLOW = Workflow(
             allowed=is_manager,
             reason_required=True,
             reason_label="Why the action is withdrawn (for example, superseded by 4.1)",
+            description=(
+                "The action is closed without being delivered, for example because another "
+                "action supersedes it. It stays in the plan and its history is kept."
+            ),
             style="warning",
         ),
     ),
@@ -165,6 +192,11 @@ PLAN_WORKFLOW = Workflow(
             label="Submit for endorsement",
             who="a manager or tenant administrator",
             allowed=is_manager,
+            description=(
+                "The plan goes to its owning body, which endorses it or returns it for "
+                "redrafting. You cannot endorse it yourself."
+            ),
+            done="Submitted for endorsement.",
             conditions=(
                 Condition(
                     "Add at least one action.",
@@ -179,7 +211,8 @@ PLAN_WORKFLOW = Workflow(
             allowed=endorses,
             forbidden=not_own_submission,
             approving_body=lambda p: p.owner_body,
-            reason_label="Comment (optional)",
+            description="You endorse the plan on behalf of its owning body.",
+            approval_text="endorses it",
         ),
         Transition(
             name="send_back",
@@ -188,6 +221,7 @@ PLAN_WORKFLOW = Workflow(
             allowed=endorses,
             reason_required=True,
             reason_label="What needs to change",
+            description="The plan goes back to draft with what needs to change.",
             style="warning",
         ),
     ),

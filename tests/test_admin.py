@@ -171,7 +171,7 @@ def test_admin_endorses_a_plan_through_the_plan_workflow(client, story):
     client.force_login(story.alice)
     client.post(
         reverse(
-            "plan_transition",
+            "plan_step",
             kwargs={"tenant_slug": story.tenant.slug, "pk": story.plan.pk, "name": "submit"},
         )
     )
