@@ -13,7 +13,7 @@ from plans.models import (
     Recommendation,
     Theme,
 )
-from plans.workflows import ACTION_WORKFLOW, PLAN_WORKFLOW
+from plans.workflows import ACTION_WORKFLOW, EDITABLE_STATES, PLAN_WORKFLOW
 from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
 from workflow.admin import transition_actions
 
@@ -68,7 +68,7 @@ class ActionAdminForm(TenantOwnedAdminForm):
         action = self.instance
         if action.tenant_id is None or action.plan_id is None or self.errors:
             return
-        if action.pk and action.state not in services.EDITABLE_STATES:
+        if action.pk and action.state not in EDITABLE_STATES:
             self.add_error(
                 None,
                 f"This action is {action.get_state_display().lower()}; its details can no "

@@ -24,11 +24,16 @@ from plans.models import (
     Recommendation,
 )
 from plans.signals import delegate_added, lead_officer_assigned
-from plans.workflows import delivers, is_manager
+from plans.workflows import (
+    Refusal,
+    completion_statement_refusal,
+    delegates_refusal,
+    details_change_refusal,
+    is_manager,
+    reporting_refusal,
+)
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 from workflow.engine import Actor
-
-EDITABLE_STATES = (Action.State.PROPOSED, Action.State.AGREED, Action.State.IN_PROGRESS)
 
 
 def _permission(codename: str) -> Permission:
@@ -38,6 +43,11 @@ def _permission(codename: str) -> Permission:
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def _enforce(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        refusal.raise_error()
 
 
 @transaction.atomic
@@ -201,12 +211,7 @@ def action_update(
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
-    _require(is_manager(Actor(by, action.tenant_id)), "Only managers can change an action.")
-    if action.state not in EDITABLE_STATES:
-        raise ValidationError(
-            f"This action is {action.get_state_display().lower()}; its details can no longer "
-            "be changed."
-        )
+    _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
     previous_lead_id = action.lead_officer_id
     for name, value in changes.items():
         setattr(action, name, value.strip() if isinstance(value, str) else value)
@@ -224,15 +229,7 @@ def action_update(
 @transaction.atomic
 def action_set_completion_statement(*, action: Action, by: User, text: str) -> Action:
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
-    actor = Actor(by, action.tenant_id)
-    _require(
-        delivers(actor, action) or is_manager(actor),
-        "Only the lead officer, a delegate or a manager can write the completion statement.",
-    )
-    if action.state not in (Action.State.AGREED, Action.State.IN_PROGRESS):
-        raise ValidationError(
-            "The completion statement can be written while the action is agreed or in progress."
-        )
+    _enforce(completion_statement_refusal(Actor(by, action.tenant_id), action))
     action.completion_statement = text.strip()
     action.save(update_fields=["completion_statement", "updated_at"])
     return action
@@ -241,11 +238,7 @@ def action_set_completion_statement(*, action: Action, by: User, text: str) -> A
 @transaction.atomic
 def action_delegate(*, action: Action, by: User, delegate: User) -> None:
     """Let ``delegate`` deliver this one action for its lead officer."""
-    actor = Actor(by, action.tenant_id)
-    _require(
-        actor.is_user(action.lead_officer_id) or is_manager(actor),
-        "Only the lead officer or a manager can add a delegate.",
-    )
+    _enforce(delegates_refusal(Actor(by, action.tenant_id), action, adding=True))
     membership = Membership.objects.filter(tenant_id=action.tenant_id, user=delegate).first()
     if membership is None:
         raise ValidationError("A delegate must be a member of this organisation.")
@@ -263,25 +256,14 @@ def action_delegate(*, action: Action, by: User, delegate: User) -> None:
 
 @transaction.atomic
 def action_delegate_remove(*, action: Action, by: User, delegate: User) -> None:
-    actor = Actor(by, action.tenant_id)
-    _require(
-        actor.is_user(action.lead_officer_id) or is_manager(actor),
-        "Only the lead officer or a manager can remove a delegate.",
-    )
+    _enforce(delegates_refusal(Actor(by, action.tenant_id), action, adding=False))
     ActionUserObjectPermission.objects.filter(
         tenant_id=action.tenant_id, user=delegate, content_object=action
     ).delete()
 
 
 def _require_can_report(actor: Actor, action: Action, what: str) -> None:
-    _require(
-        delivers(actor, action) or is_manager(actor),
-        f"Only the lead officer, a delegate or a manager can {what}.",
-    )
-    if not action.is_open:
-        raise ValidationError(
-            f"This action is {action.get_state_display().lower()}; reopen it to {what}."
-        )
+    _enforce(reporting_refusal(actor, action, what))
 
 
 @transaction.atomic

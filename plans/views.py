@@ -35,7 +35,12 @@ from plans.selectors import (
     plan_overview,
     plans_of_tenant,
 )
-from plans.workflows import delivers, is_manager
+from plans.workflows import (
+    completion_statement_refusal,
+    delegates_refusal,
+    details_change_refusal,
+    reporting_refusal,
+)
 from tenants.models import Membership
 from workflow.engine import Actor
 from workflow.selectors import workflow_timeline
@@ -180,13 +185,11 @@ def action_new(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
 @login_required
 def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     action = _action_or_404(request, pk)
-    _require_manager(request)
-    if action.state not in services.EDITABLE_STATES:
-        messages.error(
-            request,
-            f"This action is {action.get_state_display().lower()}; its details can no longer "
-            "be changed.",
-        )
+    refusal = details_change_refusal(Actor(request.user, action.tenant_id), action)
+    if refusal is not None:
+        if not refusal.not_now:
+            raise PermissionDenied(refusal.message)
+        messages.error(request, refusal.message)
         return _back_to_action(request, action)
     form = ActionForm(
         request.POST or None,
@@ -216,16 +219,14 @@ def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 
 
 def _abilities(request: HttpRequest, action: Action) -> dict[str, bool]:
-    """What the page offers, by the same rules the services enforce."""
-    actor = Actor(request.user, action.tenant_id)
-    manager = is_manager(actor)
-    delivering = manager or delivers(actor, action)
+    """What the page offers, asked of the same rules the services enforce."""
+    actor = Actor(request.user, action.tenant_id, membership=request.membership)
     return {
-        "can_edit": manager and action.state in services.EDITABLE_STATES,
-        "can_report": delivering and action.is_open,
-        "can_write_statement": delivering
-        and action.state in (Action.State.AGREED, Action.State.IN_PROGRESS),
-        "can_delegate": (manager or actor.is_user(action.lead_officer_id)) and action.is_open,
+        "can_edit": details_change_refusal(actor, action) is None,
+        "can_report": reporting_refusal(actor, action, "add progress") is None,
+        "can_write_statement": completion_statement_refusal(actor, action) is None,
+        "can_delegate": delegates_refusal(actor, action, adding=True) is None,
+        "can_remove_delegates": delegates_refusal(actor, action, adding=False) is None,
     }
 
 

@@ -1,8 +1,15 @@
-"""Who may move actions and plans through their workflows, and what must be true first.
+"""Who may move actions and plans through their workflows, and what must be true first; and who
+may change an action's details, report on it, write its completion statement and choose its
+delegates.
 
-The rules are read by the one transition service and by the pages, so a button is offered only
-when the service would accept it.
+The rules are read by the services and by the pages, so a button or form is offered only when
+the service would accept it.
 """
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from plans.models import (
     Action,
@@ -81,6 +88,85 @@ def endorses(actor: Actor, plan: ActionPlan) -> bool:
 def not_own_submission(actor: Actor, plan: ActionPlan) -> str | None:
     if actor.is_user(plan.submitted_by_id):
         return "You submitted this plan, so another member of the owning body must endorse it."
+    return None
+
+
+# -- what people may do to an action besides moving it -----------------------------------------
+
+# What a board signs off must not change under it: details are fixed once evidenced.
+EDITABLE_STATES = (Action.State.PROPOSED, Action.State.AGREED, Action.State.IN_PROGRESS)
+STATEMENT_STATES = (Action.State.AGREED, Action.State.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why someone may not do something to an action, in words for them.
+
+    ``not_now`` refusals are about the action's present state rather than who is asking: the
+    pages say them beside the action instead of answering 403.
+    """
+
+    message: str
+    not_now: bool = False
+
+    def raise_error(self) -> NoReturn:
+        if self.not_now:
+            raise ValidationError(self.message)
+        raise PermissionDenied(self.message)
+
+
+def _state(action: Action) -> str:
+    return action.get_state_display().lower()
+
+
+def details_change_refusal(actor: Actor, action: Action) -> Refusal | None:
+    """Changing an action's details: managers, until it is evidenced."""
+    if not is_manager(actor):
+        return Refusal("Only managers can change an action.")
+    if action.state not in EDITABLE_STATES:
+        return Refusal(
+            f"This action is {_state(action)}; its details can no longer be changed.",
+            not_now=True,
+        )
+    return None
+
+
+def reporting_refusal(actor: Actor, action: Action, what: str) -> Refusal | None:
+    """Adding progress or evidence (``what``: "add progress"): whoever delivers the action or a
+    manager, while it is open."""
+    if not (delivers(actor, action) or is_manager(actor)):
+        return Refusal(f"Only the lead officer, a delegate or a manager can {what}.")
+    if not action.is_open:
+        return Refusal(f"This action is {_state(action)}; reopen it to {what}.", not_now=True)
+    return None
+
+
+def completion_statement_refusal(actor: Actor, action: Action) -> Refusal | None:
+    """Writing the completion statement: whoever delivers the action or a manager, while it is
+    agreed or in progress (once evidenced it is what the board is signing off)."""
+    if not (delivers(actor, action) or is_manager(actor)):
+        return Refusal(
+            "Only the lead officer, a delegate or a manager can write the completion statement."
+        )
+    if action.state not in STATEMENT_STATES:
+        return Refusal(
+            "The completion statement can be written while the action is agreed or in progress.",
+            not_now=True,
+        )
+    return None
+
+
+def delegates_refusal(actor: Actor, action: Action, *, adding: bool) -> Refusal | None:
+    """Adding or removing a delegate: the lead officer or a manager. A delegate is added only
+    while the action is open, to deliver it; taking someone's rights away is always allowed."""
+    what = "add a delegate" if adding else "remove a delegate"
+    if not (actor.is_user(action.lead_officer_id) or is_manager(actor)):
+        return Refusal(f"Only the lead officer or a manager can {what}.")
+    if adding and not action.is_open:
+        return Refusal(
+            f"This action is {_state(action)}; delegates are added only while it is open.",
+            not_now=True,
+        )
     return None
 
 
