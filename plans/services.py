@@ -8,10 +8,12 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils.formats import date_format
 
 from plans.evidence import check_upload
 from plans.models import (
     Action,
+    ActionChange,
     ActionPlan,
     ActionPlanGroupObjectPermission,
     ActionRecommendation,
@@ -48,6 +50,74 @@ def _require(allowed: bool, message: str) -> None:
 def _enforce(refusal: Refusal | None) -> None:
     if refusal is not None:
         refusal.raise_error()
+
+
+# -- the record of changes other than workflow steps -------------------------------------------
+
+
+def _text(value) -> str:
+    """A value as a person reads it on the action page."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return date_format(value, "j F Y")
+    return str(value).strip()
+
+
+def action_detail_texts(action: Action, names: Iterable[str]) -> dict[str, str]:
+    """The named details of ``action`` as text, links read from the database."""
+    texts = {}
+    for name in names:
+        if name == "recommendations":
+            texts[name] = "; ".join(
+                str(r)
+                for r in Recommendation.objects.filter(
+                    pk__in=ActionRecommendation.objects.filter(
+                        tenant_id=action.tenant_id, action=action
+                    ).values("recommendation_id")
+                ).order_by("number")
+            )
+        elif name == "supporting_partners":
+            texts[name] = ", ".join(
+                p.name
+                for p in Partner.objects.filter(
+                    tenant_id=action.tenant_id,
+                    pk__in=ActionSupportingPartner.objects.filter(
+                        tenant_id=action.tenant_id, action=action
+                    ).values("partner_id"),
+                ).order_by("name")
+            )
+        else:
+            texts[name] = _text(getattr(action, name))
+    return texts
+
+
+def _delegate_names(action: Action) -> str:
+    return ", ".join(
+        str(user)
+        for user in User.objects.filter(
+            actionuserobjectpermission__tenant_id=action.tenant_id,
+            actionuserobjectpermission__content_object=action,
+            actionuserobjectpermission__permission__codename="deliver_action",
+        ).order_by("full_name")
+    )
+
+
+def action_change_record(
+    *, action: Action, by: User, before: dict[str, str], after: dict[str, str], summary: str
+) -> ActionChange | None:
+    """Record what changed between ``before`` and ``after``; nothing if nothing did. Called
+    inside the transaction of the change it records."""
+    changes = {
+        name: [before.get(name, ""), after[name]]
+        for name in after
+        if before.get(name, "") != after[name]
+    }
+    if not changes:
+        return None
+    return ActionChange.objects.create(
+        tenant_id=action.tenant_id, action=action, actor=by, summary=summary, changes=changes
+    )
 
 
 @transaction.atomic
@@ -206,12 +276,19 @@ def action_update(
     **changes,
 ) -> Action:
     """Change an action's details. Managers only, and only while the action is not yet
-    evidenced, signed off or withdrawn: what a board signs off must not change under it."""
+    evidenced, signed off or withdrawn: what a board signs off must not change under it. What
+    really changed is recorded, before and after."""
     unknown = set(changes) - ACTION_DETAIL_FIELDS
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
+    compared = [
+        *changes,
+        *(["recommendations"] if recommendations is not None else []),
+        *(["supporting_partners"] if supporting_partners is not None else []),
+    ]
+    before = action_detail_texts(action, compared)
     previous_lead_id = action.lead_officer_id
     for name, value in changes.items():
         setattr(action, name, value.strip() if isinstance(value, str) else value)
@@ -221,6 +298,13 @@ def action_update(
     action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
+    action_change_record(
+        action=action,
+        by=by,
+        before=before,
+        after=action_detail_texts(action, compared),
+        summary="Details changed",
+    )
     if action.lead_officer_id not in (None, previous_lead_id):
         lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
     return action
@@ -230,20 +314,35 @@ def action_update(
 def action_set_completion_statement(*, action: Action, by: User, text: str) -> Action:
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(completion_statement_refusal(Actor(by, action.tenant_id), action))
+    before = action.completion_statement
     action.completion_statement = text.strip()
     action.save(update_fields=["completion_statement", "updated_at"])
+    action_change_record(
+        action=action,
+        by=by,
+        before={"completion_statement": before},
+        after={"completion_statement": action.completion_statement},
+        summary="Completion statement saved",
+    )
     return action
+
+
+def _locked(action: Action) -> Action:
+    return Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
 
 
 @transaction.atomic
 def action_delegate(*, action: Action, by: User, delegate: User) -> None:
     """Let ``delegate`` deliver this one action for its lead officer."""
+    # Locked, so two changes to the delegates at once record each other's results.
+    action = _locked(action)
     _enforce(delegates_refusal(Actor(by, action.tenant_id), action, adding=True))
     membership = Membership.objects.filter(tenant_id=action.tenant_id, user=delegate).first()
     if membership is None:
         raise ValidationError("A delegate must be a member of this organisation.")
     if membership.role == Membership.Role.VIEWER:
         raise ValidationError(f"{delegate} has read-only access and cannot deliver actions.")
+    before = _delegate_names(action)
     _, created = ActionUserObjectPermission.objects.get_or_create(
         tenant_id=action.tenant_id,
         user=delegate,
@@ -251,15 +350,32 @@ def action_delegate(*, action: Action, by: User, delegate: User) -> None:
         content_object=action,
     )
     if created:
+        action_change_record(
+            action=action,
+            by=by,
+            before={"delegates": before},
+            after={"delegates": _delegate_names(action)},
+            summary=f"Delegate added: {delegate}",
+        )
         delegate_added.send(sender=Action, action=action, delegate=delegate, by=by)
 
 
 @transaction.atomic
 def action_delegate_remove(*, action: Action, by: User, delegate: User) -> None:
+    action = _locked(action)
     _enforce(delegates_refusal(Actor(by, action.tenant_id), action, adding=False))
-    ActionUserObjectPermission.objects.filter(
+    before = _delegate_names(action)
+    removed, _ = ActionUserObjectPermission.objects.filter(
         tenant_id=action.tenant_id, user=delegate, content_object=action
     ).delete()
+    if removed:
+        action_change_record(
+            action=action,
+            by=by,
+            before={"delegates": before},
+            after={"delegates": _delegate_names(action)},
+            summary=f"Delegate removed: {delegate}",
+        )
 
 
 def _require_can_report(actor: Actor, action: Action, what: str) -> None:
