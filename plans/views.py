@@ -31,6 +31,7 @@ from plans.selectors import (
     action_delegates,
     action_detail,
     action_rows,
+    action_timeline,
     actions_of_user,
     plan_overview,
     plans_of_tenant,
@@ -246,7 +247,7 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
         "evidence": list(action.evidence.all()),
         "delegates": delegates,
         **steps_context(obj=action, user=request.user),
-        "history": workflow_timeline(obj=action),
+        "timeline": action_timeline(action=action),
         "progress_form": forms.get("progress_form") or ProgressForm(prefix="progress"),
         "evidence_form": forms.get("evidence_form") or EvidenceForm(prefix="evidence"),
         "completion_form": forms.get("completion_form")

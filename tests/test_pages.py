@@ -733,8 +733,8 @@ def test_history_shows_each_approval_towards_a_quorum(client, story):
     transition_perform(obj=action, name="sign_off", user=story.carol, comment="Content")
     transition_perform(obj=action, name="sign_off", user=story.dave)
     client.force_login(story.bob)
-    history = client.get(f"/t/{story.tenant.slug}/actions/{action.pk}/").context["history"]
-    steps = [(entry.actor, entry.title) for entry in history]
+    timeline = client.get(f"/t/{story.tenant.slug}/actions/{action.pk}/").context["timeline"]
+    steps = [(entry.actor, entry.title) for entry in timeline]
     assert (story.carol, "Approved: sign off") in steps
     assert (story.dave, "Sign off") in steps
     assert (story.dave, "Approved: sign off") not in steps
