@@ -28,4 +28,8 @@ USER app
 
 EXPOSE 8000
 
+# Before starting the web service, run "manage.py migrate" and "manage.py createcachetable" (the
+# cache table is used only when neither CACHE_URL nor REDIS_URL is set), as the web service in
+# docker-compose.yml does.
+
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

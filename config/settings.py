@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "govuk_frontend_django",
+    "allauth",
+    "allauth.account",
     "guardian",
     "django_celery_beat",
     "tenants",
@@ -70,9 +72,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.SlidingSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.TenantScopeMiddleware",
 ]
 
@@ -93,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenant",
+                "tenants.context_processors.organisations",
                 "notifications.context_processors.unread_notifications",
             ],
         },
@@ -119,9 +124,65 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# Accounts (django-allauth): people sign in with their e-mail address; administrators create
+# every account, so nobody signs up.
+ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+# Signup is closed (see the adapter), but allauth's sign-in form asks for a password only while
+# one is listed here.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# Administrators enter each address when they create the account; nobody claims an address by
+# signing up, so there is nothing to verify.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# Every answer about an address reads the same whether or not someone signs in with it...
+ACCOUNT_PREVENT_ENUMERATION = True
+# ...and the service e-mails only the addresses it holds, never one typed by a stranger.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# No "remember me": the cookie ends with the browser, the session after SESSION_IDLE_SECONDS.
+ACCOUNT_SESSION_REMEMBER = False
+# Whoever changes their password has just proved they know it, so that session goes on; every
+# other session of theirs ends (Django's session auth hash no longer matches).
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Safeguarding action plans: "
+# A reset link works once and for this long; the reset e-mail and pages say 3 days.
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60
+ACCOUNT_FORMS = {
+    "login": "tenants.forms.SignInForm",
+    "reset_password": "tenants.forms.ResetPasswordForm",
+    "reset_password_from_key": "tenants.forms.ResetPasswordKeyForm",
+    "change_password": "tenants.forms.ChangePasswordForm",
+}
+# Rates are "amount/period/per", counted in the cache below. A council's staff often share one
+# public IP address, and on the day their accounts are created many choose a first password at
+# once: the per-IP limits are generous, the per-account and per-e-mail-address ones tight.
+ACCOUNT_RATE_LIMITS = {
+    # Any sign-in attempt, right or wrong.
+    "login": "60/m/ip",
+    # Failed sign-ins; over either limit even the right password is refused until the oldest
+    # failure leaves the window. A completed password reset clears the account's count.
+    "login_failed": "50/10m/ip,5/15m/key",
+    # Requests for a reset e-mail: each address gets at most three an hour.
+    "reset_password": "100/h/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "10/15m/user",
+}
+# In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
+# rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
+# visitor would share one per-IP limit. Served directly, set 0 so the header cannot be forged.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0 if DEBUG else 1)
+
+# Sessions end after this long without a request (a working day by default) and when the browser
+# closes. tenants.middleware.SlidingSessionMiddleware moves the expiry on at most every few
+# minutes rather than writing the session on every request.
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 8 * 60 * 60, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_REFRESH_SECONDS = min(300, SESSION_IDLE_SECONDS // 10)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -219,6 +280,29 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# The cache holds the sign-in and reset rate limits, so every web process must share it: a
+# per-process cache would let each gunicorn worker count failures on its own. Redis when there is
+# one (CACHE_URL, else the broker's server with the keys prefixed), otherwise a table in the
+# database, which every process and host already shares (created by "manage.py createcachetable").
+CACHE_URL = redis_url("CACHE_URL") or REDIS_URL
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "cache",
+            # A Redis that is down must fail a sign-in quickly rather than hold the worker.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
 
 # Cookies travel only over HTTPS in production; a local stack served over plain HTTP turns this off.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)

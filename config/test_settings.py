@@ -24,6 +24,11 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 # Tests never run collectstatic; an empty root keeps the static middleware from warning.
 STATIC_ROOT = BASE_DIR / "var" / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Each test process counts rate limits in its own memory: pytest-xdist workers, or another
+# checkout using the same Redis, would otherwise add to each other's failed sign-ins, and clearing
+# a Redis cache between tests would flush its whole database. tests/test_settings.py checks the
+# cache chosen outside tests.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_PROXY_SSL_HEADER = None

@@ -1,7 +1,11 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from notifications.urls import tenant_urlpatterns as notification_tenant_urls
+
+# The operator signs in on the service's own page, so the admin has the same rate limits.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

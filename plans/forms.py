@@ -1,6 +1,8 @@
 """Forms for the plan and action pages. Every choice is limited to the tenant's own rows, so an id
 from another organisation is "not one of the available choices", never a crash or a leak."""
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -8,11 +10,12 @@ from django.template.defaultfilters import filesizeformat
 
 from plans.evidence import allowed_extensions_text, check_upload
 from plans.models import Action, ActionPlan, Rag, Recommendation
+from plans.selectors import PlanFilters
 from plans.services import sign_off_bodies_of_plan
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 from tenants.selectors import people_who_can_deliver
 
-DATE_ERROR = "Enter a real date, for example 31 March 2026."
+DATE_ERROR = "Enter a real date, for example 31 3 2027."
 
 # Roles that may deliver an action for its lead officer; a read-only viewer may not.
 DELIVERING_ROLES = (
@@ -33,16 +36,67 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+class GovukDateInput(forms.MultiWidget):
+    """GOV.UK's date input: day, month and year in three boxes under one legend.
+
+    Typed numbers, not the browser's date picker, which many people find hard to use and some
+    browsers lack; the three parts become one ISO date for the field, so an impossible date such
+    as 30 February reaches the field's validation and is explained there.
+    """
+
+    template_name = "django/forms/widgets/govuk_date_input.html"
+    use_fieldset = True
+    PARTS = (("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4))
 
     def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+        widgets = {
+            name: forms.TextInput(attrs={"inputmode": "numeric", "maxlength": width})
+            for name, _label, width in self.PARTS
+        }
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        if isinstance(value, datetime.date):
+            return [value.day, value.month, value.year]
+        if isinstance(value, str) and value.count("-") == 2:
+            year, month, day = value.split("-")
+            return [day, month, year]
+        return [None, None, None]
+
+    def value_from_datadict(self, data, files, name):
+        if name in data:  # one ISO date, as an API client or an older form sends it
+            return data[name]
+        day, month, year = (
+            (data.get(f"{name}_{part}") or "").strip() for part, _label, _width in self.PARTS
+        )
+        if not (day or month or year):
+            return ""
+        if day.isdigit() and month.isdigit() and year.isdigit():
+            return f"{year}-{month}-{day}"
+        return f"{year}-{month}-{day}!"  # not a date: the field says so
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and all(
+            f"{name}_{part}" not in data for part, _label, _width in self.PARTS
+        )
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for subwidget, (_part, label, width) in zip(
+            context["widget"]["subwidgets"], self.PARTS, strict=True
+        ):
+            subwidget["label"] = label
+            subwidget["width"] = width
+        return context
+
+    def id_for_label(self, id_):
+        return f"{id_}_day" if id_ else id_
 
 
 class ActionForm(forms.Form):
     reference = forms.CharField(
         max_length=20,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
         help_text='As the plan numbers it, for example "3.2".',
         error_messages={"required": 'Enter a reference, for example "3.2".'},
     )
@@ -72,9 +126,10 @@ class ActionForm(forms.Form):
     )
     due_date = forms.DateField(
         required=False,
-        widget=DateInput,
+        widget=GovukDateInput,
+        input_formats=["%Y-%m-%d"],
         error_messages={"invalid": DATE_ERROR},
-        help_text="For example 31 March 2026.",
+        help_text="For example, 31 3 2027",
     )
     sign_off_body = forms.ModelChoiceField(
         queryset=SignOffBody.objects.none(),
@@ -219,4 +274,64 @@ class DelegateForm(forms.Form):
             )
             .exclude(pk__in=[pk for pk in exclude_ids if pk is not None])
             .order_by("full_name")
+        )
+
+
+class PlanFilterForm(forms.Form):
+    """The plan page's filters, read from the address so a filtered view can be shared."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Reference, title or description",
+    )
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any state"), *Action.State.choices],
+        error_messages={"invalid_choice": "Choose a state from the list."},
+    )
+    rag = forms.ChoiceField(
+        required=False,
+        label="Schedule RAG",
+        choices=[("", "Any"), *Rag.choices],
+        error_messages={"invalid_choice": "Choose red, amber, green or blue."},
+    )
+    partner = forms.ModelChoiceField(
+        queryset=Partner.objects.none(),
+        required=False,
+        label="Lead partner",
+        empty_label="Any partner",
+        error_messages={"invalid_choice": "Choose a partner from the list."},
+    )
+    officer = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Lead officer",
+        empty_label="Anyone",
+        error_messages={"invalid_choice": "Choose a lead officer from the list."},
+    )
+    overdue = forms.ChoiceField(
+        required=False,
+        label="Overdue",
+        choices=[("", "Overdue or not"), ("1", "Only overdue actions")],
+        error_messages={"invalid_choice": "Choose whether to show only overdue actions."},
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = Partner.objects.filter(tenant=tenant).order_by("name")
+        self.fields["officer"].queryset = people_who_can_deliver(tenant=tenant)
+
+    def filters(self) -> PlanFilters:
+        """The filters that are valid; a field with an error narrows nothing."""
+        data = self.cleaned_data if self.is_bound else {}
+        partner, officer = data.get("partner"), data.get("officer")
+        return PlanFilters(
+            state=data.get("state") or "",
+            rag=data.get("rag") or "",
+            lead_partner_id=partner.pk if partner else None,
+            lead_officer_id=officer.pk if officer else None,
+            overdue=data.get("overdue") == "1",
+            text=(data.get("q") or "").strip(),
         )

@@ -95,21 +95,31 @@ class ManagerQueues:
     partner_name: str | None  # set when the manager's queues are their agency's actions only
 
 
+def _last_step(tenant: Tenant) -> QuerySet[TransitionLog]:
+    return TransitionLog.objects.filter(
+        tenant_id=tenant.pk,
+        content_type=ContentType.objects.get_for_model(Action),
+        object_id=OuterRef("pk"),
+    ).order_by("-at", "-pk")
+
+
+def _with_last_step(actions: QuerySet[Action], tenant: Tenant) -> QuerySet[Action]:
+    last_step = _last_step(tenant)
+    return actions.annotate(
+        last_step=Subquery(last_step.values("transition")[:1]),
+        last_step_comment=Subquery(last_step.values("comment")[:1]),
+    )
+
+
 def _annotated(actions: QuerySet[Action], tenant: Tenant) -> QuerySet[Action]:
     """Actions with what their next step depends on, as columns rather than loaded rows."""
-    action_type = ContentType.objects.get_for_model(Action)
-    last_step = TransitionLog.objects.filter(
-        tenant_id=tenant.pk, content_type=action_type, object_id=OuterRef("pk")
-    ).order_by("-at", "-pk")
-    return actions.select_related("plan", "lead_officer", "lead_partner", "sign_off_body").annotate(
+    return _with_last_step(actions, tenant).annotate(
         latest_progress_at=Subquery(
             ProgressUpdate.objects.filter(tenant_id=tenant.pk, action=OuterRef("pk"))
             .order_by("-created_at", "-pk")
             .values("created_at")[:1]
         ),
         has_evidence=Exists(Evidence.objects.filter(tenant_id=tenant.pk, action=OuterRef("pk"))),
-        last_step=Subquery(last_step.values("transition")[:1]),
-        last_step_comment=Subquery(last_step.values("comment")[:1]),
     )
 
 
@@ -163,9 +173,9 @@ def officer_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue:
     )
     actions = _open_first_by_due_date(
         _annotated(
-            Action.objects.filter(tenant=tenant, state__in=Action.OPEN_STATES).filter(
-                Q(lead_officer=user) | Exists(delegated)
-            ),
+            Action.objects.filter(tenant=tenant, state__in=Action.OPEN_STATES)
+            .filter(Q(lead_officer=user) | Exists(delegated))
+            .select_related("plan", "sign_off_body"),
             tenant,
         ),
         today,
@@ -199,7 +209,9 @@ def manager_queues(
     if membership.role == Membership.Role.MANAGER and membership.partner_id is not None:
         actions = actions.filter(lead_partner_id=membership.partner_id)
         partner_name = membership.partner.name
-    actions = _open_first_by_due_date(_annotated(actions, tenant), today)
+    actions = _open_first_by_due_date(
+        actions.select_related("plan", "lead_officer", "lead_partner"), today
+    )
     delivering = (Action.State.AGREED, Action.State.IN_PROGRESS)
     return ManagerQueues(
         to_agree=_queue(actions.filter(state=Action.State.PROPOSED)),
@@ -211,7 +223,9 @@ def manager_queues(
             )
         ),
         returned=_queue(
-            actions.filter(state=Action.State.IN_PROGRESS, last_step__in=RETURNING_STEPS)
+            _with_last_step(actions, tenant).filter(
+                state=Action.State.IN_PROGRESS, last_step__in=RETURNING_STEPS
+            )
         ),
         partner_name=partner_name,
     )
@@ -229,11 +243,11 @@ def _authorised(codename: str, body_field: str, plan_field: str):
     )
 
 
-def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> list[SignOffItem]:
+def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue:
     """Evidenced actions waiting for a body the person sits on, longest waiting first, with the
     quorum so far and whether this person has approved."""
     body_ids = SignOffBodyMember.objects.filter(tenant=tenant, user=user).values("body_id")
-    actions = list(
+    waiting = _queue(
         Action.objects.filter(
             tenant=tenant, state=Action.State.EVIDENCED, sign_off_body_id__in=body_ids
         )
@@ -245,12 +259,12 @@ def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> list[
     for approval in Approval.objects.filter(
         tenant=tenant,
         content_type=ContentType.objects.get_for_model(Action),
-        object_id__in=[a.pk for a in actions],
+        object_id__in=[a.pk for a in waiting.items],
         transition="sign_off",
     ).only("object_id", "cycle", "approver_id"):
         approvals[approval.object_id].append(approval)
     items = []
-    for action in actions:
+    for action in waiting.items:
         # Approvals count for the present visit to the evidenced state only.
         current = [a for a in approvals[action.pk] if a.cycle == action.state_changes]
         waited_from = action.state_changed_at.astimezone(datetime.UTC).date()
@@ -266,7 +280,7 @@ def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> list[
                 submitted_by_me=action.evidence_submitted_by_id == user.pk,
             )
         )
-    return items
+    return Queue(items, waiting.total)
 
 
 def plans_awaiting_endorsement(*, tenant: Tenant, user: User) -> list[ActionPlan]:

@@ -1,10 +1,22 @@
 """Tenant-scoped reads for plans and actions. Query counts here do not grow with row counts."""
 
 import datetime
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from plans.models import (
     Action,
@@ -16,8 +28,8 @@ from plans.models import (
     Framework,
     ProgressUpdate,
     Rag,
-    Recommendation,
     Theme,
+    rag_for,
     schedule_rag,
 )
 from tenants.models import Tenant, User
@@ -43,11 +55,39 @@ def _latest_progress() -> Prefetch:
     )
 
 
+@dataclass(frozen=True)
+class LatestProgress:
+    rag: str
+    text: str
+    created_at: datetime.datetime
+
+
+def with_latest_progress(actions: QuerySet[Action], tenant: Tenant) -> QuerySet[Action]:
+    """Each action's newest progress update as three columns, not every update as objects."""
+    newest = ProgressUpdate.objects.filter(tenant_id=tenant.pk, action=OuterRef("pk")).order_by(
+        "-created_at", "-pk"
+    )
+    return actions.annotate(
+        latest_progress_rag=Subquery(newest.values("rag")[:1]),
+        latest_progress_text=Subquery(newest.values("text")[:1]),
+        latest_progress_at=Subquery(newest.values("created_at")[:1]),
+    )
+
+
+def latest_progress_of(action: Action) -> LatestProgress | None:
+    if action.latest_progress_at is None:
+        return None
+    return LatestProgress(
+        action.latest_progress_rag, action.latest_progress_text, action.latest_progress_at
+    )
+
+
 def actions_with_details(*, tenant: Tenant) -> QuerySet[Action]:
-    return (
-        Action.objects.filter(tenant=tenant)
-        .select_related("plan", "lead_officer", "lead_partner", "sign_off_body")
-        .prefetch_related(_latest_progress())
+    return with_latest_progress(
+        Action.objects.filter(tenant=tenant).select_related(
+            "plan", "lead_officer", "lead_partner", "sign_off_body"
+        ),
+        tenant,
     )
 
 
@@ -55,107 +95,169 @@ def actions_with_details(*, tenant: Tenant) -> QuerySet[Action]:
 class ActionRow:
     action: Action
     rag: str | None
-    latest_progress: ProgressUpdate | None
+    latest_progress: LatestProgress | None
+    recommendation_numbers: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanFilters:
+    """What the plan page is narrowed to; every field empty means every action."""
+
+    state: str = ""
+    rag: str = ""
+    lead_partner_id: int | None = None
+    lead_officer_id: int | None = None
+    overdue: bool = False
+    text: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self != PlanFilters()
 
 
 @dataclass
-class RecommendationGroup:
-    recommendation: Recommendation | None
-    rows: list[ActionRow] = field(default_factory=list)
-
-
-@dataclass
-class ThemeGroup:
+class ThemeCounts:
     theme: Theme | None
-    recommendations: list[RecommendationGroup] = field(default_factory=list)
+    total: int = 0
+    rag_counts: dict[str, int] = field(default_factory=dict)
+    state_counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
-class PlanOverview:
-    plan: ActionPlan
-    themes: list[ThemeGroup]
+class ThemeSection:
+    theme: Theme | None
+    rows: list[ActionRow]
+
+
+@dataclass
+class PlanActions:
+    """One page of a plan's actions, grouped by theme, with counts for the whole plan."""
+
+    counts: list[ThemeCounts]
+    sections: list[ThemeSection]
+    page: Page
+    total: int  # actions in the plan
+    matching: int  # actions the filters let through
     rag_counts: dict[str, int]
     state_counts: dict[str, int]
-    total: int
 
 
-def plan_overview(*, plan: ActionPlan, today: datetime.date) -> PlanOverview:
-    """The plan as the committee appendix lays it out: theme, recommendation, then actions.
+PLAN_PAGE_SIZE = 50
 
-    An action answering several recommendations appears under each; actions answering none are
-    grouped at the end. Four queries whatever the plan's size.
+
+def _count_into(counts: ThemeCounts, state: str, rag: str | None) -> None:
+    counts.total += 1
+    counts.state_counts[state] = counts.state_counts.get(state, 0) + 1
+    if rag:
+        counts.rag_counts[rag] = counts.rag_counts.get(rag, 0) + 1
+
+
+def plan_actions(
+    *, plan: ActionPlan, filters: PlanFilters, today: datetime.date, page_number: int | str = 1
+) -> PlanActions:
+    """The plan page's actions: each action once, under the theme of the lowest-numbered
+    recommendation it answers (actions answering none come last), ordered by that number and
+    then by reference.
+
+    Counts and filters work on one narrow row per action (ids, state, dates); whole actions are
+    loaded only for the page shown, so the cost of a page does not grow with the plan.
     """
-    actions = list(actions_with_details(tenant=plan.tenant).filter(plan=plan))
-    links = ActionRecommendation.objects.filter(
-        tenant_id=plan.tenant_id, action__plan=plan
-    ).values_list("action_id", "recommendation_id")
-    recommendations = {
-        r.pk: r
-        for r in Recommendation.objects.filter(framework_id=plan.framework_id).select_related(
-            "theme"
+    tenant_id = plan.tenant_id
+    actions = Action.objects.filter(tenant_id=tenant_id, plan=plan)
+    light = list(
+        actions.annotate(
+            theme_position=Min("recommendations__theme__position"),
+            first_number=Min("recommendations__number"),
+        ).values_list(
+            "pk", "state", "due_date", "lead_partner_id", "lead_officer_id", "reference",
+            "theme_position", "first_number",
+        )
+    )  # fmt: skip
+    text_matches = None
+    if filters.text:
+        text_matches = set(
+            actions.filter(
+                Q(reference__icontains=filters.text)
+                | Q(title__icontains=filters.text)
+                | Q(description__icontains=filters.text)
+            ).values_list("pk", flat=True)
+        )
+
+    themes = {t.position: t for t in Theme.objects.filter(framework_id=plan.framework_id)}
+    by_theme: dict[int | None, ThemeCounts] = {}
+    overall = ThemeCounts(None)
+    matching = []
+    for pk, state, due_date, partner_id, officer_id, reference, position, number in light:
+        rag = rag_for(state=state, due_date=due_date, today=today)
+        theme_key = position if position in themes else None
+        section = by_theme.setdefault(theme_key, ThemeCounts(themes.get(theme_key)))
+        _count_into(section, state, rag)
+        _count_into(overall, state, rag)
+        if (
+            (not filters.state or state == filters.state)
+            and (not filters.rag or rag == filters.rag)
+            and (filters.lead_partner_id is None or partner_id == filters.lead_partner_id)
+            and (filters.lead_officer_id is None or officer_id == filters.lead_officer_id)
+            and (not filters.overdue or rag == Rag.RED)
+            and (text_matches is None or pk in text_matches)
+        ):
+            order = (theme_key if theme_key is not None else 10_000, number or 0)
+            matching.append(((*order, _reference_key(reference)), pk, theme_key))
+    matching.sort()
+
+    page = Paginator(matching, PLAN_PAGE_SIZE).get_page(page_number)
+    page_ids = [pk for _key, pk, _theme in page.object_list]
+    loaded = {
+        a.pk: a
+        for a in with_latest_progress(
+            actions.filter(pk__in=page_ids).select_related("lead_officer", "lead_partner"),
+            plan.tenant,
         )
     }
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for action_id, number in (
+        ActionRecommendation.objects.filter(tenant_id=tenant_id, action_id__in=page_ids)
+        .order_by("recommendation__number")
+        .values_list("action_id", "recommendation__number")
+    ):
+        numbers[action_id].append(number)
 
-    rows = {}
-    for action in actions:
-        progress = action.progress_newest_first
-        rows[action.pk] = ActionRow(
-            action, schedule_rag(action, today=today), progress[0] if progress else None
-        )
-
-    by_recommendation: dict[int | None, list[ActionRow]] = defaultdict(list)
-    answered = set()
-    for action_id, recommendation_id in links:
-        if action_id in rows:
-            by_recommendation[recommendation_id].append(rows[action_id])
-            answered.add(action_id)
-    unlinked = [row for pk, row in rows.items() if pk not in answered]
-
-    themes: dict[int, ThemeGroup] = {}
-    for recommendation in sorted(recommendations.values(), key=lambda r: r.number):
-        group_rows = by_recommendation.get(recommendation.pk)
-        if not group_rows:
-            continue
-        theme_group = themes.setdefault(recommendation.theme_id, ThemeGroup(recommendation.theme))
-        theme_group.recommendations.append(
-            RecommendationGroup(
-                recommendation, sorted(group_rows, key=lambda r: _reference_key(r.action))
-            )
-        )
-    ordered = sorted(themes.values(), key=lambda g: g.theme.position)
-    if unlinked:
-        ordered.append(
-            ThemeGroup(
-                None,
-                [
-                    RecommendationGroup(
-                        None, sorted(unlinked, key=lambda r: _reference_key(r.action))
-                    )
-                ],
+    sections: list[ThemeSection] = []
+    for _key, pk, theme_key in page.object_list:
+        action = loaded[pk]
+        if not sections or sections[-1].theme is not themes.get(theme_key):
+            sections.append(ThemeSection(themes.get(theme_key), []))
+        sections[-1].rows.append(
+            ActionRow(
+                action,
+                rag_for(state=action.state, due_date=action.due_date, today=today),
+                latest_progress_of(action),
+                numbers[pk],
             )
         )
 
-    rag_counts = Counter(row.rag for row in rows.values() if row.rag)
-    state_counts = Counter(row.action.state for row in rows.values())
-    return PlanOverview(
-        plan=plan,
-        themes=ordered,
-        rag_counts={rag.value: rag_counts.get(rag.value, 0) for rag in Rag},
-        state_counts={state.value: state_counts.get(state.value, 0) for state in Action.State},
-        total=len(rows),
+    counts = sorted(by_theme.values(), key=lambda c: c.theme.position if c.theme else 10_000)
+    return PlanActions(
+        counts=counts,
+        sections=sections,
+        page=page,
+        total=len(light),
+        matching=len(matching),
+        rag_counts=overall.rag_counts,
+        state_counts=overall.state_counts,
     )
 
 
-def _reference_key(action: Action) -> tuple:
+def _reference_key(reference: str) -> tuple:
     # "3.10" sorts after "3.9": compare the numeric parts as numbers.
     parts = []
-    for part in action.reference.replace("-", ".").split("."):
+    for part in reference.replace("-", ".").split("."):
         parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
     return tuple(parts)
 
 
 def actions_of_user(*, tenant: Tenant, user: User) -> QuerySet[Action]:
-    """Actions the person leads or delivers as a delegate, open ones first by due date."""
+    """Actions the person leads or delivers as a delegate: open ones first, each by due date."""
     delegated = ActionUserObjectPermission.objects.filter(
         tenant_id=tenant.pk,
         content_object=OuterRef("pk"),
@@ -165,18 +267,21 @@ def actions_of_user(*, tenant: Tenant, user: User) -> QuerySet[Action]:
     return (
         actions_with_details(tenant=tenant)
         .filter(Q(lead_officer=user) | Exists(delegated))
-        .order_by("due_date", "plan_id", "reference")
+        .order_by(
+            ExpressionWrapper(Q(state__in=Action.OPEN_STATES), output_field=BooleanField()).desc(),
+            F("due_date").asc(nulls_last=True),
+            "plan_id",
+            "reference",
+            "pk",
+        )
     )
 
 
 def action_rows(actions, *, today: datetime.date) -> list[ActionRow]:
-    rows = []
-    for action in actions:
-        progress = action.progress_newest_first
-        rows.append(
-            ActionRow(action, schedule_rag(action, today=today), progress[0] if progress else None)
-        )
-    return rows
+    return [
+        ActionRow(action, schedule_rag(action, today=today), latest_progress_of(action))
+        for action in actions
+    ]
 
 
 def action_detail(*, tenant: Tenant, pk: int) -> Action:

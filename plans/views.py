@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,17 +24,19 @@ from plans.forms import (
     CompletionForm,
     DelegateForm,
     EvidenceForm,
+    PlanFilterForm,
     ProgressForm,
     add_service_errors,
 )
 from plans.models import Action, ActionPlan, Evidence, Rag, schedule_rag
 from plans.selectors import (
+    PLAN_PAGE_SIZE,
     action_delegates,
     action_detail,
     action_rows,
     action_timeline,
     actions_of_user,
-    plan_overview,
+    plan_actions,
     plans_of_tenant,
 )
 from plans.workflows import (
@@ -125,19 +128,34 @@ def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @login_required
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
-    overview = plan_overview(plan=plan, today=timezone.localdate())
+    filter_form = PlanFilterForm(request.GET or None, tenant=request.tenant)
+    valid = filter_form.is_valid() if filter_form.is_bound else True
+    actions = plan_actions(
+        plan=plan,
+        filters=filter_form.filters(),
+        today=timezone.localdate(),
+        page_number=request.GET.get("page") or 1,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "plan": plan,
-        "overview": overview,
-        "rag_summary": _rag_summary(overview.rag_counts),
+        "actions": actions,
+        "filter_form": filter_form,
+        "filter_query": query.urlencode() + "&" if query else "",
+        "rag_summary": _rag_summary(actions.rag_counts),
         "state_summary": [
-            (state.label, overview.state_counts.get(state.value, 0)) for state in Action.State
+            (state.label, actions.state_counts.get(state.value, 0)) for state in Action.State
         ],
         **steps_context(obj=plan, user=request.user),
         "history": workflow_timeline(obj=plan),
         "can_manage": request.membership.can_manage,
     }
-    return render(request, "plans/plan_detail.html", context)
+    status = 200 if valid else 400
+    if request.htmx and request.htmx.target == "plan-actions":
+        # The filters replace only the list of actions; the rest of the page stays as it is.
+        return render(request, "plans/includes/plan_actions.html", context, status=status)
+    return render(request, "plans/plan_detail.html", context, status=status)
 
 
 @login_required
@@ -433,9 +451,8 @@ def evidence_download(
 
 @login_required
 def my_actions(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    rows = action_rows(
-        actions_of_user(tenant=request.tenant, user=request.user), today=timezone.localdate()
-    )
-    # Stable sort: open actions first, each group keeping the selector's due-date order.
-    rows.sort(key=lambda row: not row.action.is_open)
-    return render(request, "plans/my_actions.html", {"rows": rows})
+    page = Paginator(
+        actions_of_user(tenant=request.tenant, user=request.user), PLAN_PAGE_SIZE
+    ).get_page(request.GET.get("page") or 1)
+    rows = action_rows(page.object_list, today=timezone.localdate())
+    return render(request, "plans/my_actions.html", {"rows": rows, "page": page})

@@ -26,6 +26,8 @@ def prepare_environment() -> str:
     port = os.environ.get("PORT", "8000")
     if not port.isdigit() or not 0 < int(port) < 65536:
         sys.exit(f"PORT must be a TCP port number; got {port!r}.")
+    # Password reset e-mails link to SITE_URL: the address printed below.
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     broker = Path(os.environ.get("CELERY_BROKER_DIR") or VAR / "broker")
     for folder in (VAR, VAR / "media", VAR / "mail", broker / "queue", broker / "processed"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -66,6 +68,8 @@ def main() -> int:
     os.chdir(ROOT)
     port = prepare_environment()
     manage("migrate", "--noinput")
+    # Without Redis the cache, which holds the sign-in rate limits, is a database table.
+    manage("createcachetable")
     manage("seed_demo")
     # The daily 07:00 sweep, once now: the demo's overdue actions are escalated straight away
     # and the worker prints the e-mails below. Run again on a later start, it sends nothing new.

@@ -1,25 +1,74 @@
+from allauth.account import forms as allauth_forms
 from django import forms
-from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.core.exceptions import ValidationError
 
 from tenants.models import User
 
+EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
+NEW_PASSWORD_HINT = (
+    "Use at least 8 characters. Do not use a common password, only numbers, or anything like "
+    "your name or e-mail address."
+)
 
-class EmailAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form, asking for the e-mail address people sign in with."""
 
-    username = forms.EmailField(
-        label="E-mail address",
-        max_length=254,
-        widget=forms.EmailInput(
-            attrs={"autocomplete": "email", "autofocus": True, "spellcheck": "false"}
-        ),
-    )
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "Enter a correct e-mail address and password.",
-    }
+def _labels_not_placeholders(form: forms.Form) -> None:
+    """Labels and hints say what to enter: no placeholders, and no autofocus that would move a
+    screen reader past the page's heading. Autocomplete attributes stay."""
+    for field in form.fields.values():
+        field.widget.attrs.pop("placeholder", None)
+        field.widget.attrs.pop("autofocus", None)
+
+
+def _email(field: forms.Field) -> None:
+    field.label = "E-mail address"
+    field.error_messages.update(required="Enter your e-mail address", invalid=EMAIL_FORMAT)
+    field.widget.attrs["spellcheck"] = "false"
+
+
+def _new_password(form: forms.Form) -> None:
+    form.fields["password1"].label = "New password"
+    form.fields["password1"].help_text = NEW_PASSWORD_HINT
+    form.fields["password1"].error_messages["required"] = "Enter a new password"
+    form.fields["password2"].label = "Confirm new password"
+    form.fields["password2"].error_messages["required"] = "Enter the new password again"
+
+
+class SignInForm(allauth_forms.LoginForm):
+    """allauth's sign-in by e-mail address, in the service's words."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _email(self.fields["login"])
+        # The page links to the reset instead of a hint under the box.
+        self.fields["password"].help_text = ""
+        self.fields["password"].error_messages["required"] = "Enter your password"
+        _labels_not_placeholders(self)
+
+
+class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _email(self.fields["email"])
+        _labels_not_placeholders(self)
+
+
+class ResetPasswordKeyForm(allauth_forms.ResetPasswordKeyForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _new_password(self)
+        _labels_not_placeholders(self)
+
+
+class ChangePasswordForm(allauth_forms.ChangePasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["oldpassword"].label = "Current password"
+        self.fields["oldpassword"].help_text = ""
+        self.fields["oldpassword"].error_messages["required"] = "Enter your current password"
+        _new_password(self)
+        _labels_not_placeholders(self)
 
 
 def _email_is_free(email: str, instance: User | None) -> bool:

@@ -1,5 +1,9 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
 from tenants.models import Tenant
@@ -44,3 +48,38 @@ class TenantScopeMiddleware:
             request.tenant = tenant
             request.membership = membership
             return self.get_response(request)
+
+
+REFRESHED_AT = "_session_refreshed_at"
+
+
+def session_refreshed(request: HttpRequest) -> None:
+    request.session[REFRESHED_AT] = int(time.time())
+
+
+def start_session_clock(sender, request: HttpRequest, user, **kwargs) -> None:
+    """On sign-in (user_logged_in): the sign-in's own session write counts as a refresh."""
+    session_refreshed(request)
+
+
+class SlidingSessionMiddleware:
+    """Keeps a signed-in session alive while it is used, writing it at most every few minutes.
+
+    A database session ends SESSION_COOKIE_AGE (SESSION_IDLE_SECONDS) after it was last saved.
+    Saving it on every request (SESSION_SAVE_EVERY_REQUEST) would cost a write per page, so the
+    session is saved only once its last refresh is SESSION_REFRESH_SECONDS old: it ends between
+    SESSION_IDLE_SECONDS less that and SESSION_IDLE_SECONDS after the person's last request.
+    Checked after the view, so a sign-out leaves nothing to refresh.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = request.session
+        if SESSION_KEY in session:
+            last = session.get(REFRESHED_AT, 0)
+            if time.time() - last >= settings.SESSION_REFRESH_SECONDS:
+                session_refreshed(request)
+        return response

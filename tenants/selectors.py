@@ -19,6 +19,12 @@ def memberships_of_user(user: User) -> list[Membership]:
         )
 
 
+def has_several_memberships(user: User) -> bool:
+    """Whether a person belongs to more than one organisation: one query of at most two rows."""
+    with across_tenants():
+        return Membership.objects.filter(user=user, tenant__is_active=True)[:2].count() > 1
+
+
 def membership_for(*, tenant: Tenant, user: User) -> Membership | None:
     if not user.is_authenticated or not user.is_active:
         return None

@@ -1,17 +1,26 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from tenants import views
-from tenants.forms import EmailAuthenticationForm
+
+# allauth pages for what the service does not offer; matched before allauth's own.
+NOT_OFFERED = [
+    "reauthenticate/",
+    "email/",
+    "confirm-email/",
+    "password/set/",
+    "login/code/confirm/",
+]
 
 urlpatterns = [
+    path("accounts/", RedirectView.as_view(pattern_name="home"), name="accounts"),
+    *[path(f"accounts/{route}", views.not_offered) for route in NOT_OFFERED],
+    re_path(r"^accounts/confirm-email/[^/]+/$", views.not_offered),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
+        "accounts/password/change/done/",
+        views.password_change_done,
+        name="account_change_password_done",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("allauth.account.urls")),
     path("", views.home, name="home"),
 ]

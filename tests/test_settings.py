@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "k3Y-" + "Zq8rT1vB6nM0pL5x" * 4
 
 
-def load_settings(**env) -> subprocess.CompletedProcess:
+def load_settings(code: str = "import config.settings", **env) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -22,6 +22,9 @@ def load_settings(**env) -> subprocess.CompletedProcess:
             "ALLOWED_HOSTS",
             "DATABASE_URL",
             "REDIS_URL",
+            "CACHE_URL",
+            "SESSION_IDLE_SECONDS",
+            "TRUSTED_PROXY_COUNT",
             "EMAIL_USE_TLS",
             "EMAIL_USE_SSL",
             "EMAIL_PORT",
@@ -30,7 +33,7 @@ def load_settings(**env) -> subprocess.CompletedProcess:
     }
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=clean,
         capture_output=True,
@@ -57,6 +60,10 @@ def test_production_starts_with_a_real_secret_key_and_hosts():
         ({"DEBUG": "1", "REDIS_URL": "http://redis"}, "REDIS_URL must start with"),
         ({"DEBUG": "1", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
         ({"DEBUG": "1", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "at most one of"),
+        ({"DEBUG": "1", "CACHE_URL": "memcached://cache"}, "CACHE_URL must start with"),
+        ({"DEBUG": "1", "SESSION_IDLE_SECONDS": "8h"}, "SESSION_IDLE_SECONDS must be a whole"),
+        ({"DEBUG": "1", "SESSION_IDLE_SECONDS": "5"}, "SESSION_IDLE_SECONDS must be at least"),
+        ({"DEBUG": "1", "TRUSTED_PROXY_COUNT": "one"}, "TRUSTED_PROXY_COUNT must be a whole"),
     ],
 )
 def test_bad_environment_is_refused_with_a_clear_message(env, message):
@@ -64,3 +71,39 @@ def test_bad_environment_is_refused_with_a_clear_message(env, message):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+CACHE = (
+    "from config.settings import CACHES; "
+    "print(CACHES['default']['BACKEND'], CACHES['default']['LOCATION'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "backend", "location"),
+    [
+        ({}, "db.DatabaseCache", "django_cache"),
+        ({"REDIS_URL": "redis://redis:6379/0"}, "redis.RedisCache", "redis://redis:6379/0"),
+        (
+            {"REDIS_URL": "redis://redis:6379/0", "CACHE_URL": "redis://redis:6379/1"},
+            "redis.RedisCache",
+            "redis://redis:6379/1",
+        ),
+    ],
+)
+def test_the_cache_every_web_process_shares_comes_from_the_environment(env, backend, location):
+    result = load_settings(CACHE, DEBUG="1", **env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [f"django.core.cache.backends.{backend}", location]
+
+
+def test_idle_session_length_comes_from_the_environment():
+    code = (
+        "from config import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_REFRESH_SECONDS)"
+    )
+    assert load_settings(code, DEBUG="1").stdout.split() == ["28800", "300"]
+    assert load_settings(code, DEBUG="1", SESSION_IDLE_SECONDS="600").stdout.split() == [
+        "600",
+        "60",
+    ]

@@ -279,7 +279,7 @@ def test_preference_nonsense_is_refused_with_a_message(client, story):
 def test_preference_page_needs_signing_in(client, db):
     response = client.get("/notifications/settings/")
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 # -- escalation settings --------------------------------------------------------------------

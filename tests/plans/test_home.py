@@ -166,8 +166,8 @@ def test_sign_off_queue_shows_the_quorum_so_far_and_who_has_approved(story):
     act = story.action_in(Action.State.EVIDENCED)
     transition_perform(obj=act, name="sign_off", user=story.carol)
 
-    carol_item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY)[0]
-    dave_item = queues.sign_off_queue(tenant=story.tenant, user=story.dave, today=TODAY)[0]
+    carol_item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY).items[0]
+    dave_item = queues.sign_off_queue(tenant=story.tenant, user=story.dave, today=TODAY).items[0]
     assert (carol_item.approvals, carol_item.quorum, carol_item.approved_by_me) == (1, 2, True)
     assert (dave_item.approvals, dave_item.approved_by_me) == (1, False)
 
@@ -179,7 +179,7 @@ def test_approvals_from_before_a_return_do_not_count_towards_the_resubmission(st
     transition_perform(obj=act, name="sign_off", user=story.carol)
     act = transition_perform(obj=act, name="send_back", user=story.dave, comment="Redo").obj
     transition_perform(obj=act, name="submit_evidence", user=story.bob)
-    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY)[0]
+    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY).items[0]
     assert (item.approvals, item.approved_by_me) == (0, False)
 
 
@@ -190,7 +190,7 @@ def test_sign_off_queue_counts_working_days_waited(story):
         state_changed_at=datetime.datetime(2026, 11, 6, 12, tzinfo=datetime.UTC)
     )
     monday = datetime.date(2026, 11, 9)
-    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=monday)[0]
+    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=monday).items[0]
     assert item.waiting_working_days == 1
 
 
@@ -203,7 +203,7 @@ def test_the_submitter_on_the_board_is_told_others_sign_it_off(story):
     )
     services.action_set_completion_statement(action=act, by=story.carol, text="Done.")
     transition_perform(obj=act, name="submit_evidence", user=story.carol)
-    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY)[0]
+    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY).items[0]
     assert item.submitted_by_me
 
 
@@ -211,9 +211,9 @@ def test_sign_off_queue_leaves_out_bodies_the_person_is_not_on_or_the_plan_does_
     story,
 ):
     story.action_in(Action.State.EVIDENCED, "1.1", sign_off_body=story.management_team)
-    assert queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY) == []
+    assert queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY).total == 0
     # Dave sits on the Executive, which endorses the plan but does not sign off its actions.
-    assert queues.sign_off_queue(tenant=story.tenant, user=story.dave, today=TODAY) == []
+    assert queues.sign_off_queue(tenant=story.tenant, user=story.dave, today=TODAY).total == 0
 
 
 def test_plans_awaiting_endorsement_go_to_the_owning_bodys_members(story):
