@@ -112,7 +112,8 @@ def step_outcome(outcome: TransitionOutcome, *, transition: Transition, noun: st
 
 
 def who_approves(progress: QuorumProgress) -> str:
-    """ "The LSCB board signs it off: 2 of its members must approve (Carol Jones, Dave Smith).\""""
+    """Whose approval is awaited, for example: The LSCB board signs it off: 2 of its members
+    must approve (Carol Jones, Dave Smith)."""
     count = "one" if progress.quorum == 1 else str(progress.quorum)
     text = f"The {progress.body.name} {progress.transition.approval_phrase}: {count} of its members"
     if not progress.may_approve:
@@ -126,21 +127,21 @@ def who_approves(progress: QuorumProgress) -> str:
 
 
 def still_needed(progress: QuorumProgress) -> str:
-    """ "It needs 1 more approval from the LSCB board: Dave Smith may still approve.\""""
+    """How many more approvals, for example: It needs 1 more approval from the LSCB board: Dave
+    Smith may still approve."""
     needed = progress.needed
     approvals = "approval" if needed == 1 else "approvals"
     text = f"It needs {needed} more {approvals} from the {progress.body.name}"
     if not progress.may_approve:
         return f"{text}, and no other member can approve it now."
-    return f"{text}: {people(progress.may_approve, 'or')} may still approve."
+    return f"{text}: {_either(progress.may_approve)} may still approve."
 
 
 def _names(users: Iterable[User]) -> str:
     return ", ".join(str(user) for user in users)
 
 
-def people(users: Iterable[User], last: str = "and") -> str:
+def _either(users: Iterable[User]) -> str:
+    """Names joined with "or": Ann Lee, Carol Jones or Dave Smith."""
     names = [str(user) for user in users]
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} {last} {names[-1]}"
+    return " or ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} or {names[-1]}"
