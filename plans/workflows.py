@@ -30,19 +30,22 @@ def is_manager(actor: Actor, obj=None) -> bool:
 
 def is_delegate(actor: Actor, action: Action) -> bool:
     """A person the lead officer or a manager has asked to deliver this one action."""
-    return (
-        ActionUserObjectPermission.objects.filter(
-            tenant_id=action.tenant_id,
-            content_object_id=action.pk,
-            permission__codename="deliver_action",
-            user=actor.user,
-        ).exists()
-        or ActionGroupObjectPermission.objects.filter(
-            tenant_id=action.tenant_id,
-            content_object_id=action.pk,
-            permission__codename="deliver_action",
-            group__user=actor.user,
-        ).exists()
+    return actor.remember(
+        ("delegate", action.pk),
+        lambda: (
+            ActionUserObjectPermission.objects.filter(
+                tenant_id=action.tenant_id,
+                content_object_id=action.pk,
+                permission__codename="deliver_action",
+                user=actor.user,
+            ).exists()
+            or ActionGroupObjectPermission.objects.filter(
+                tenant_id=action.tenant_id,
+                content_object_id=action.pk,
+                permission__codename="deliver_action",
+                group__user=actor.user,
+            ).exists()
+        ),
     )
 
 
@@ -64,8 +67,11 @@ def plan_grants(body_id: int | None, plan_id: int, tenant_id: int, codename: str
 
 def signs_off(actor: Actor, action: Action) -> bool:
     """A member of the action's sign-off body, where the plan authorises that body."""
-    return actor.sits_on(action.sign_off_body_id) and plan_grants(
-        action.sign_off_body_id, action.plan_id, action.tenant_id, "sign_off_actions"
+    return actor.sits_on(action.sign_off_body_id) and actor.remember(
+        ("signs off", action.pk, action.sign_off_body_id),
+        lambda: plan_grants(
+            action.sign_off_body_id, action.plan_id, action.tenant_id, "sign_off_actions"
+        ),
     )
 
 
@@ -80,8 +86,9 @@ def not_own_evidence(actor: Actor, action: Action) -> str | None:
 
 
 def endorses(actor: Actor, plan: ActionPlan) -> bool:
-    return actor.sits_on(plan.owner_body_id) and plan_grants(
-        plan.owner_body_id, plan.pk, plan.tenant_id, "endorse_plan"
+    return actor.sits_on(plan.owner_body_id) and actor.remember(
+        ("endorses", plan.pk, plan.owner_body_id),
+        lambda: plan_grants(plan.owner_body_id, plan.pk, plan.tenant_id, "endorse_plan"),
     )
 
 

@@ -42,6 +42,7 @@ class Actor:
     ):
         self.user = user
         self.tenant_id = tenant_id
+        self._remembered: dict[Any, Any] = {}
         if membership is not _UNREAD:
             self.__dict__["membership"] = membership
         if body_ids is not None:
@@ -66,6 +67,13 @@ class Actor:
                 "body_id", flat=True
             )
         )
+
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per key for this actor: a page asks several rules that share a
+        fact about the person and one object (are they a delegate here?)."""
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return self._remembered[key]
 
     def has_role(self, *roles: str) -> bool:
         return self.membership is not None and self.membership.role in roles
