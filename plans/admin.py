@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from plans import services
 from plans.models import (
     Action,
+    ActionChange,
     ActionPlan,
     Evidence,
     Framework,
@@ -13,9 +14,9 @@ from plans.models import (
     Recommendation,
     Theme,
 )
-from plans.workflows import ACTION_WORKFLOW, PLAN_WORKFLOW
+from plans.workflows import ACTION_WORKFLOW, EDITABLE_STATES, PLAN_WORKFLOW
 from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
-from workflow.admin import transition_actions
+from workflow.admin import ReadOnlyAdmin, transition_actions
 
 
 class ThemeInline(admin.TabularInline):
@@ -68,7 +69,7 @@ class ActionAdminForm(TenantOwnedAdminForm):
         action = self.instance
         if action.tenant_id is None or action.plan_id is None or self.errors:
             return
-        if action.pk and action.state not in services.EDITABLE_STATES:
+        if action.pk and action.state not in EDITABLE_STATES:
             self.add_error(
                 None,
                 f"This action is {action.get_state_display().lower()}; its details can no "
@@ -137,6 +138,33 @@ class ActionAdmin(TenantOwnedAdmin):
     )
     raw_id_fields = ("plan", "lead_officer", "lead_partner", "sign_off_body")
     actions = transition_actions(ACTION_WORKFLOW)
+
+    def save_model(self, request: HttpRequest, obj: Action, form, change: bool) -> None:
+        # The operator's edits are recorded like a manager's, in the admin's transaction.
+        fields = [name for name in form.changed_data if name in ActionChange.FIELDS]
+        if not change or not fields:
+            super().save_model(request, obj, form, change)
+            return
+        before = services.action_detail_texts(Action.objects.get(pk=obj.pk), fields)
+        super().save_model(request, obj, form, change)
+        services.action_change_record(
+            action=obj,
+            by=request.user,
+            before=before,
+            after=services.action_detail_texts(obj, fields),
+            summary="Details changed by the service's operator",
+        )
+
+
+@admin.register(ActionChange)
+class ActionChangeAdmin(ReadOnlyAdmin):
+    """Written by the services with the change it records; nobody edits it here."""
+
+    list_display = ("at", "tenant", "action", "actor", "summary")
+    list_filter = ("tenant",)
+    list_select_related = ("tenant", "action", "actor")
+    search_fields = ("summary", "action__reference", "action__title")
+    date_hierarchy = "at"
 
 
 @admin.register(ProgressUpdate)

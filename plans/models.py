@@ -1,4 +1,5 @@
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -362,6 +363,71 @@ class Evidence(TenantOwnedModel):
 
     def __str__(self):
         return self.description
+
+
+class ActionChange(TenantOwnedModel):
+    """A change to an action other than a step of its workflow: its details, completion
+    statement or delegates, with what each changed field read before and after.
+
+    Written by the service that made the change, in its transaction, and only when something
+    really changed. The texts are kept as they read at the time (a person's name, a date), so
+    the history still says what people saw after a partner is renamed or a person leaves.
+    """
+
+    # Display names and order of the fields a change can record.
+    FIELDS = {
+        "reference": "Reference",
+        "title": "Title",
+        "description": "Description",
+        "recommendations": "Recommendations",
+        "lead_officer": "Lead officer",
+        "lead_partner": "Lead partner",
+        "supporting_partners": "Supporting partners",
+        "due_date": "Due date",
+        "sign_off_body": "Sign-off body",
+        "completion_statement": "Completion statement",
+        "delegates": "Delegates",
+    }
+    # Fields whose texts are paragraphs rather than a value.
+    LONG_FIELDS = ("description", "completion_statement")
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=300)
+    # {field: [before, after]}, each the text a person read.
+    changes = models.JSONField(default=dict)
+
+    same_tenant_relations = ("action",)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "action", "at"], name="actionchange_tenant_action")
+        ]
+
+    def __str__(self):
+        return self.summary
+
+    @property
+    def rows(self) -> list["FieldChange"]:
+        """The changed fields in the order the action page shows them."""
+        order = list(self.FIELDS)
+        return [
+            FieldChange(self.FIELDS.get(name, name), before, after, name in self.LONG_FIELDS)
+            for name, (before, after) in sorted(
+                self.changes.items(),
+                key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    before: str
+    after: str
+    long: bool = False
 
 
 # Guardian's permission tables, one per model with a real foreign key (a join, not a generic

@@ -20,6 +20,7 @@ from django.db.models import (
 
 from plans.models import (
     Action,
+    ActionChange,
     ActionPlan,
     ActionRecommendation,
     ActionUserObjectPermission,
@@ -32,6 +33,7 @@ from plans.models import (
     schedule_rag,
 )
 from tenants.models import Tenant, User
+from workflow.selectors import TimelineEntry, newest_first, workflow_timeline
 
 
 def frameworks_visible(*, tenant: Tenant) -> QuerySet[Framework]:
@@ -308,3 +310,45 @@ def action_delegates(*, action: Action) -> list[User]:
             actionuserobjectpermission__permission__codename="deliver_action",
         ).order_by("full_name")
     )
+
+
+def action_timeline(*, action: Action) -> list[TimelineEntry]:
+    """Everything that happened to an action, newest first: workflow steps and approvals,
+    progress updates, evidence added, and changes to its details, completion statement and
+    delegates.
+
+    ``action`` comes from ``action_detail``, whose prefetched progress and evidence are used;
+    three more queries (state changes, approvals, other changes) whatever the history's length.
+    """
+    entries = workflow_timeline(obj=action)
+    for update in action.progress_newest_first:
+        entries.append(
+            TimelineEntry(
+                at=update.created_at,
+                kind="progress",
+                title="Progress update",
+                actor=update.author,
+                text=update.text,
+                detail=update,
+            )
+        )
+    for item in action.evidence.all():
+        entries.append(
+            TimelineEntry(
+                at=item.uploaded_at,
+                kind="evidence",
+                title="Evidence added",
+                actor=item.uploaded_by,
+                text=item.description,
+                detail=item,
+            )
+        )
+    for change in ActionChange.objects.filter(
+        tenant_id=action.tenant_id, action=action
+    ).select_related("actor"):
+        entries.append(
+            TimelineEntry(
+                at=change.at, kind="change", title=change.summary, actor=change.actor, detail=change
+            )
+        )
+    return newest_first(entries)

@@ -8,10 +8,12 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils.formats import date_format
 
 from plans.evidence import check_upload
 from plans.models import (
     Action,
+    ActionChange,
     ActionPlan,
     ActionPlanGroupObjectPermission,
     ActionRecommendation,
@@ -24,11 +26,16 @@ from plans.models import (
     Recommendation,
 )
 from plans.signals import delegate_added, lead_officer_assigned
-from plans.workflows import delivers, is_manager
+from plans.workflows import (
+    Refusal,
+    completion_statement_refusal,
+    delegates_refusal,
+    details_change_refusal,
+    is_manager,
+    reporting_refusal,
+)
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 from workflow.engine import Actor
-
-EDITABLE_STATES = (Action.State.PROPOSED, Action.State.AGREED, Action.State.IN_PROGRESS)
 
 
 def _permission(codename: str) -> Permission:
@@ -38,6 +45,79 @@ def _permission(codename: str) -> Permission:
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def _enforce(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        refusal.raise_error()
+
+
+# -- the record of changes other than workflow steps -------------------------------------------
+
+
+def _text(value) -> str:
+    """A value as a person reads it on the action page."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return date_format(value, "j F Y")
+    return str(value).strip()
+
+
+def action_detail_texts(action: Action, names: Iterable[str]) -> dict[str, str]:
+    """The named details of ``action`` as text, links read from the database."""
+    texts = {}
+    for name in names:
+        if name == "recommendations":
+            texts[name] = "; ".join(
+                str(r)
+                for r in Recommendation.objects.filter(
+                    pk__in=ActionRecommendation.objects.filter(
+                        tenant_id=action.tenant_id, action=action
+                    ).values("recommendation_id")
+                ).order_by("number")
+            )
+        elif name == "supporting_partners":
+            texts[name] = ", ".join(
+                p.name
+                for p in Partner.objects.filter(
+                    tenant_id=action.tenant_id,
+                    pk__in=ActionSupportingPartner.objects.filter(
+                        tenant_id=action.tenant_id, action=action
+                    ).values("partner_id"),
+                ).order_by("name")
+            )
+        else:
+            texts[name] = _text(getattr(action, name))
+    return texts
+
+
+def _delegate_names(action: Action) -> str:
+    return ", ".join(
+        str(user)
+        for user in User.objects.filter(
+            actionuserobjectpermission__tenant_id=action.tenant_id,
+            actionuserobjectpermission__content_object=action,
+            actionuserobjectpermission__permission__codename="deliver_action",
+        ).order_by("full_name")
+    )
+
+
+def action_change_record(
+    *, action: Action, by: User, before: dict[str, str], after: dict[str, str], summary: str
+) -> ActionChange | None:
+    """Record what changed between ``before`` and ``after``; nothing if nothing did. Called
+    inside the transaction of the change it records."""
+    changes = {
+        name: [before.get(name, ""), after[name]]
+        for name in after
+        if before.get(name, "") != after[name]
+    }
+    if not changes:
+        return None
+    return ActionChange.objects.create(
+        tenant_id=action.tenant_id, action=action, actor=by, summary=summary, changes=changes
+    )
 
 
 @transaction.atomic
@@ -196,17 +276,19 @@ def action_update(
     **changes,
 ) -> Action:
     """Change an action's details. Managers only, and only while the action is not yet
-    evidenced, signed off or withdrawn: what a board signs off must not change under it."""
+    evidenced, signed off or withdrawn: what a board signs off must not change under it. What
+    really changed is recorded, before and after."""
     unknown = set(changes) - ACTION_DETAIL_FIELDS
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
-    _require(is_manager(Actor(by, action.tenant_id)), "Only managers can change an action.")
-    if action.state not in EDITABLE_STATES:
-        raise ValidationError(
-            f"This action is {action.get_state_display().lower()}; its details can no longer "
-            "be changed."
-        )
+    _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
+    compared = [
+        *changes,
+        *(["recommendations"] if recommendations is not None else []),
+        *(["supporting_partners"] if supporting_partners is not None else []),
+    ]
+    before = action_detail_texts(action, compared)
     previous_lead_id = action.lead_officer_id
     for name, value in changes.items():
         setattr(action, name, value.strip() if isinstance(value, str) else value)
@@ -216,6 +298,13 @@ def action_update(
     action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
+    action_change_record(
+        action=action,
+        by=by,
+        before=before,
+        after=action_detail_texts(action, compared),
+        summary="Details changed",
+    )
     if action.lead_officer_id not in (None, previous_lead_id):
         lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
     return action
@@ -224,33 +313,36 @@ def action_update(
 @transaction.atomic
 def action_set_completion_statement(*, action: Action, by: User, text: str) -> Action:
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
-    actor = Actor(by, action.tenant_id)
-    _require(
-        delivers(actor, action) or is_manager(actor),
-        "Only the lead officer, a delegate or a manager can write the completion statement.",
-    )
-    if action.state not in (Action.State.AGREED, Action.State.IN_PROGRESS):
-        raise ValidationError(
-            "The completion statement can be written while the action is agreed or in progress."
-        )
+    _enforce(completion_statement_refusal(Actor(by, action.tenant_id), action))
+    before = action.completion_statement
     action.completion_statement = text.strip()
     action.save(update_fields=["completion_statement", "updated_at"])
+    action_change_record(
+        action=action,
+        by=by,
+        before={"completion_statement": before},
+        after={"completion_statement": action.completion_statement},
+        summary="Completion statement saved",
+    )
     return action
+
+
+def _locked(action: Action) -> Action:
+    return Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
 
 
 @transaction.atomic
 def action_delegate(*, action: Action, by: User, delegate: User) -> None:
     """Let ``delegate`` deliver this one action for its lead officer."""
-    actor = Actor(by, action.tenant_id)
-    _require(
-        actor.is_user(action.lead_officer_id) or is_manager(actor),
-        "Only the lead officer or a manager can add a delegate.",
-    )
+    # Locked, so two changes to the delegates at once record each other's results.
+    action = _locked(action)
+    _enforce(delegates_refusal(Actor(by, action.tenant_id), action, adding=True))
     membership = Membership.objects.filter(tenant_id=action.tenant_id, user=delegate).first()
     if membership is None:
         raise ValidationError("A delegate must be a member of this organisation.")
     if membership.role == Membership.Role.VIEWER:
         raise ValidationError(f"{delegate} has read-only access and cannot deliver actions.")
+    before = _delegate_names(action)
     _, created = ActionUserObjectPermission.objects.get_or_create(
         tenant_id=action.tenant_id,
         user=delegate,
@@ -258,30 +350,36 @@ def action_delegate(*, action: Action, by: User, delegate: User) -> None:
         content_object=action,
     )
     if created:
+        action_change_record(
+            action=action,
+            by=by,
+            before={"delegates": before},
+            after={"delegates": _delegate_names(action)},
+            summary=f"Delegate added: {delegate}",
+        )
         delegate_added.send(sender=Action, action=action, delegate=delegate, by=by)
 
 
 @transaction.atomic
 def action_delegate_remove(*, action: Action, by: User, delegate: User) -> None:
-    actor = Actor(by, action.tenant_id)
-    _require(
-        actor.is_user(action.lead_officer_id) or is_manager(actor),
-        "Only the lead officer or a manager can remove a delegate.",
-    )
-    ActionUserObjectPermission.objects.filter(
+    action = _locked(action)
+    _enforce(delegates_refusal(Actor(by, action.tenant_id), action, adding=False))
+    before = _delegate_names(action)
+    removed, _ = ActionUserObjectPermission.objects.filter(
         tenant_id=action.tenant_id, user=delegate, content_object=action
     ).delete()
+    if removed:
+        action_change_record(
+            action=action,
+            by=by,
+            before={"delegates": before},
+            after={"delegates": _delegate_names(action)},
+            summary=f"Delegate removed: {delegate}",
+        )
 
 
 def _require_can_report(actor: Actor, action: Action, what: str) -> None:
-    _require(
-        delivers(actor, action) or is_manager(actor),
-        f"Only the lead officer, a delegate or a manager can {what}.",
-    )
-    if not action.is_open:
-        raise ValidationError(
-            f"This action is {action.get_state_display().lower()}; reopen it to {what}."
-        )
+    _enforce(reporting_refusal(actor, action, what))
 
 
 @transaction.atomic

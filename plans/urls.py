@@ -7,15 +7,11 @@ urlpatterns = [
     path("plans/", views.plan_list, name="plans"),
     path("my-actions/", views.my_actions, name="my_actions"),
     path("plans/<int:pk>/", views.plan_detail, name="plan"),
-    path("plans/<int:pk>/transitions/<str:name>/", views.plan_transition, name="plan_transition"),
+    path("plans/<int:pk>/steps/<str:name>/", views.plan_transition, name="plan_step"),
     path("plans/<int:pk>/actions/new/", views.action_new, name="action_new"),
     path("actions/<int:pk>/", views.action_page, name="action"),
     path("actions/<int:pk>/edit/", views.action_edit, name="action_edit"),
-    path(
-        "actions/<int:pk>/transitions/<str:name>/",
-        views.action_transition,
-        name="action_transition",
-    ),
+    path("actions/<int:pk>/steps/<str:name>/", views.action_transition, name="action_step"),
     path("actions/<int:pk>/progress/", views.action_progress, name="action_progress"),
     path("actions/<int:pk>/evidence/", views.action_evidence, name="action_evidence"),
     path(
@@ -25,4 +21,12 @@ urlpatterns = [
     ),
     path("actions/<int:pk>/completion/", views.action_completion, name="action_completion"),
     path("actions/<int:pk>/delegates/", views.action_delegates_change, name="action_delegates"),
+    # Older addresses of the same steps, kept so forms and links made before the confirmation
+    # pages still work.
+    path("plans/<int:pk>/transitions/<str:name>/", views.plan_transition, name="plan_transition"),
+    path(
+        "actions/<int:pk>/transitions/<str:name>/",
+        views.action_transition,
+        name="action_transition",
+    ),
 ]

@@ -8,16 +8,15 @@ between HTTP and those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from plans import queues, services
 from plans.forms import (
@@ -35,21 +34,21 @@ from plans.selectors import (
     action_delegates,
     action_detail,
     action_rows,
+    action_timeline,
     actions_of_user,
     plan_actions,
     plans_of_tenant,
 )
-from plans.workflows import delivers, is_manager
-from tenants.models import Membership
-from workflow.engine import Actor, WorkflowModel
-from workflow.services import (
-    TransitionRefused,
-    approval_history,
-    approvals_pending,
-    transition_history,
-    transition_perform,
-    transitions_available,
+from plans.workflows import (
+    completion_statement_refusal,
+    delegates_refusal,
+    details_change_refusal,
+    reporting_refusal,
 )
+from tenants.models import Membership
+from workflow.engine import Actor
+from workflow.selectors import workflow_timeline
+from workflow.views import step_confirm, steps_context
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -79,92 +78,6 @@ def _require_manager(request: HttpRequest) -> None:
 
 def _back_to_action(request: HttpRequest, action: Action) -> HttpResponse:
     return redirect("action", tenant_slug=request.tenant.slug, pk=action.pk)
-
-
-def _back_to_plan(request: HttpRequest, plan: ActionPlan) -> HttpResponse:
-    return redirect("plan", tenant_slug=request.tenant.slug, pk=plan.pk)
-
-
-@dataclass(frozen=True)
-class Quorum:
-    approvals: list
-    quorum: int
-
-    @property
-    def needed(self) -> int:
-        return max(self.quorum - len(self.approvals), 0)
-
-
-def _quorum(obj: WorkflowModel, name: str, state: str, body) -> Quorum | None:
-    """Approvals so far, shown only where a body needs more than one."""
-    if body is None or body.quorum <= 1 or obj.workflow_state != state:
-        return None
-    return Quorum(approvals_pending(obj=obj, name=name), body.quorum)
-
-
-def _history(obj: WorkflowModel) -> list[dict]:
-    """State changes, and the approvals towards a quorum that did not themselves fire one."""
-    states = dict(type(obj)._meta.get_field(obj.workflow.state_field).choices)
-    logs = transition_history(obj=obj)
-    rows = []
-    for log in logs:
-        transition = obj.workflow.get(log.transition)
-        rows.append(
-            {
-                "at": log.at,
-                "actor": log.actor,
-                "label": transition.label if transition else log.transition,
-                "from_state": states.get(log.from_state, log.from_state),
-                "to_state": states.get(log.to_state, log.to_state),
-                "comment": log.comment,
-            }
-        )
-    for approval in approval_history(obj=obj):
-        # The approval given during visit N fired the step when log row N is that step by them.
-        fired = approval.cycle < len(logs) and (
-            logs[approval.cycle].transition == approval.transition
-            and logs[approval.cycle].actor_id == approval.approver_id
-        )
-        if fired:
-            continue
-        transition = obj.workflow.get(approval.transition)
-        label = transition.label if transition else approval.transition
-        rows.append(
-            {
-                "at": approval.at,
-                "actor": approval.approver,
-                "label": f"Approved: {label.lower()}",
-                "from_state": "",
-                "to_state": "",
-                "comment": approval.comment,
-            }
-        )
-    return sorted(rows, key=lambda row: row["at"])
-
-
-def _perform(request: HttpRequest, obj: WorkflowModel, name: str, noun: str) -> None:
-    transition = obj.workflow.get(name)
-    if transition is None:
-        raise Http404("No such step.")
-    try:
-        outcome = transition_perform(
-            obj=obj, name=name, user=request.user, comment=request.POST.get("comment", "")
-        )
-    except TransitionRefused as refusal:
-        messages.error(request, str(refusal))
-        return
-    if outcome.fired:
-        messages.success(
-            request,
-            f"{transition.label}: done. This {noun} is now "
-            f"{outcome.obj.workflow_state_label.lower()}.",
-        )
-    else:
-        messages.success(
-            request,
-            f"Your approval is recorded: {outcome.approvals} of {outcome.quorum}. "
-            f"It takes effect when {outcome.quorum} members have approved.",
-        )
 
 
 def _rag_summary(rag_counts: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -234,9 +147,8 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
         "state_summary": [
             (state.label, actions.state_counts.get(state.value, 0)) for state in Action.State
         ],
-        "offers": transitions_available(obj=plan, user=request.user),
-        "quorum": _quorum(plan, "endorse", ActionPlan.State.SUBMITTED, plan.owner_body),
-        "history": _history(plan),
+        **steps_context(obj=plan, user=request.user),
+        "history": workflow_timeline(obj=plan),
         "can_manage": request.membership.can_manage,
     }
     status = 200 if valid else 400
@@ -247,11 +159,21 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def plan_transition(request: HttpRequest, tenant_slug: str, pk: int, name: str) -> HttpResponse:
+    """A step of the plan's workflow: its confirmation page, and the step when posted."""
     plan = _plan_or_404(request, pk)
-    _perform(request, plan, name, "plan")
-    return _back_to_plan(request, plan)
+    plans_url = reverse("plans", kwargs={"tenant_slug": request.tenant.slug})
+    plan_url = reverse("plan", kwargs={"tenant_slug": request.tenant.slug, "pk": plan.pk})
+    return step_confirm(
+        request,
+        obj=plan,
+        name=name,
+        noun="plan",
+        obj_url=plan_url,
+        crumbs=[("Plans", plans_url), (plan.title, plan_url)],
+        summary=[("Plan", plan.title), ("Endorsed by", plan.owner_body.name)],
+    )
 
 
 # -- creating and editing actions -----------------------------------------------------------
@@ -282,13 +204,11 @@ def action_new(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
 @login_required
 def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     action = _action_or_404(request, pk)
-    _require_manager(request)
-    if action.state not in services.EDITABLE_STATES:
-        messages.error(
-            request,
-            f"This action is {action.get_state_display().lower()}; its details can no longer "
-            "be changed.",
-        )
+    refusal = details_change_refusal(Actor(request.user, action.tenant_id), action)
+    if refusal is not None:
+        if not refusal.not_now:
+            raise PermissionDenied(refusal.message)
+        messages.error(request, refusal.message)
         return _back_to_action(request, action)
     form = ActionForm(
         request.POST or None,
@@ -318,16 +238,14 @@ def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 
 
 def _abilities(request: HttpRequest, action: Action) -> dict[str, bool]:
-    """What the page offers, by the same rules the services enforce."""
-    actor = Actor(request.user, action.tenant_id)
-    manager = is_manager(actor)
-    delivering = manager or delivers(actor, action)
+    """What the page offers, asked of the same rules the services enforce."""
+    actor = Actor(request.user, action.tenant_id, membership=request.membership)
     return {
-        "can_edit": manager and action.state in services.EDITABLE_STATES,
-        "can_report": delivering and action.is_open,
-        "can_write_statement": delivering
-        and action.state in (Action.State.AGREED, Action.State.IN_PROGRESS),
-        "can_delegate": (manager or actor.is_user(action.lead_officer_id)) and action.is_open,
+        "can_edit": details_change_refusal(actor, action) is None,
+        "can_report": reporting_refusal(actor, action, "add progress") is None,
+        "can_write_statement": completion_statement_refusal(actor, action) is None,
+        "can_delegate": delegates_refusal(actor, action, adding=True) is None,
+        "can_remove_delegates": delegates_refusal(actor, action, adding=False) is None,
     }
 
 
@@ -346,9 +264,8 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
         "progress_updates": progress,
         "evidence": list(action.evidence.all()),
         "delegates": delegates,
-        "offers": transitions_available(obj=action, user=request.user),
-        "quorum": _quorum(action, "sign_off", Action.State.EVIDENCED, action.sign_off_body),
-        "history": _history(action),
+        **steps_context(obj=action, user=request.user),
+        "timeline": action_timeline(action=action),
         "progress_form": forms.get("progress_form") or ProgressForm(prefix="progress"),
         "evidence_form": forms.get("evidence_form") or EvidenceForm(prefix="evidence"),
         "completion_form": forms.get("completion_form")
@@ -371,11 +288,30 @@ def action_page(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def action_transition(request: HttpRequest, tenant_slug: str, pk: int, name: str) -> HttpResponse:
+    """A step of the action's workflow: its confirmation page, and the step when posted."""
     action = _action_or_404(request, pk)
-    _perform(request, action, name, "action")
-    return _back_to_action(request, action)
+    slug = request.tenant.slug
+    plan_url = reverse("plan", kwargs={"tenant_slug": slug, "pk": action.plan_id})
+    action_url = reverse("action", kwargs={"tenant_slug": slug, "pk": action.pk})
+    return step_confirm(
+        request,
+        obj=action,
+        name=name,
+        noun="action",
+        obj_url=action_url,
+        crumbs=[
+            ("Plans", reverse("plans", kwargs={"tenant_slug": slug})),
+            (action.plan.title, plan_url),
+            (f"Action {action.reference}", action_url),
+        ],
+        summary=[
+            ("Reference", action.reference),
+            ("Title", action.title),
+            ("Plan", action.plan.title),
+        ],
+    )
 
 
 def _write(request: HttpRequest, action: Action, form, write, success: str, form_name: str):

@@ -1,8 +1,15 @@
-"""Who may move actions and plans through their workflows, and what must be true first.
+"""Who may move actions and plans through their workflows, and what must be true first; and who
+may change an action's details, report on it, write its completion statement and choose its
+delegates.
 
-The rules are read by the one transition service and by the pages, so a button is offered only
-when the service would accept it.
+The rules are read by the services and by the pages, so a button or form is offered only when
+the service would accept it.
 """
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from plans.models import (
     Action,
@@ -23,19 +30,22 @@ def is_manager(actor: Actor, obj=None) -> bool:
 
 def is_delegate(actor: Actor, action: Action) -> bool:
     """A person the lead officer or a manager has asked to deliver this one action."""
-    return (
-        ActionUserObjectPermission.objects.filter(
-            tenant_id=action.tenant_id,
-            content_object_id=action.pk,
-            permission__codename="deliver_action",
-            user=actor.user,
-        ).exists()
-        or ActionGroupObjectPermission.objects.filter(
-            tenant_id=action.tenant_id,
-            content_object_id=action.pk,
-            permission__codename="deliver_action",
-            group__user=actor.user,
-        ).exists()
+    return actor.remember(
+        ("delegate", action.pk),
+        lambda: (
+            ActionUserObjectPermission.objects.filter(
+                tenant_id=action.tenant_id,
+                content_object_id=action.pk,
+                permission__codename="deliver_action",
+                user=actor.user,
+            ).exists()
+            or ActionGroupObjectPermission.objects.filter(
+                tenant_id=action.tenant_id,
+                content_object_id=action.pk,
+                permission__codename="deliver_action",
+                group__user=actor.user,
+            ).exists()
+        ),
     )
 
 
@@ -57,8 +67,11 @@ def plan_grants(body_id: int | None, plan_id: int, tenant_id: int, codename: str
 
 def signs_off(actor: Actor, action: Action) -> bool:
     """A member of the action's sign-off body, where the plan authorises that body."""
-    return actor.sits_on(action.sign_off_body_id) and plan_grants(
-        action.sign_off_body_id, action.plan_id, action.tenant_id, "sign_off_actions"
+    return actor.sits_on(action.sign_off_body_id) and actor.remember(
+        ("signs off", action.pk, action.sign_off_body_id),
+        lambda: plan_grants(
+            action.sign_off_body_id, action.plan_id, action.tenant_id, "sign_off_actions"
+        ),
     )
 
 
@@ -73,14 +86,94 @@ def not_own_evidence(actor: Actor, action: Action) -> str | None:
 
 
 def endorses(actor: Actor, plan: ActionPlan) -> bool:
-    return actor.sits_on(plan.owner_body_id) and plan_grants(
-        plan.owner_body_id, plan.pk, plan.tenant_id, "endorse_plan"
+    return actor.sits_on(plan.owner_body_id) and actor.remember(
+        ("endorses", plan.pk, plan.owner_body_id),
+        lambda: plan_grants(plan.owner_body_id, plan.pk, plan.tenant_id, "endorse_plan"),
     )
 
 
 def not_own_submission(actor: Actor, plan: ActionPlan) -> str | None:
     if actor.is_user(plan.submitted_by_id):
         return "You submitted this plan, so another member of the owning body must endorse it."
+    return None
+
+
+# -- what people may do to an action besides moving it -----------------------------------------
+
+# What a board signs off must not change under it: details are fixed once evidenced.
+EDITABLE_STATES = (Action.State.PROPOSED, Action.State.AGREED, Action.State.IN_PROGRESS)
+STATEMENT_STATES = (Action.State.AGREED, Action.State.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why someone may not do something to an action, in words for them.
+
+    ``not_now`` refusals are about the action's present state rather than who is asking: the
+    pages say them beside the action instead of answering 403.
+    """
+
+    message: str
+    not_now: bool = False
+
+    def raise_error(self) -> NoReturn:
+        if self.not_now:
+            raise ValidationError(self.message)
+        raise PermissionDenied(self.message)
+
+
+def _state(action: Action) -> str:
+    return action.get_state_display().lower()
+
+
+def details_change_refusal(actor: Actor, action: Action) -> Refusal | None:
+    """Changing an action's details: managers, until it is evidenced."""
+    if not is_manager(actor):
+        return Refusal("Only managers can change an action.")
+    if action.state not in EDITABLE_STATES:
+        return Refusal(
+            f"This action is {_state(action)}; its details can no longer be changed.",
+            not_now=True,
+        )
+    return None
+
+
+def reporting_refusal(actor: Actor, action: Action, what: str) -> Refusal | None:
+    """Adding progress or evidence (``what``: "add progress"): whoever delivers the action or a
+    manager, while it is open."""
+    if not (delivers(actor, action) or is_manager(actor)):
+        return Refusal(f"Only the lead officer, a delegate or a manager can {what}.")
+    if not action.is_open:
+        return Refusal(f"This action is {_state(action)}; reopen it to {what}.", not_now=True)
+    return None
+
+
+def completion_statement_refusal(actor: Actor, action: Action) -> Refusal | None:
+    """Writing the completion statement: whoever delivers the action or a manager, while it is
+    agreed or in progress (once evidenced it is what the board is signing off)."""
+    if not (delivers(actor, action) or is_manager(actor)):
+        return Refusal(
+            "Only the lead officer, a delegate or a manager can write the completion statement."
+        )
+    if action.state not in STATEMENT_STATES:
+        return Refusal(
+            "The completion statement can be written while the action is agreed or in progress.",
+            not_now=True,
+        )
+    return None
+
+
+def delegates_refusal(actor: Actor, action: Action, *, adding: bool) -> Refusal | None:
+    """Adding or removing a delegate: the lead officer or a manager. A delegate is added only
+    while the action is open, to deliver it; taking someone's rights away is always allowed."""
+    what = "add a delegate" if adding else "remove a delegate"
+    if not (actor.is_user(action.lead_officer_id) or is_manager(actor)):
+        return Refusal(f"Only the lead officer or a manager can {what}.")
+    if adding and not action.is_open:
+        return Refusal(
+            f"This action is {_state(action)}; delegates are added only while it is open.",
+            not_now=True,
+        )
     return None
 
 
@@ -92,6 +185,10 @@ ACTION_WORKFLOW = Workflow(
             label="Agree the action",
             who="a manager or tenant administrator",
             allowed=is_manager,
+            description=(
+                "The partnership commits to the action as it stands: its lead officer can start "
+                "work, and it is chased against its due date from now on."
+            ),
             conditions=(
                 Condition("Name a lead officer.", lambda a: a.lead_officer_id is not None),
                 Condition("Name a lead partner.", lambda a: a.lead_partner_id is not None),
@@ -104,12 +201,19 @@ ACTION_WORKFLOW = Workflow(
             label="Start work",
             who="the lead officer, a delegate or a manager",
             allowed=lambda actor, a: delivers(actor, a) or is_manager(actor),
+            description="Records that work on the action has begun.",
         ),
         Transition(
             name="submit_evidence",
             label="Submit for sign-off",
             who="the lead officer or a delegate",
             allowed=delivers,
+            description=(
+                "The evidence and the completion statement go to the action's sign-off body, "
+                "which signs the action off or returns it. Its details can no longer be changed, "
+                "and you cannot sign it off yourself."
+            ),
+            done="Submitted for sign-off.",
             conditions=(
                 Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
                 Condition(
@@ -125,7 +229,11 @@ ACTION_WORKFLOW = Workflow(
             allowed=signs_off,
             forbidden=not_own_evidence,
             approving_body=lambda a: a.sign_off_body,
-            reason_label="Comment (optional)",
+            description=(
+                "You accept, on behalf of the sign-off body, that the evidence shows the action "
+                "is done and part of everyday practice."
+            ),
+            approval_text="signs it off",
         ),
         Transition(
             name="send_back",
@@ -134,6 +242,10 @@ ACTION_WORKFLOW = Workflow(
             allowed=signs_off,
             reason_required=True,
             reason_label="Why the evidence is not accepted",
+            description=(
+                "The evidence is not accepted. The lead officer is told the reason and can add "
+                "to the evidence and submit it again; approvals given so far no longer count."
+            ),
             style="warning",
         ),
         Transition(
@@ -143,6 +255,10 @@ ACTION_WORKFLOW = Workflow(
             allowed=signs_off,
             reason_required=True,
             reason_label="Why the action is reopened",
+            description=(
+                "A signed-off action goes back to its lead officer, for example when an audit "
+                "finds the change has not lasted."
+            ),
             style="secondary",
         ),
         Transition(
@@ -152,6 +268,10 @@ ACTION_WORKFLOW = Workflow(
             allowed=is_manager,
             reason_required=True,
             reason_label="Why the action is withdrawn (for example, superseded by 4.1)",
+            description=(
+                "The action is closed without being delivered, for example because another "
+                "action supersedes it. It stays in the plan and its history is kept."
+            ),
             style="warning",
         ),
     ),
@@ -165,6 +285,11 @@ PLAN_WORKFLOW = Workflow(
             label="Submit for endorsement",
             who="a manager or tenant administrator",
             allowed=is_manager,
+            description=(
+                "The plan goes to its owning body, which endorses it or returns it for "
+                "redrafting. You cannot endorse it yourself."
+            ),
+            done="Submitted for endorsement.",
             conditions=(
                 Condition(
                     "Add at least one action.",
@@ -179,7 +304,8 @@ PLAN_WORKFLOW = Workflow(
             allowed=endorses,
             forbidden=not_own_submission,
             approving_body=lambda p: p.owner_body,
-            reason_label="Comment (optional)",
+            description="You endorse the plan on behalf of its owning body.",
+            approval_text="endorses it",
         ),
         Transition(
             name="send_back",
@@ -188,6 +314,7 @@ PLAN_WORKFLOW = Workflow(
             allowed=endorses,
             reason_required=True,
             reason_label="What needs to change",
+            description="The plan goes back to draft with what needs to change.",
             style="warning",
         ),
     ),

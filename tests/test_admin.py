@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
+from plans.models import Action, ActionChange, ActionPlan, Evidence, Framework, ProgressUpdate
 from plans.services import progress_add
 from tenants.models import Membership, Partner, SignOffBody, SignOffBodyMember, Tenant, User
 from tenants.scoping import across_tenants
@@ -21,6 +21,7 @@ ADMIN_MODELS = [
     Action,
     ProgressUpdate,
     Evidence,
+    ActionChange,
     TransitionLog,
     Approval,
 ]
@@ -171,7 +172,7 @@ def test_admin_endorses_a_plan_through_the_plan_workflow(client, story):
     client.force_login(story.alice)
     client.post(
         reverse(
-            "plan_transition",
+            "plan_step",
             kwargs={"tenant_slug": story.tenant.slug, "pk": story.plan.pk, "name": "submit"},
         )
     )
@@ -371,3 +372,22 @@ def test_admin_saves_a_valid_change_to_an_action(client, story, operator):
     )
     assert response.status_code == 302
     assert Action.objects.get(pk=action.pk).title == "Clearer title"
+
+
+def test_operators_change_to_an_action_is_recorded_before_and_after(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, title="Clearer title"),
+    )
+    [change] = ActionChange.objects.filter(action=action)
+    assert (change.actor, change.changes) == (operator, {"title": ["Action 1.1", "Clearer title"]})
+
+
+def test_action_changes_are_read_only_in_the_admin(client, story, operator):
+    action = story.action_in(Action.State.EVIDENCED)  # with its completion statement written
+    client.force_login(operator)
+    assert client.get(admin_url(ActionChange, "add")).status_code == 403
+    [change] = ActionChange.objects.filter(action=action)
+    assert client.get(admin_url(ActionChange, "delete", change.pk)).status_code == 403

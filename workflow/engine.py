@@ -22,12 +22,31 @@ if TYPE_CHECKING:
     from tenants.models import Membership, SignOffBody, User
 
 
-class Actor:
-    """A person acting in one tenant, with the facts the rules ask about, each read once."""
+_UNREAD = object()
 
-    def __init__(self, user: User, tenant_id: int):
+
+class Actor:
+    """A person acting in one tenant, with the facts the rules ask about, each read once.
+
+    A page that asks about many people at once (who may still approve) reads their memberships
+    in bulk and hands them in, so the rules cost no query per person.
+    """
+
+    def __init__(
+        self,
+        user: User,
+        tenant_id: int,
+        *,
+        membership: Membership | object | None = _UNREAD,
+        body_ids: frozenset[int] | None = None,
+    ):
         self.user = user
         self.tenant_id = tenant_id
+        self._remembered: dict[Any, Any] = {}
+        if membership is not _UNREAD:
+            self.__dict__["membership"] = membership
+        if body_ids is not None:
+            self.__dict__["body_ids"] = body_ids
 
     @cached_property
     def membership(self) -> Membership | None:
@@ -49,6 +68,13 @@ class Actor:
             )
         )
 
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per key for this actor: a page asks several rules that share a
+        fact about the person and one object (are they a delegate here?)."""
+        if key not in self._remembered:
+            self._remembered[key] = compute()
+        return self._remembered[key]
+
     def has_role(self, *roles: str) -> bool:
         return self.membership is not None and self.membership.role in roles
 
@@ -67,6 +93,9 @@ class Condition:
     holds: Callable[[Any], bool]
 
 
+OPTIONAL_COMMENT = "Comment (optional)"
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str  # the django-fsm method on the model
@@ -75,12 +104,36 @@ class Transition:
     allowed: Callable[[Actor, Any], bool]
     conditions: tuple[Condition, ...] = ()
     reason_required: bool = False
-    reason_label: str = "Comment"
+    # The label of the reason or comment field on the step's confirmation page.
+    reason_label: str = OPTIONAL_COMMENT
     # A rule beyond roles with its own explanation, e.g. the four-eyes rule on sign-off.
     forbidden: Callable[[Actor, Any], str | None] | None = None
     # The body whose quorum of distinct approvals fires the transition.
     approving_body: Callable[[Any], SignOffBody | None] | None = None
     style: str = "primary"  # "primary", "secondary" or "warning", for the page's button
+    # What the step does, for the person about to take it.
+    description: str = ""
+    # The outcome in words once the step is taken; "<label>: done." unless given.
+    done: str = ""
+    # What the approving body does, after its name: "The LSCB board signs it off".
+    approval_text: str = ""
+
+    def __post_init__(self):
+        if self.reason_required and self.reason_label == OPTIONAL_COMMENT:
+            raise ValueError(f"{self.name}: a step that needs a reason must say what reason.")
+
+    @property
+    def reason_missing(self) -> str:
+        """The refusal when a reason is needed and none is given."""
+        return f"Give a reason to {self.label.lower()}."
+
+    @property
+    def done_text(self) -> str:
+        return self.done or f"{self.label}: done."
+
+    @property
+    def approval_phrase(self) -> str:
+        return self.approval_text or f"must {self.label.lower()}"
 
 
 @dataclass(frozen=True)
@@ -125,3 +178,13 @@ class WorkflowModel(models.Model):
 
     def state_allows(self, transition: Transition) -> bool:
         return can_proceed(getattr(self, transition.name), check_conditions=False)
+
+    def state_label(self, state: str) -> str:
+        field = self._meta.get_field(self.workflow.state_field)
+        return dict(field.choices).get(state, state)
+
+    def target_state(self, transition: Transition) -> str | None:
+        """The state ``transition`` leads to from the present one, or None if it cannot start
+        here."""
+        fsm = getattr(type(self), transition.name)._django_fsm.get_transition(self.workflow_state)
+        return fsm.target if fsm is not None else None

@@ -1,4 +1,9 @@
-"""The one service that changes workflow state, and the reads that decide what a page offers."""
+"""The one service that changes workflow state, and the checks that decide what a page offers.
+
+``transitions_available`` and ``transition_refusal`` live beside ``transition_perform`` because
+all three ask the same private checks: a page offers exactly what the service would accept.
+Reads of history and approvals are in ``workflow.selectors``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from django.utils import timezone
 from tenants.models import User
 from workflow.engine import Actor, Transition, WorkflowModel
 from workflow.models import Approval, TransitionLog
+from workflow.selectors import current_approvals
 from workflow.signals import approval_committed, transition_committed, transition_recorded
 
 
@@ -30,16 +36,20 @@ class TransitionOutcome:
 @dataclass(frozen=True)
 class TransitionOption:
     transition: Transition
-    missing: tuple[str, ...]  # unmet conditions; the transition is offered only when empty
+    missing: tuple[str, ...] = ()  # unmet conditions; the transition is offered only when empty
     already_approved: bool = False  # this person's approval is in; the quorum needs others
+    # Set when the person's role allows the step but a further rule refuses it to them (the
+    # four-eyes rule): the page says why rather than leaving the step out unexplained.
+    refusal: str = ""
 
     @property
     def offered(self) -> bool:
-        return not self.missing and not self.already_approved
+        return not self.missing and not self.already_approved and not self.refusal
 
 
-def _refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | None:
-    """Why ``actor`` may not take ``transition`` on ``obj`` in its present state, or None."""
+def _role_refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | None:
+    """Why ``actor`` may not take ``transition`` on ``obj`` in its present state, by membership,
+    state and role, or None."""
     if actor.membership is None:
         return "You are not a member of this organisation."
     if not obj.state_allows(transition):
@@ -49,8 +59,6 @@ def _refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | 
         )
     if not transition.allowed(actor, obj):
         return f"Only {transition.who} can {transition.label.lower()}."
-    if transition.forbidden is not None:
-        return transition.forbidden(actor, obj)
     return None
 
 
@@ -58,31 +66,60 @@ def _unmet_conditions(transition: Transition, obj: WorkflowModel) -> tuple[str, 
     return tuple(c.message for c in transition.conditions if not c.holds(obj))
 
 
-def _approvals(obj: WorkflowModel, name: str):
-    """Approvals towards ``name`` in the object's present visit to its state."""
-    return Approval.objects.filter(
-        tenant_id=obj.tenant_id,
-        content_type=ContentType.objects.get_for_model(type(obj)),
-        object_id=obj.pk,
-        transition=name,
-        cycle=obj.state_changes,
+ALREADY_APPROVED = "You have already approved this; it needs approval from other members."
+
+
+def _has_approved(transition: Transition, obj: WorkflowModel, actor: Actor) -> bool:
+    return (
+        transition.approving_body is not None
+        and current_approvals(obj=obj, name=transition.name).filter(approver=actor.user).exists()
     )
 
 
+def _refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | None:
+    """Every rule but the reason, in the order the person should hear about them."""
+    refusal = _role_refusal(transition, obj, actor)
+    if refusal is None and transition.forbidden is not None:
+        refusal = transition.forbidden(actor, obj)
+    if refusal is None:
+        missing = _unmet_conditions(transition, obj)
+        refusal = " ".join(missing) if missing else None
+    if refusal is None and _has_approved(transition, obj, actor):
+        refusal = ALREADY_APPROVED
+    return refusal
+
+
 def transitions_available(*, obj: WorkflowModel, user: User) -> list[TransitionOption]:
-    """What ``user`` may do to ``obj`` now: the same checks the service makes, minus the reason."""
+    """The steps ``user`` could take on ``obj`` from its present state, by the service's own
+    checks minus the reason: offered ones, ones waiting on conditions, ones this person has
+    already approved, and ones a rule beyond roles refuses them, with why. Steps their role
+    does not allow are left out."""
     actor = Actor(user, obj.tenant_id)
     options = []
     for transition in obj.workflow.transitions:
-        if _refusal(transition, obj, actor) is None:
-            approved = (
-                transition.approving_body is not None
-                and _approvals(obj, transition.name).filter(approver=user).exists()
+        if _role_refusal(transition, obj, actor) is not None:
+            continue
+        forbidden = transition.forbidden(actor, obj) if transition.forbidden else None
+        if forbidden:
+            options.append(TransitionOption(transition, refusal=forbidden))
+            continue
+        options.append(
+            TransitionOption(
+                transition,
+                _unmet_conditions(transition, obj),
+                _has_approved(transition, obj, actor),
             )
-            options.append(
-                TransitionOption(transition, _unmet_conditions(transition, obj), approved)
-            )
+        )
     return options
+
+
+def transition_refusal(*, obj: WorkflowModel, name: str, user: User) -> str | None:
+    """Why the service would refuse ``user`` the step ``name`` on ``obj`` now, whatever reason
+    they gave, or None if it would take it. The service checks again on the locked row."""
+    transition = obj.workflow.get(name)
+    if transition is None:
+        return f"There is no step called '{name}'."
+    return _refusal(transition, obj, Actor(user, obj.tenant_id))
 
 
 def transition_perform(
@@ -101,29 +138,22 @@ def transition_perform(
         raise TransitionRefused(f"There is no step called '{name}'.")
     comment = (comment or "").strip()
     if transition.reason_required and not comment:
-        raise TransitionRefused(f"Give a reason to {transition.label.lower()}.")
+        raise TransitionRefused(transition.reason_missing)
 
     with transaction.atomic():
         try:
             locked = model.objects.select_for_update().get(pk=obj.pk, tenant_id=obj.tenant_id)
         except model.DoesNotExist:
             raise TransitionRefused("That item no longer exists.") from None
-        actor = Actor(user, locked.tenant_id)
-        refusal = _refusal(transition, locked, actor)
+        refusal = _refusal(transition, locked, Actor(user, locked.tenant_id))
         if refusal:
             raise TransitionRefused(refusal)
-        missing = _unmet_conditions(transition, locked)
-        if missing:
-            raise TransitionRefused(" ".join(missing))
 
         content_type = ContentType.objects.get_for_model(model)
         quorum, approvals, approval = 1, 0, None
         body = transition.approving_body(locked) if transition.approving_body else None
         if body is not None:
             quorum = body.quorum
-            already = "You have already approved this; it needs approval from other members."
-            if _approvals(locked, name).filter(approver=user).exists():
-                raise TransitionRefused(already)
             try:
                 with transaction.atomic():
                     approval = Approval.objects.create(
@@ -137,8 +167,8 @@ def transition_perform(
                     )
             except IntegrityError:
                 # The same person approving twice at once: the unique constraint decides.
-                raise TransitionRefused(already) from None
-            approvals = _approvals(locked, name).count()
+                raise TransitionRefused(ALREADY_APPROVED) from None
+            approvals = current_approvals(obj=locked, name=name).count()
             if approvals < quorum:
                 transaction.on_commit(
                     lambda: approval_committed.send(
@@ -175,28 +205,3 @@ def transition_perform(
             robust=True,
         )
     return TransitionOutcome(locked, fired=True, log=log, approvals=approvals, quorum=quorum)
-
-
-def transition_history(*, obj: WorkflowModel) -> list[TransitionLog]:
-    content_type = ContentType.objects.get_for_model(type(obj))
-    return list(
-        TransitionLog.objects.filter(
-            tenant_id=obj.tenant_id, content_type=content_type, object_id=obj.pk
-        ).select_related("actor")
-    )
-
-
-def approvals_pending(*, obj: WorkflowModel, name: str) -> list[Approval]:
-    """Approvals recorded towards ``name`` during the object's present visit to its state."""
-    return list(_approvals(obj, name).select_related("approver"))
-
-
-def approval_history(*, obj: WorkflowModel) -> list[Approval]:
-    """Every approval ever recorded on ``obj``, oldest first, for its history."""
-    return list(
-        Approval.objects.filter(
-            tenant_id=obj.tenant_id,
-            content_type=ContentType.objects.get_for_model(type(obj)),
-            object_id=obj.pk,
-        ).select_related("approver")
-    )

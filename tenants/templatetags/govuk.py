@@ -61,7 +61,21 @@ def render_component(component: GovUKComponent) -> SafeString:
 # Each tenant page's place in the navigation: the URL names that count as "in" each item.
 _SECTIONS = (
     ("Home", "tenant_home", ("tenant_home",)),
-    ("Plans", "plans", ("plans", "plan", "action", "action_new", "action_edit", "action_step")),
+    (
+        "Plans",
+        "plans",
+        (
+            "plans",
+            "plan",
+            "plan_step",
+            "plan_transition",
+            "action",
+            "action_new",
+            "action_edit",
+            "action_step",
+            "action_transition",
+        ),
+    ),
     ("My actions", "my_actions", ("my_actions",)),
     ("Notifications", "notifications", ("notifications",)),
 )
@@ -113,7 +127,10 @@ def service_navigation(context) -> SafeString:
 
 @register.simple_tag
 def breadcrumbs(*pairs: Any) -> SafeString:
-    """``{% breadcrumbs "Plans" plans_url plan.title plan_url %}``: text and address in pairs."""
+    """``{% breadcrumbs "Plans" plans_url plan.title plan_url %}``: text and address in pairs, or
+    one list of them."""
+    if len(pairs) == 1 and isinstance(pairs[0], list | tuple):
+        pairs = tuple(pairs[0])
     if len(pairs) % 2:
         raise template.TemplateSyntaxError("breadcrumbs takes text and address in pairs.")
     items = [

@@ -1,0 +1,149 @@
+"""Changes to an action other than workflow steps are recorded by the service that makes them,
+in its transaction, with what each field read before and after, and only when something
+really changed."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from plans import services
+from plans.models import Action, ActionChange
+from plans.signals import lead_officer_assigned
+from tests.tenants.factories import Role, member
+
+
+def changes_of(action) -> list[ActionChange]:
+    return list(ActionChange.objects.filter(action=action))
+
+
+def test_changing_details_records_each_changed_field_before_and_after(story):
+    action = story.action_in(Action.State.AGREED, due_date=datetime.date(2027, 3, 1))
+
+    services.action_update(
+        action=action,
+        by=story.alice,
+        due_date=datetime.date(2027, 6, 1),
+        title="Audit every case file",
+        reference="1.1",
+    )
+
+    [change] = changes_of(action)
+    assert change.actor == story.alice
+    assert change.summary == "Details changed"
+    assert change.changes == {
+        "due_date": ["1 March 2027", "1 June 2027"],
+        "title": ["Action 1.1", "Audit every case file"],
+    }
+    assert [(r.label, r.before, r.after) for r in change.rows] == [
+        ("Title", "Action 1.1", "Audit every case file"),
+        ("Due date", "1 March 2027", "1 June 2027"),
+    ]
+
+
+def test_people_partners_bodies_and_links_are_recorded_by_name(story):
+    action = story.action_in(Action.State.PROPOSED)
+
+    services.action_update(
+        action=action,
+        by=story.alice,
+        lead_officer=story.dave,
+        lead_partner=story.health,
+        sign_off_body=story.management_team,
+        recommendations=[],
+        supporting_partners=[story.police],
+    )
+
+    [change] = changes_of(action)
+    assert change.changes == {
+        "lead_officer": ["Bob Officer", "Dave Board"],
+        "lead_partner": ["Bedfordshire Police", "NHS Bedfordshire"],
+        "sign_off_body": ["LSCB board", "Management team"],
+        "recommendations": [str(story.recommendation), ""],
+        "supporting_partners": ["", "Bedfordshire Police"],
+    }
+
+
+def test_saving_unchanged_details_records_nothing(story):
+    action = story.action_in(Action.State.IN_PROGRESS)
+
+    services.action_update(
+        action=action,
+        by=story.alice,
+        reference=action.reference,
+        title=f"  {action.title} ",
+        description=action.description,
+        lead_officer=story.bob,
+        lead_partner=story.police,
+        due_date=action.due_date,
+        sign_off_body=story.lscb,
+        recommendations=[story.recommendation],
+        supporting_partners=[],
+    )
+
+    assert changes_of(action) == []
+
+
+def test_a_change_that_fails_later_in_its_transaction_leaves_no_record(story):
+    action = story.action_in(Action.State.AGREED)
+
+    def refuse(**kwargs):
+        raise RuntimeError("the outbox is unavailable")
+
+    lead_officer_assigned.connect(refuse, dispatch_uid="test-refuse")
+    try:
+        with pytest.raises(RuntimeError):
+            services.action_update(
+                action=action, by=story.alice, lead_officer=story.dave, title="Changed"
+            )
+    finally:
+        lead_officer_assigned.disconnect(dispatch_uid="test-refuse")
+
+    assert changes_of(action) == []
+    action = Action.objects.get(pk=action.pk)
+    assert (action.title, action.lead_officer) == ("Action 1.1", story.bob)
+
+
+def test_a_refused_change_records_nothing(story):
+    action = story.action_in(Action.State.AGREED)
+    with pytest.raises(PermissionDenied):
+        services.action_update(action=action, by=story.bob, title="Mine now")
+    assert changes_of(action) == []
+
+
+def test_completion_statement_is_recorded_when_it_changes_and_not_when_saved_again(story):
+    action = story.action_in(Action.State.IN_PROGRESS)
+
+    services.action_set_completion_statement(action=action, by=story.bob, text="First draft.")
+    services.action_set_completion_statement(action=action, by=story.bob, text="First draft. ")
+    services.action_set_completion_statement(action=action, by=story.bob, text="Final.")
+
+    assert [(c.summary, c.changes) for c in changes_of(action)] == [
+        ("Completion statement saved", {"completion_statement": ["", "First draft."]}),
+        ("Completion statement saved", {"completion_statement": ["First draft.", "Final."]}),
+    ]
+
+
+def test_delegates_added_and_removed_are_recorded_once_each(story):
+    action = story.action_in(Action.State.AGREED)
+    fiona = member(story.tenant, Role.OFFICER, full_name="Fiona Officer")
+
+    services.action_delegate(action=action, by=story.bob, delegate=story.erin)
+    services.action_delegate(action=action, by=story.bob, delegate=story.erin)  # already one
+    services.action_delegate(action=action, by=story.alice, delegate=fiona)
+    services.action_delegate_remove(action=action, by=story.bob, delegate=story.erin)
+    services.action_delegate_remove(action=action, by=story.bob, delegate=story.erin)  # gone
+
+    assert [(c.actor, c.summary, c.changes) for c in changes_of(action)] == [
+        (story.bob, "Delegate added: Erin Admin", {"delegates": ["", "Erin Admin"]}),
+        (
+            story.alice,
+            "Delegate added: Fiona Officer",
+            {"delegates": ["Erin Admin", "Erin Admin, Fiona Officer"]},
+        ),
+        (
+            story.bob,
+            "Delegate removed: Erin Admin",
+            {"delegates": ["Erin Admin, Fiona Officer", "Fiona Officer"]},
+        ),
+    ]
