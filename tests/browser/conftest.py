@@ -28,6 +28,7 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    Request,
     Response,
     expect,
     sync_playwright,
@@ -120,6 +121,12 @@ class Problems:
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.errors.append(f"console error on {message.location.get('url')}: {message.text}")
 
+    def request_failed(self, request: Request) -> None:
+        # A page left for another, or a link that downloads a file, cancels its own load.
+        if request.resource_type == "document" and request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"{request.url} failed: {request.failure}")
+
     def response(self, response: Response) -> None:
         # Documents may answer 400 or 404 on purpose; anything they load must be there.
         if response.request.resource_type != "document" and response.status >= 400:
@@ -143,10 +150,7 @@ def watched_page(context: BrowserContext) -> Page:
     )
     page.on("console", problems.console)
     page.on("response", problems.response)
-    page.on(
-        "requestfailed",
-        lambda request: problems.errors.append(f"{request.url} failed: {request.failure}"),
-    )
+    page.on("requestfailed", problems.request_failed)
     page.problems = problems
     return page
 
@@ -197,8 +201,8 @@ def sign_in_with_form(page: Page, email: str, password: str, *, go: bool = True)
     page.get_by_role("button", name="Sign in").click()
 
 
-def tenant_url(name: str, tenant_slug: str = "central-bedfordshire", **kwargs) -> str:
-    return reverse(name, kwargs={"tenant_slug": tenant_slug, **kwargs})
+def tenant_url(url_name: str, tenant_slug: str = "central-bedfordshire", **kwargs) -> str:
+    return reverse(url_name, kwargs={"tenant_slug": tenant_slug, **kwargs})
 
 
 # -- accessibility ---------------------------------------------------------------------------

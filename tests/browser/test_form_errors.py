@@ -72,3 +72,17 @@ def test_a_file_over_the_size_limit_is_refused_by_its_field(page: Page, sign_in,
     expect(page.get_by_label("Upload a file")).to_be_focused()
     assert evidence_count(act) == before
     assert not Evidence.objects.filter(original_name="minutes.pdf").exists()
+
+
+def test_a_return_without_a_reason_is_refused_beside_the_reason_field(page: Page, sign_in, story):
+    act = story.action_in(Action.State.EVIDENCED)
+    sign_in(story.carol)
+    page.goto(tenant_url("action_step", pk=act.pk, name="send_back"))
+
+    page.get_by_role("button", name="Return to in progress").click()
+
+    summary = error_summary(page)
+    expect(page).to_have_title(re.compile(r"^Error: Return to in progress"))
+    summary.get_by_role("link", name="Give a reason to return to in progress.").click()
+    expect(page.get_by_label("Why the evidence is not accepted")).to_be_focused()
+    assert Action.objects.get(pk=act.pk).state == Action.State.EVIDENCED
