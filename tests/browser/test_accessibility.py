@@ -34,7 +34,7 @@ from plans import services as plan_services
 from plans.models import Action
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
-from tenants.services import membership_add, sign_off_body_set_quorum
+from tenants.services import membership_add, sign_off_body_add_member, sign_off_body_set_quorum
 from tests.browser.conftest import (
     DESKTOP,
     NARROW,
@@ -76,7 +76,9 @@ class Site:
     # A working link from a password reset e-mail (for Dave, who is not signed in here).
     reset_link: str
 
-    def action_url(self, state: str, view: str = "action") -> str:
+    def action_url(self, state: str, view: str = "action", step: str = "") -> str:
+        if step:
+            return tenant_url("action_step", pk=self.actions[state].pk, name=step)
         return tenant_url(view, pk=self.actions[state].pk)
 
 
@@ -124,6 +126,11 @@ def build_site(story: Story) -> dict[str, Action]:
         plan_services.action_delegate(action=in_progress, by=s.bob, delegate=s.alice)
         actions["in-progress"] = Action.objects.get(pk=in_progress.pk)
         actions["returned"] = Action.objects.get(pk=returned.pk)
+        actions["ready-to-agree"] = s.action("3.1", title="Joint protocol with health visitors")
+
+        # The plan goes to the Executive, on which Carol also sits, for endorsement.
+        sign_off_body_add_member(body=s.executive, user=s.carol)
+        transition_perform(obj=s.plan, name="submit", user=s.alice)
 
         Message.objects.create(
             recipient=s.bob,
@@ -209,11 +216,21 @@ def action_page(state: str, view: str = "action") -> Callable[[Page, Site], None
     return lambda page, site: page.goto(site.action_url(state, view))
 
 
+def step_page(state: str, step: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(site.action_url(state, step=step))
+
+
+def plan_step(step: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(tenant_url("plan_step", pk=site.story.plan.pk, name=step))
+
+
 def plan_page(query: str) -> Callable[[Page, Site], None]:
     return lambda page, site: page.goto(tenant_url("plan", pk=site.story.plan.pk) + query)
 
 
-def send(path: str, fill: dict[str, str], button: str) -> Callable[[Page, Site], None]:
+def send(
+    path: str | Callable[[Site], str], fill: dict[str, str], button: str
+) -> Callable[[Page, Site], None]:
     """Open a form, fill it in with mistakes and send it: the page comes back with errors."""
 
     def visit(page: Page, site: Site) -> None:
@@ -332,6 +349,34 @@ VISITS = [
         lambda page, site: page.goto(tenant_url("action_new", pk=site.story.plan.pk)),
         ("viewer",),
     ),
+    # Each workflow step's confirmation page, for those it is offered to; refused to others.
+    *(
+        Visit(f"step-{step}-{state}", step_page(state, step), roles)
+        for step, state, roles in [
+            ("agree", "ready-to-agree", MANAGING),
+            ("agree", "proposed", MANAGING),  # not ready: what is missing
+            ("start", "overdue", ("officer", *MANAGING)),
+            ("submit_evidence", "returned", ("officer",)),
+            ("sign_off", "evidenced", ("board-member", "officer", "viewer")),
+            ("send_back", "evidenced", ("board-member",)),
+            ("reopen", "signed-off", ("board-member",)),
+            ("withdraw", "in-progress", MANAGING),
+        ]
+    ),
+    Visit(
+        "step-send_back-without-reason",
+        send(
+            lambda site: site.action_url("evidenced", step="send_back"), {}, "Return to in progress"
+        ),
+        ("board-member",),
+    ),
+    Visit(
+        "step-withdraw-without-reason",
+        send(lambda site: site.action_url("in-progress", step="withdraw"), {}, "Withdraw"),
+        MANAGING,
+    ),
+    Visit("plan-step-endorse", plan_step("endorse"), ("board-member", "manager")),
+    Visit("plan-step-send_back", plan_step("send_back"), ("board-member",)),
     Visit("escalation-settings", go(tenant_url("escalation_settings")), ("tenant-admin",)),
     Visit(
         "escalation-settings-errors",
