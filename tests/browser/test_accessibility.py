@@ -8,7 +8,8 @@ screenshot under var/screenshots/.
 
 The pages change nothing (a form sent back with errors saves nothing), so the people, plan and
 actions they show are built once for this module, served by a live server of its own, and
-removed afterwards; the journeys, which do change things, get a fresh database each.
+removed afterwards, and each role browses them in a context of its own for the module; the
+journeys, which do change things, get a fresh database and browser context each.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from notifications.models import Message
@@ -43,6 +44,7 @@ from tests.browser.conftest import (
     screenshot,
     scrolls_sideways,
     tenant_url,
+    watched_page,
 )
 from tests.conftest import REQUIRE_SERVICES, Story, build_story
 from workflow.services import transition_perform
@@ -198,11 +200,42 @@ def axe_url(server: str) -> str:
     return f"{server}{settings.STATIC_URL}test-axe-core/axe.min.js"
 
 
+@pytest.fixture(scope="module")
+def browsing(browser: Browser, site: Site, server: str) -> Iterator[dict[tuple[str, str], Page]]:
+    """One page for each role at each width, signed in as that role, kept for the module.
+
+    The scan only reads, so each role's pages share a browser context rather than each test
+    starting a new one: stylesheets and scripts come from its cache and axe-core from its
+    compiled-code cache, which makes a scan about twice as quick. Roles and widths never share
+    one, so nobody's session or layout leaks into another's results.
+    """
+    pages: dict[tuple[str, str], Page] = {}
+    for role in (*ROLES, *ANONYMOUS):
+        for width, viewport in WIDTHS.items():
+            context = browser.new_context(base_url=server, viewport=viewport, locale="en-GB")
+            if role in site.sessions:
+                context.add_cookies(
+                    [
+                        {
+                            "name": settings.SESSION_COOKIE_NAME,
+                            "value": site.sessions[role],
+                            "url": server,
+                        }
+                    ]
+                )
+            pages[role, width] = watched_page(context)
+    yield pages
+    for page in pages.values():
+        page.context.close()
+
+
 @pytest.fixture
-def context(browser: Browser, server: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=server, viewport=DESKTOP, locale="en-GB")
-    yield context
-    context.close()
+def page(browsing: dict[tuple[str, str], Page], request: pytest.FixtureRequest) -> Page:
+    """This test's role's page at this test's width, with no problems recorded yet."""
+    params = request.node.callspec.params
+    page = browsing[params["role"], params["width"]]
+    page.problems.errors.clear()
+    return page
 
 
 # -- the pages -------------------------------------------------------------------------------
@@ -399,14 +432,7 @@ def cases() -> Iterator:
 
 
 @pytest.mark.parametrize(("visit", "role", "width"), list(cases()))
-def test_page_has_no_accessibility_violations(
-    page: Page, context: BrowserContext, site: Site, server: str, axe_url, visit, role, width
-):
-    if role in site.sessions:
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": site.sessions[role], "url": server}]
-        )
-    page.set_viewport_size(WIDTHS[width])
+def test_page_has_no_accessibility_violations(page: Page, site: Site, axe_url, visit, role, width):
     visit.open(page, site)
 
     problems = []
