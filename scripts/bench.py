@@ -72,7 +72,7 @@ def medians_ms(client: Client, url: str) -> tuple[float, float]:
 def main() -> None:
     from tenants.scoping import tenant_scope
     from tests.conftest import build_story
-    from tests.plans.test_home import add_actions
+    from tests.plans.factories import bulk_actions
     from tests.querycount import queries_for
 
     settings.ROOT_URLCONF = __name__
@@ -105,7 +105,7 @@ def main() -> None:
         grown = 1
         for size in SIZES:
             with tenant_scope(story.tenant):
-                add_actions(story, size - grown, start=grown)
+                bulk_actions(story, size - grown, start=grown)
             grown = size
             for name, person, url in pages:
                 client = clients[person]
