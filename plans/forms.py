@@ -82,11 +82,14 @@ class GovukDateInput(forms.MultiWidget):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        for subwidget, (_part, label, width) in zip(
+        for subwidget, (part, label, width) in zip(
             context["widget"]["subwidgets"], self.PARTS, strict=True
         ):
             subwidget["label"] = label
             subwidget["width"] = width
+            # Named like GOV.UK's date input, so links to the field (id_for_label) find the day.
+            if attrs and attrs.get("id"):
+                subwidget["attrs"]["id"] = f"{attrs['id']}_{part}"
         return context
 
     def id_for_label(self, id_):

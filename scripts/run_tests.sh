@@ -89,6 +89,20 @@ fi
 
 echo "REQUIRE_SERVICES=$REQUIRE_SERVICES"
 
+# The browser tests check every page with axe-core, installed from assets/ (git-ignored).
+if [[ -d tests/browser && ! -f assets/node_modules/axe-core/axe.min.js ]]; then
+    if command -v npm >/dev/null 2>&1; then
+        echo "Installing axe-core for the browser tests (npm ci in assets/)..."
+        (cd assets && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
+            || fail "npm ci in assets/ failed, so axe-core is missing for the browser tests."
+    elif services_required; then
+        fail "REQUIRE_SERVICES=1 but npm is not installed: the browser tests need axe-core," \
+            "installed from assets/ with npm (apt-get install npm)."
+    else
+        echo "npm not found: axe-core is not installed, so the accessibility checks will be skipped"
+    fi
+fi
+
 # Migration drift does not depend on the database, so check it against an in-memory one:
 # the real database may not exist yet (pytest-django creates only test_safeguarding).
 echo "Checking that models and migrations agree..."

@@ -655,6 +655,7 @@ def test_impossible_date_is_refused_and_the_action_is_unchanged(client, story):
     assert response.status_code == 400
     assert "Enter a real date, for example 31 3 2027." in content
     assert 'href="#id_due_date_day"' in content
+    assert 'id="id_due_date_day"' in content
     action = reload(action)
     assert (action.title, action.due_date) == before
 

@@ -1,0 +1,425 @@
+"""Every page, as each role sees it, at desktop width and at 320 px, checked by axe-core.
+
+The list of pages is data (``VISITS``): each says how to reach the page, and in which state
+(filters applied, a form sent back with errors), and who can see it; the tests are generated
+from it for each role and width. Any axe violation fails, whatever its impact. At 320 px the
+home and action pages must also not scroll sideways. Each role's home page is saved as a
+screenshot under var/screenshots/.
+
+The pages change nothing (a form sent back with errors saves nothing), so the people, plan and
+actions they show are built once for this module, served by a live server of its own, and
+removed afterwards; the journeys, which do change things, get a fresh database each.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from allauth.account.forms import default_token_generator
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import reverse
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from notifications.models import Message
+from plans import services as plan_services
+from plans.models import Action
+from tenants.models import Membership
+from tenants.scoping import tenant_scope
+from tenants.services import membership_add, sign_off_body_add_member, sign_off_body_set_quorum
+from tests.browser.conftest import (
+    DESKTOP,
+    NARROW,
+    axe_violations,
+    describe_violations,
+    screenshot,
+    scrolls_sideways,
+    tenant_url,
+)
+from tests.conftest import REQUIRE_SERVICES, Story, build_story
+from workflow.services import transition_perform
+
+TODAY = datetime.date.today()
+WIDTHS = {"desktop": DESKTOP, "320px": NARROW}
+# The story's people, one per role.
+ROLES = {
+    "officer": "bob",
+    "manager": "alice",
+    "board-member": "carol",
+    "tenant-admin": "erin",
+    "viewer": "victor",
+}
+MANAGING = ("manager", "tenant-admin")
+REPORTING = ("officer", "manager", "tenant-admin")
+ANONYMOUS = ("anonymous",)
+
+# pytest-django sets up the test database for marked tests; each test's own transaction stays
+# empty, since the pages are served from the data built for the module.
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Site:
+    """What the pages show: the story, with actions in every state and a failed e-mail."""
+
+    story: Story
+    actions: dict[str, Action]
+    sessions: dict[str, str]
+    # A working link from a password reset e-mail (for Dave, who is not signed in here).
+    reset_link: str
+
+    def action_url(self, state: str, view: str = "action", step: str = "") -> str:
+        if step:
+            return tenant_url("action_step", pk=self.actions[state].pk, name=step)
+        return tenant_url(view, pk=self.actions[state].pk)
+
+
+def build_site(story: Story) -> dict[str, Action]:
+    s = story
+    with tenant_scope(s.tenant):
+        actions = {
+            "signed-off": s.action_in(Action.State.SIGNED_OFF, "1.1", title="Audit of referrals"),
+            "withdrawn": s.action_in(Action.State.WITHDRAWN, "1.2", title="Single front door"),
+            "proposed": s.action("1.3", title="Training for GPs", due_date=None),
+            "overdue": s.action_in(
+                Action.State.AGREED,
+                "1.4",
+                title="Review of thresholds",
+                due_date=TODAY - datetime.timedelta(days=10),
+            ),
+        }
+        # The LSCB board signs off partnership actions with two approvals from here on.
+        sign_off_body_set_quorum(body=s.lscb, quorum=2)
+        evidenced = s.action_in(
+            Action.State.EVIDENCED, "2.1", title="Multi-agency chronology template"
+        )
+        transition_perform(obj=evidenced, name="sign_off", user=s.dave, comment="Good evidence.")
+        actions["evidenced"] = Action.objects.get(pk=evidenced.pk)
+
+        returned = s.action_in(Action.State.EVIDENCED, "2.2", title="Case file audit")
+        transition_perform(
+            obj=returned,
+            name="send_back",
+            user=s.carol,
+            comment="The audit covers one team only; include the other two.",
+        )
+        in_progress = s.action_in(
+            Action.State.IN_PROGRESS,
+            "2.3",
+            title="Supervision policy for social workers",
+            supporting_partners=[s.health],
+        )
+        plan_services.progress_add(
+            action=in_progress,
+            author=s.bob,
+            text="Draft policy shared with the three team managers for comment.",
+            rag="amber",
+        )
+        plan_services.action_delegate(action=in_progress, by=s.bob, delegate=s.alice)
+        actions["in-progress"] = Action.objects.get(pk=in_progress.pk)
+        actions["returned"] = Action.objects.get(pk=returned.pk)
+        actions["ready-to-agree"] = s.action("3.1", title="Joint protocol with health visitors")
+
+        # The plan goes to the Executive, on which Carol also sits, for endorsement.
+        sign_off_body_add_member(body=s.executive, user=s.carol)
+        transition_perform(obj=s.plan, name="submit", user=s.alice)
+
+        Message.objects.create(
+            recipient=s.bob,
+            tenant=s.tenant,
+            kind=Message.Kind.EVENT,
+            subject="Sign-off requested: 2.1 Multi-agency chronology template",
+            body_text="Body",
+            body_html="<p>Body</p>",
+            key="scan:failed",
+            status=Message.Status.FAILED,
+            attempts=6,
+            last_error="SMTP 550: mailbox unavailable",
+        )
+    # Everyone also reads Sunderland's plans, so each of them has the organisation chooser.
+    with tenant_scope(s.other_tenant):
+        for name in ROLES.values():
+            membership_add(
+                tenant=s.other_tenant, user=getattr(s, name), role=Membership.Role.VIEWER
+            )
+    return actions
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Site]:
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            if REQUIRE_SERVICES:
+                pytest.fail("These tests need PostgreSQL and REQUIRE_SERVICES=1.")
+            pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+        try:
+            story = build_story()
+            actions = build_site(story)
+            sessions = {}
+            for role, name in ROLES.items():
+                client = Client()
+                client.force_login(getattr(story, name))
+                sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+            reset_link = reverse(
+                "account_reset_password_from_key",
+                kwargs={
+                    "uidb36": user_pk_to_url_str(story.dave),
+                    "key": default_token_generator.make_token(story.dave),
+                },
+            )
+            yield Site(story=story, actions=actions, sessions=sessions, reset_link=reset_link)
+        finally:
+            # Committed outside any test's transaction, so removed by hand for the tests after.
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="module")
+def server(site: Site, axe_script: Path) -> Iterator[str]:
+    """A live server for this module alone: pytest-django's ``live_server`` would empty the
+    database after each test, and these tests only read. It also serves axe-core, which the
+    browser fetches and compiles faster than it is handed over by Playwright."""
+    axe_files = [*settings.STATICFILES_DIRS, ("test-axe-core", axe_script.parent)]
+    with override_settings(STATICFILES_DIRS=axe_files):
+        live = LiveServer("localhost")
+        yield live.url
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def axe_url(server: str) -> str:
+    return f"{server}{settings.STATIC_URL}test-axe-core/axe.min.js"
+
+
+@pytest.fixture
+def context(browser: Browser, server: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=server, viewport=DESKTOP, locale="en-GB")
+    yield context
+    context.close()
+
+
+# -- the pages -------------------------------------------------------------------------------
+
+
+def go(path: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(path)
+
+
+def action_page(state: str, view: str = "action") -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(site.action_url(state, view))
+
+
+def step_page(state: str, step: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(site.action_url(state, step=step))
+
+
+def plan_step(step: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(tenant_url("plan_step", pk=site.story.plan.pk, name=step))
+
+
+def plan_page(query: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(tenant_url("plan", pk=site.story.plan.pk) + query)
+
+
+def send(
+    path: str | Callable[[Site], str], fill: dict[str, str], button: str
+) -> Callable[[Page, Site], None]:
+    """Open a form, fill it in with mistakes and send it: the page comes back with errors."""
+
+    def visit(page: Page, site: Site) -> None:
+        page.goto(path(site) if callable(path) else path)
+        for label, value in fill.items():
+            page.get_by_label(label, exact=True).fill(value)
+        page.get_by_role("button", name=button).click()
+        expect(page.get_by_role("alert")).to_contain_text("There is a problem")
+
+    return visit
+
+
+def ask_for_a_reset_too_often(page: Page, email: str) -> None:
+    heading = page.get_by_role("heading", level=1)
+    for answer in ["Check your e-mail"] * 3 + ["Too many attempts"]:  # three an hour an address
+        page.goto("/accounts/password/reset/")
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_role("button", name="Send the link").click()
+        expect(heading).to_have_text(answer)
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str
+    open: Callable[[Page, Site], None]
+    roles: tuple[str, ...] = tuple(ROLES)
+    # At 320 px the page must not scroll sideways (tables may scroll inside their own box).
+    fits_narrow: bool = False
+
+
+VISITS = [
+    Visit("sign-in", go("/accounts/login/"), ANONYMOUS),
+    Visit(
+        "sign-in-with-errors",
+        send("/accounts/login/", {"E-mail address": "not an address"}, "Sign in"),
+        ANONYMOUS,
+    ),
+    Visit("page-not-found", go("/no-such-page/"), ANONYMOUS),
+    Visit("password-reset", go("/accounts/password/reset/"), ANONYMOUS),
+    Visit(
+        "password-reset-errors",
+        send("/accounts/password/reset/", {"E-mail address": ""}, "Send the link"),
+        ANONYMOUS,
+    ),
+    Visit("password-reset-sent", go("/accounts/password/reset/done/"), ANONYMOUS),
+    Visit("password-reset-new-password", lambda page, site: page.goto(site.reset_link), ANONYMOUS),
+    Visit(
+        "password-reset-new-password-errors",
+        send(
+            lambda site: site.reset_link,
+            {"New password": "plum orchard ladder 47", "Confirm new password": "plum"},
+            "Save the new password",
+        ),
+        ANONYMOUS,
+    ),
+    Visit("password-reset-link-broken", go("/accounts/password/reset/key/1-nonsense/"), ANONYMOUS),
+    Visit("password-reset-finished", go("/accounts/password/reset/key/done/"), ANONYMOUS),
+    Visit(
+        "too-many-reset-requests",
+        lambda page, site: ask_for_a_reset_too_often(page, site.story.bob.email),
+        ANONYMOUS,
+    ),
+    Visit("page-not-found", go(tenant_url("plan", pk=999999))),
+    Visit("organisation-chooser", go("/")),
+    Visit("home", go(tenant_url("tenant_home")), fits_narrow=True),
+    Visit("plans", go(tenant_url("plans"))),
+    Visit("plan-filtered", plan_page("?state=in_progress&rag=amber&q=policy")),
+    Visit("plan-filter-errors", plan_page("?state=finished&overdue=sometimes")),
+    *(
+        Visit(f"action-{state}", action_page(state), fits_narrow=True)
+        for state in ("proposed", "in-progress", "evidenced", "returned", "signed-off", "withdrawn")
+    ),
+    Visit(
+        "action-progress-errors",
+        send(
+            lambda site: site.action_url("in-progress"),
+            {"What has happened since the last update": ""},
+            "Add the update",
+        ),
+        REPORTING,
+        fits_narrow=True,
+    ),
+    Visit("my-actions", go(tenant_url("my_actions"))),
+    Visit("notifications", go(tenant_url("notifications"))),
+    Visit("notification-settings", go("/notifications/settings/")),
+    Visit("change-password", go("/accounts/password/change/")),
+    Visit(
+        "change-password-errors",
+        send("/accounts/password/change/", {"Current password": "not it"}, "Change password"),
+    ),
+    Visit("change-password-done", go("/accounts/password/change/done/")),
+    Visit(
+        "action-new",
+        lambda page, site: page.goto(tenant_url("action_new", pk=site.story.plan.pk)),
+        MANAGING,
+    ),
+    Visit(
+        "action-new-errors",
+        send(
+            lambda site: tenant_url("action_new", pk=site.story.plan.pk),
+            {"Day": "31", "Month": "2", "Year": "2026"},
+            "Add the action",
+        ),
+        MANAGING,
+    ),
+    Visit("action-edit", action_page("proposed", "action_edit"), MANAGING),
+    Visit(
+        "action-edit-errors",
+        send(
+            lambda site: site.action_url("proposed", "action_edit"), {"Title": ""}, "Save changes"
+        ),
+        MANAGING,
+    ),
+    Visit(
+        "not-allowed",
+        lambda page, site: page.goto(tenant_url("action_new", pk=site.story.plan.pk)),
+        ("viewer",),
+    ),
+    # Each workflow step's confirmation page, for those it is offered to; refused to others.
+    *(
+        Visit(f"step-{step}-{state}", step_page(state, step), roles)
+        for step, state, roles in [
+            ("agree", "ready-to-agree", MANAGING),
+            ("agree", "proposed", MANAGING),  # not ready: what is missing
+            ("start", "overdue", ("officer", *MANAGING)),
+            ("submit_evidence", "returned", ("officer",)),
+            ("sign_off", "evidenced", ("board-member", "officer", "viewer")),
+            ("send_back", "evidenced", ("board-member",)),
+            ("reopen", "signed-off", ("board-member",)),
+            ("withdraw", "in-progress", MANAGING),
+        ]
+    ),
+    Visit(
+        "step-send_back-without-reason",
+        send(
+            lambda site: site.action_url("evidenced", step="send_back"), {}, "Return to in progress"
+        ),
+        ("board-member",),
+    ),
+    Visit(
+        "step-withdraw-without-reason",
+        send(lambda site: site.action_url("in-progress", step="withdraw"), {}, "Withdraw"),
+        MANAGING,
+    ),
+    Visit("plan-step-endorse", plan_step("endorse"), ("board-member", "manager")),
+    Visit("plan-step-send_back", plan_step("send_back"), ("board-member",)),
+    Visit("escalation-settings", go(tenant_url("escalation_settings")), ("tenant-admin",)),
+    Visit(
+        "escalation-settings-errors",
+        send(
+            tenant_url("escalation_settings"),
+            {"Tell the lead officer and the lead partner's contact": "0"},
+            "Save escalation settings",
+        ),
+        ("tenant-admin",),
+    ),
+    Visit("emails-not-sent", go(tenant_url("messages_not_sent")), ("tenant-admin",)),
+]
+
+
+def cases() -> Iterator:
+    for visit in VISITS:
+        for role in visit.roles:
+            for width in WIDTHS:
+                yield pytest.param(visit, role, width, id=f"{visit.name}-{role}-{width}")
+
+
+@pytest.mark.parametrize(("visit", "role", "width"), list(cases()))
+def test_page_has_no_accessibility_violations(
+    page: Page, context: BrowserContext, site: Site, server: str, axe_url, visit, role, width
+):
+    if role in site.sessions:
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": site.sessions[role], "url": server}]
+        )
+    page.set_viewport_size(WIDTHS[width])
+    visit.open(page, site)
+
+    problems = []
+    violations = axe_violations(page, axe_url)
+    if violations:
+        problems.append(
+            f"axe found {len(violations)} violation(s) on {page.url} ({visit.name}, {role}, "
+            f"{width}):\n{describe_violations(violations)}"
+        )
+    if width == "320px" and visit.fits_narrow and (extra := scrolls_sideways(page)):
+        problems.append(
+            f"{page.url} ({visit.name}, {role}) scrolls sideways by {extra} px at 320 px"
+        )
+    if visit.name == "home":
+        screenshot(page, f"home-{role}-{width}")
+    assert not problems, "\n".join(problems)
