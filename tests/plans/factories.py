@@ -3,7 +3,14 @@ import datetime
 import factory
 
 from plans import services
-from plans.models import Action, Framework, Recommendation, Theme
+from plans.models import (
+    Action,
+    ActionRecommendation,
+    Framework,
+    ProgressUpdate,
+    Recommendation,
+    Theme,
+)
 
 
 class FrameworkFactory(factory.django.DjangoModelFactory):
@@ -39,3 +46,37 @@ def action(plan, *, by, reference="1.1", **fields) -> Action:
     """A new action in ``plan``, created through the service as the manager ``by``."""
     fields.setdefault("title", f"Action {reference}")
     return services.action_create(plan=plan, by=by, reference=reference, **fields)
+
+
+def bulk_actions(story, count: int, start: int = 0) -> None:
+    """``count`` actions across every state a queue looks at, inserted in bulk."""
+    states = [
+        Action.State.PROPOSED,
+        Action.State.AGREED,
+        Action.State.IN_PROGRESS,
+        Action.State.EVIDENCED,
+    ]
+    actions = Action.objects.bulk_create(
+        Action(
+            tenant=story.tenant,
+            plan=story.plan,
+            reference=f"9.{start + n}",
+            title=f"Bulk action {start + n}",
+            lead_officer=story.bob if n % 5 else None,
+            lead_partner=story.police,
+            due_date=datetime.date.today() + datetime.timedelta(days=n % 90 - 30),
+            sign_off_body=story.lscb,
+            state=states[n % 4],
+        )
+        for n in range(count)
+    )
+    ActionRecommendation.objects.bulk_create(
+        ActionRecommendation(tenant=story.tenant, action=a, recommendation=story.recommendation)
+        for a in actions
+    )
+    ProgressUpdate.objects.bulk_create(
+        ProgressUpdate(
+            tenant=story.tenant, action=a, author=story.bob, text="On track", rag="green"
+        )
+        for a in actions
+    )

@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from plans import queues, services
-from plans.models import Action, ActionRecommendation, ProgressUpdate
+from plans.models import Action, ProgressUpdate
 from tenants.models import Membership
+from tests.plans.factories import bulk_actions
 from tests.querycount import queries_for
 from workflow.services import transition_perform
 
@@ -287,45 +288,11 @@ def test_home_never_shows_another_tenants_actions(client, story):
 # -- cost -------------------------------------------------------------------------------------
 
 
-def add_actions(story, count: int, start: int = 0) -> None:
-    """``count`` actions across every state a queue looks at, inserted in bulk."""
-    states = [
-        Action.State.PROPOSED,
-        Action.State.AGREED,
-        Action.State.IN_PROGRESS,
-        Action.State.EVIDENCED,
-    ]
-    actions = Action.objects.bulk_create(
-        Action(
-            tenant=story.tenant,
-            plan=story.plan,
-            reference=f"9.{start + n}",
-            title=f"Bulk action {start + n}",
-            lead_officer=story.bob if n % 5 else None,
-            lead_partner=story.police,
-            due_date=TODAY + datetime.timedelta(days=n % 90 - 30),
-            sign_off_body=story.lscb,
-            state=states[n % 4],
-        )
-        for n in range(count)
-    )
-    ActionRecommendation.objects.bulk_create(
-        ActionRecommendation(tenant=story.tenant, action=a, recommendation=story.recommendation)
-        for a in actions
-    )
-    ProgressUpdate.objects.bulk_create(
-        ProgressUpdate(
-            tenant=story.tenant, action=a, author=story.bob, text="On track", rag="green"
-        )
-        for a in actions
-    )
-
-
 @pytest.mark.parametrize("person", ["bob", "alice", "carol", "erin", "victor"])
 def test_home_page_queries_do_not_grow_with_actions(client, story, person):
     client.force_login(getattr(story, person))
-    add_actions(story, 10)
+    bulk_actions(story, 10)
     with_10 = queries_for(client, home(story))
-    add_actions(story, 290, start=10)
+    bulk_actions(story, 290, start=10)
     with_300 = queries_for(client, home(story))
     assert with_10 == with_300

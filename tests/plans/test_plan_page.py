@@ -8,8 +8,7 @@ from django.urls import reverse
 from plans import selectors
 from plans.models import Action
 from plans.selectors import PlanFilters, plan_actions
-from tests.plans.factories import RecommendationFactory, ThemeFactory
-from tests.plans.test_query_counts import add_actions
+from tests.plans.factories import RecommendationFactory, ThemeFactory, bulk_actions
 from tests.querycount import queries_for
 
 TODAY = datetime.date.today()
@@ -159,9 +158,9 @@ def test_filters_through_htmx_return_only_the_list_of_actions(client, story):
 def test_plan_page_queries_do_not_grow_with_actions_when_filtered(client, story):
     client.force_login(story.alice)
     url = plan_url(story, q="Bulk", state="proposed", page=2)
-    add_actions(story, 10)
+    bulk_actions(story, 10)
     with_10 = queries_for(client, url)
-    add_actions(story, 290, start=10)
+    bulk_actions(story, 290, start=10)
     assert queries_for(client, url) == with_10
 
 
