@@ -24,6 +24,7 @@ from django.db.models import (
     Subquery,
     Window,
 )
+from django.utils import timezone
 
 from plans.models import (
     Action,
@@ -267,7 +268,9 @@ def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue
     for action in waiting.items:
         # Approvals count for the present visit to the evidenced state only.
         current = [a for a in approvals[action.pk] if a.cycle == action.state_changes]
-        waited_from = action.state_changed_at.astimezone(datetime.UTC).date()
+        # Days are counted as the council sees them: evidence submitted at 00:30 on a summer
+        # Friday (23:30 UTC on Thursday) has waited no working days on that Friday.
+        waited_from = timezone.localtime(action.state_changed_at).date()
         items.append(
             SignOffItem(
                 action=action,

@@ -195,6 +195,17 @@ def test_sign_off_queue_counts_working_days_waited(story):
     assert item.waiting_working_days == 1
 
 
+def test_waiting_is_counted_from_the_london_date_of_the_submission(story):
+    act = story.action_in(Action.State.EVIDENCED)
+    # 00:30 on Friday 5 June 2026 in London is 23:30 on Thursday in UTC.
+    Action.objects.filter(pk=act.pk).update(
+        state_changed_at=datetime.datetime(2026, 6, 4, 23, 30, tzinfo=datetime.UTC)
+    )
+    friday = datetime.date(2026, 6, 5)
+    item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=friday).items[0]
+    assert item.waiting_working_days == 0
+
+
 def test_the_submitter_on_the_board_is_told_others_sign_it_off(story):
     act = story.action("1.1", lead_officer=story.carol)
     transition_perform(obj=act, name="agree", user=story.alice)
