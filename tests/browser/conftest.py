@@ -114,6 +114,14 @@ class Problems:
     """What went wrong in the browser while a test ran, besides what the test asserts."""
 
     errors: list[str] = field(default_factory=list)
+    # How many documents the page has started loading, and which one each request belongs to.
+    documents: int = 0
+    started_under: dict[Request, int] = field(default_factory=dict)
+
+    def request(self, request: Request) -> None:
+        if request.resource_type == "document" and request.frame.parent_frame is None:
+            self.documents += 1
+        self.started_under[request] = self.documents
 
     def console(self, message: ConsoleMessage) -> None:
         # A failed load is reported by ``response`` with its address, so only the page's own
@@ -123,8 +131,12 @@ class Problems:
 
     def request_failed(self, request: Request) -> None:
         # A page left for another, or a link that downloads a file, cancels its own load.
-        if request.resource_type == "document" and request.failure == "net::ERR_ABORTED":
-            return
+        if request.failure == "net::ERR_ABORTED":
+            if request.resource_type == "document":
+                return
+            # A script or style still loading when the test moved on is cancelled by the browser.
+            if self.started_under.get(request, self.documents) < self.documents:
+                return
         self.errors.append(f"{request.url} failed: {request.failure}")
 
     def response(self, response: Response) -> None:
@@ -149,6 +161,7 @@ def watched_page(context: BrowserContext) -> Page:
         lambda error: problems.errors.append(f"JavaScript error on {page.url}: {error}"),
     )
     page.on("console", problems.console)
+    page.on("request", problems.request)
     page.on("response", problems.response)
     page.on("requestfailed", problems.request_failed)
     page.problems = problems
