@@ -6,7 +6,6 @@ from django.http import HttpRequest
 from plans import services
 from plans.models import (
     Action,
-    ActionChange,
     ActionPlan,
     Evidence,
     Framework,
@@ -16,7 +15,7 @@ from plans.models import (
 )
 from plans.workflows import ACTION_WORKFLOW, EDITABLE_STATES, PLAN_WORKFLOW
 from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
-from workflow.admin import ReadOnlyAdmin, transition_actions
+from workflow.admin import transition_actions
 
 
 class ThemeInline(admin.TabularInline):
@@ -141,7 +140,7 @@ class ActionAdmin(TenantOwnedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Action, form, change: bool) -> None:
         # The operator's edits are recorded like a manager's, in the admin's transaction.
-        fields = [name for name in form.changed_data if name in ActionChange.FIELDS]
+        fields = [name for name in form.changed_data if name in services.ACTION_FIELD_LABELS]
         if not change or not fields:
             super().save_model(request, obj, form, change)
             return
@@ -154,17 +153,6 @@ class ActionAdmin(TenantOwnedAdmin):
             after=services.action_detail_texts(obj, fields),
             summary="Details changed by the service's operator",
         )
-
-
-@admin.register(ActionChange)
-class ActionChangeAdmin(ReadOnlyAdmin):
-    """Written by the services with the change it records; nobody edits it here."""
-
-    list_display = ("at", "tenant", "action", "actor", "summary")
-    list_filter = ("tenant",)
-    list_select_related = ("tenant", "action", "actor")
-    search_fields = ("summary", "action__reference", "action__title")
-    date_hierarchy = "at"
 
 
 @admin.register(ProgressUpdate)

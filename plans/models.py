@@ -1,5 +1,4 @@
 import datetime
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -53,6 +52,10 @@ class Framework(models.Model):
 
 class Theme(models.Model):
     framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="themes")
+    # A local framework's tenant, like every other row it owns; empty for a national one.
+    tenant = models.ForeignKey(
+        "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     position = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
 
@@ -69,6 +72,9 @@ class Theme(models.Model):
 class Recommendation(models.Model):
     framework = models.ForeignKey(
         Framework, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    tenant = models.ForeignKey(
+        "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="recommendations")
     number = models.PositiveSmallIntegerField()
@@ -102,7 +108,22 @@ class ActionPlan(TenantOwnedModel, WorkflowModel):
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=300)
     # The body that endorses the plan: the Executive, the LSCB, the Children's Trust board.
-    owner_body = models.ForeignKey(SignOffBody, on_delete=models.PROTECT, related_name="+")
+    owner_body = models.ForeignKey(
+        SignOffBody, on_delete=models.PROTECT, related_name="+", verbose_name="endorsing body"
+    )
+    # The body that watches delivery and is chased when actions are long overdue.
+    monitoring_body = models.ForeignKey(
+        SignOffBody, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # An agency's own plan belongs to that partner; a partnership plan belongs to none.
+    partner = models.ForeignKey(
+        Partner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="agency",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -122,7 +143,7 @@ class ActionPlan(TenantOwnedModel, WorkflowModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    same_tenant_relations = ("owner_body",)
+    same_tenant_relations = ("owner_body", "monitoring_body", "partner")
     same_tenant_people = ("owner",)
 
     class Meta:
@@ -171,7 +192,8 @@ class Action(TenantOwnedModel, WorkflowModel):
 
     OPEN_STATES = (State.PROPOSED, State.AGREED, State.IN_PROGRESS, State.EVIDENCED)
 
-    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="actions")
+    # Actions and what they record are never deleted: withdrawn instead.
+    plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="actions")
     reference = models.CharField(max_length=20, help_text='As the plan numbers it, e.g. "3.2".')
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
@@ -196,6 +218,15 @@ class Action(TenantOwnedModel, WorkflowModel):
         SignOffBody, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     completion_statement = models.TextField(blank=True)
+    # Who last wrote the completion statement: they delivered the action (four-eyes rule).
+    completion_statement_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
     state = FSMField(default=State.PROPOSED, choices=State.choices, protected=True)
     evidence_submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -309,7 +340,7 @@ class Rag(models.TextChoices):
 
 
 class ProgressUpdate(TenantOwnedModel):
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="progress_updates")
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="progress_updates")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()
     # The author's own judgement, shown beside the schedule RAG the service computes.
@@ -332,7 +363,7 @@ def evidence_upload_path(instance: "Evidence", filename: str) -> str:
 
 
 class Evidence(TenantOwnedModel):
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="evidence")
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="evidence")
     description = models.CharField(max_length=500)
     file = models.FileField(upload_to=evidence_upload_path, blank=True, max_length=300)
     link = models.URLField(blank=True, max_length=1000)
@@ -365,69 +396,30 @@ class Evidence(TenantOwnedModel):
         return self.description
 
 
-class ActionChange(TenantOwnedModel):
-    """A change to an action other than a step of its workflow: its details, completion
-    statement or delegates, with what each changed field read before and after.
+class ActionAdoption(TenantOwnedModel):
+    """An action taken over by a partnership plan from an agency's plan, without re-keying: the
+    action moves with its history, and both plans show where it came from and went."""
 
-    Written by the service that made the change, in its transaction, and only when something
-    really changed. The texts are kept as they read at the time (a person's name, a date), so
-    the history still says what people saw after a partner is renamed or a person leaves.
-    """
-
-    # Display names and order of the fields a change can record.
-    FIELDS = {
-        "reference": "Reference",
-        "title": "Title",
-        "description": "Description",
-        "recommendations": "Recommendations",
-        "lead_officer": "Lead officer",
-        "lead_partner": "Lead partner",
-        "supporting_partners": "Supporting partners",
-        "due_date": "Due date",
-        "sign_off_body": "Sign-off body",
-        "completion_statement": "Completion statement",
-        "delegates": "Delegates",
-    }
-    # Fields whose texts are paragraphs rather than a value.
-    LONG_FIELDS = ("description", "completion_statement")
-
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="changes")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="adoptions")
+    from_plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="+")
+    to_plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="+")
+    from_reference = models.CharField(max_length=20)
+    to_reference = models.CharField(max_length=20)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
-    summary = models.CharField(max_length=300)
-    # {field: [before, after]}, each the text a person read.
-    changes = models.JSONField(default=dict)
 
-    same_tenant_relations = ("action",)
+    same_tenant_relations = ("action", "from_plan", "to_plan")
 
     class Meta:
         ordering = ["at", "pk"]
         indexes = [
-            models.Index(fields=["tenant", "action", "at"], name="actionchange_tenant_action")
+            models.Index(fields=["tenant", "from_plan"], name="adoption_tenant_from"),
+            models.Index(fields=["tenant", "to_plan"], name="adoption_tenant_to"),
+            models.Index(fields=["tenant", "action"], name="adoption_tenant_action"),
         ]
 
     def __str__(self):
-        return self.summary
-
-    @property
-    def rows(self) -> list["FieldChange"]:
-        """The changed fields in the order the action page shows them."""
-        order = list(self.FIELDS)
-        return [
-            FieldChange(self.FIELDS.get(name, name), before, after, name in self.LONG_FIELDS)
-            for name, (before, after) in sorted(
-                self.changes.items(),
-                key=lambda item: order.index(item[0]) if item[0] in order else len(order),
-            )
-        ]
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    label: str
-    before: str
-    after: str
-    long: bool = False
+        return f"{self.from_reference} adopted as {self.to_reference}"
 
 
 # Guardian's permission tables, one per model with a real foreign key (a join, not a generic

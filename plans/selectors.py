@@ -20,7 +20,6 @@ from django.db.models import (
 
 from plans.models import (
     Action,
-    ActionChange,
     ActionPlan,
     ActionRecommendation,
     ActionUserObjectPermission,
@@ -32,7 +31,7 @@ from plans.models import (
     rag_for,
     schedule_rag,
 )
-from tenants.models import Tenant, User
+from tenants.models import AuditEntry, Tenant, User
 from workflow.selectors import TimelineEntry, newest_first, workflow_timeline
 
 
@@ -343,8 +342,10 @@ def action_timeline(*, action: Action) -> list[TimelineEntry]:
                 detail=item,
             )
         )
-    for change in ActionChange.objects.filter(
-        tenant_id=action.tenant_id, action=action
+    for change in AuditEntry.objects.filter(
+        tenant_id=action.tenant_id,
+        subject_type=AuditEntry.Subject.ACTION,
+        subject_id=action.pk,
     ).select_related("actor"):
         entries.append(
             TimelineEntry(

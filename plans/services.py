@@ -13,7 +13,6 @@ from django.utils.formats import date_format
 from plans.evidence import check_upload
 from plans.models import (
     Action,
-    ActionChange,
     ActionPlan,
     ActionPlanGroupObjectPermission,
     ActionRecommendation,
@@ -34,7 +33,8 @@ from plans.workflows import (
     is_manager,
     reporting_refusal,
 )
-from tenants.models import Membership, Partner, SignOffBody, Tenant, User
+from tenants.models import AuditEntry, Membership, Partner, SignOffBody, Tenant, User
+from tenants.services import audit_record
 from workflow.engine import Actor
 
 
@@ -103,20 +103,49 @@ def _delegate_names(action: Action) -> str:
     )
 
 
+# Display names and order of the action details a change can record.
+ACTION_FIELD_LABELS = {
+    "reference": "Reference",
+    "title": "Title",
+    "description": "Description",
+    "recommendations": "Recommendations",
+    "lead_officer": "Lead officer",
+    "lead_partner": "Lead partner",
+    "supporting_partners": "Supporting partners",
+    "due_date": "Due date",
+    "sign_off_body": "Sign-off body",
+    "completion_statement": "Completion statement",
+    "delegates": "Delegates",
+}
+# Fields whose texts are paragraphs rather than a value.
+ACTION_LONG_FIELDS = ("description", "completion_statement")
+
+
 def action_change_record(
-    *, action: Action, by: User, before: dict[str, str], after: dict[str, str], summary: str
-) -> ActionChange | None:
+    *,
+    action: Action,
+    by: User,
+    before: dict[str, str],
+    after: dict[str, str],
+    summary: str,
+    reason: str = "",
+) -> AuditEntry | None:
     """Record what changed between ``before`` and ``after``; nothing if nothing did. Called
     inside the transaction of the change it records."""
-    changes = {
-        name: [before.get(name, ""), after[name]]
-        for name in after
-        if before.get(name, "") != after[name]
-    }
-    if not changes:
-        return None
-    return ActionChange.objects.create(
-        tenant_id=action.tenant_id, action=action, actor=by, summary=summary, changes=changes
+    order = list(ACTION_FIELD_LABELS)
+    after = dict(sorted(after.items(), key=lambda item: order.index(item[0])))
+    return audit_record(
+        tenant_id=action.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.ACTION,
+        subject_id=action.pk,
+        subject_label=str(action),
+        summary=summary,
+        labels=ACTION_FIELD_LABELS,
+        before=before,
+        after=after,
+        long_fields=ACTION_LONG_FIELDS,
+        reason=reason,
     )
 
 
@@ -316,7 +345,8 @@ def action_set_completion_statement(*, action: Action, by: User, text: str) -> A
     _enforce(completion_statement_refusal(Actor(by, action.tenant_id), action))
     before = action.completion_statement
     action.completion_statement = text.strip()
-    action.save(update_fields=["completion_statement", "updated_at"])
+    action.completion_statement_by = by
+    action.save(update_fields=["completion_statement", "completion_statement_by", "updated_at"])
     action_change_record(
         action=action,
         by=by,

@@ -9,7 +9,15 @@ from django.http import HttpRequest
 
 from tenants import services
 from tenants.forms import UserChangeForm, UserCreationForm
-from tenants.models import Membership, Partner, SignOffBody, SignOffBodyMember, Tenant, User
+from tenants.models import (
+    AuditEntry,
+    Membership,
+    Partner,
+    SignOffBody,
+    SignOffBodyMember,
+    Tenant,
+    User,
+)
 
 
 def errors_for_form(form: forms.BaseForm, error: ValidationError) -> ValidationError:
@@ -182,3 +190,25 @@ class SignOffBodyAdmin(TenantOwnedAdmin):
             service(**kwargs)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), level=messages.ERROR)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written only by the services; nobody edits or deletes it here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "tenant", "subject_type", "subject_label", "actor_name", "summary")
+    list_filter = ("tenant", "subject_type")
+    list_select_related = ("tenant",)
+    search_fields = ("summary", "subject_label", "actor_name")
+    date_hierarchy = "at"

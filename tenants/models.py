@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.db import models
@@ -168,6 +170,10 @@ class SignOffBody(TenantOwnedModel):
         MANAGEMENT_TEAM = "management_team", "Management team"
         CHILDRENS_TRUST_BOARD = "childrens_trust_board", "Children's Trust board"
         EXECUTIVE = "executive", "Executive"
+        TASK_AND_FINISH_GROUP = "task_and_finish_group", "Task-and-finish group"
+        # One partner agency's own committee (a health trust's safeguarding committee): chased
+        # about that agency's overdue actions.
+        AGENCY_COMMITTEE = "agency_committee", "Agency committee"
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -176,10 +182,15 @@ class SignOffBody(TenantOwnedModel):
     )
     # How many distinct members must approve before a sign-off takes effect.
     quorum = models.PositiveSmallIntegerField(default=1)
+    # The agency an agency committee belongs to.
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The body's members as a permission group: object permissions on plans are granted to it.
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="sign_off_bodies")
     members = models.ManyToManyField(User, through="SignOffBodyMember", related_name="+")
 
+    same_tenant_relations = ("partner",)
     same_tenant_people = ("chair",)
 
     class Meta:
@@ -209,3 +220,107 @@ class SignOffBodyMember(TenantOwnedModel):
                 fields=["tenant", "body", "user"], name="signoffbodymember_unique"
             )
         ]
+
+
+class Invitation(TenantOwnedModel):
+    """An offer of a role in a tenant, sent by e-mail as a one-time link.
+
+    Only a hash of the link's token is stored, so the table alone cannot be used to accept
+    one. The link names the invitation by id; the token is checked against the hash.
+    """
+
+    email = models.EmailField("e-mail address")
+    full_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, editable=False)
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    same_tenant_relations = ("partner",)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+
+    def __str__(self):
+        return f"{self.full_name} <{self.email}>"
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.cancelled_at is None
+            and self.expires_at > timezone.now()
+        )
+
+
+class AuditEntry(TenantOwnedModel):
+    """One change that is not a workflow step, with what each changed field read before and
+    after: an action's details, a person's role, a body's quorum, a plan's settings, an import.
+
+    Written by the service that made the change, in its transaction, and only when something
+    really changed. Texts are kept as people read them at the time (a name, a date), so the
+    record still says what they saw after a partner is renamed or a person leaves.
+    """
+
+    class Subject(models.TextChoices):
+        ACTION = "action", "Action"
+        PLAN = "plan", "Plan"
+        PERSON = "person", "Person"
+        INVITATION = "invitation", "Invitation"
+        PARTNER = "partner", "Partner agency"
+        SIGN_OFF_BODY = "sign_off_body", "Sign-off body"
+        FRAMEWORK = "framework", "Framework"
+        ORGANISATION = "organisation", "Organisation"
+        ESCALATION_POLICY = "escalation_policy", "Escalation policy"
+
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The actor's name as it read then; empty for the service itself.
+    actor_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    subject_type = models.CharField(max_length=30, choices=Subject.choices)
+    subject_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject_label = models.CharField(max_length=300)
+    summary = models.CharField(max_length=300)
+    # [{"field": name, "label": label, "before": text, "after": text, "long": bool}, ...]
+    changes = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(
+                fields=["tenant", "subject_type", "subject_id", "at"], name="audit_tenant_subject"
+            ),
+            models.Index(fields=["tenant", "at"], name="audit_tenant_at"),
+        ]
+
+    def __str__(self):
+        return self.summary
+
+    @property
+    def rows(self) -> list["FieldChange"]:
+        return [
+            FieldChange(c["label"], c["before"], c["after"], bool(c.get("long")))
+            for c in self.changes
+        ]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    before: str
+    after: str
+    long: bool = False

@@ -4,7 +4,64 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tenants.models import Membership, Partner, SignOffBody, SignOffBodyMember, Tenant, User
+from tenants.models import (
+    AuditEntry,
+    Membership,
+    Partner,
+    SignOffBody,
+    SignOffBodyMember,
+    Tenant,
+    User,
+)
+
+
+def audit_record(
+    *,
+    tenant_id: int,
+    actor: User | None,
+    subject_type: str,
+    subject_id: int | None,
+    subject_label: str,
+    summary: str,
+    labels: dict[str, str] | None = None,
+    before: dict[str, str] | None = None,
+    after: dict[str, str] | None = None,
+    long_fields: tuple[str, ...] = (),
+    reason: str = "",
+    always: bool = False,
+) -> AuditEntry | None:
+    """Record a change that is not a workflow step, inside the transaction that makes it.
+
+    ``before`` and ``after`` map field names to the texts a person read; only fields whose text
+    changed are kept, in ``after``'s order. With nothing changed nothing is written, unless the
+    change is an event with no fields (``always``: an invitation sent, an action adopted).
+    """
+    before, after, labels = before or {}, after or {}, labels or {}
+    changes = [
+        {
+            "field": name,
+            "label": labels.get(name, name),
+            "before": before.get(name, ""),
+            "after": text,
+            **({"long": True} if name in long_fields else {}),
+        }
+        for name, text in after.items()
+        if before.get(name, "") != text
+    ]
+    if not changes and not always:
+        return None
+    return AuditEntry.objects.create(
+        tenant_id=tenant_id,
+        actor=actor,
+        actor_name=str(actor) if actor is not None else "",
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_label=str(subject_label)[:300],
+        summary=summary[:300],
+        changes=changes,
+        reason=reason,
+    )
+
 
 # Roles that may sit on a sign-off body: a read-only viewer approves nothing.
 SIGN_OFF_ROLES = {

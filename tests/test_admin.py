@@ -2,9 +2,17 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from plans.models import Action, ActionChange, ActionPlan, Evidence, Framework, ProgressUpdate
+from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
 from plans.services import progress_add
-from tenants.models import Membership, Partner, SignOffBody, SignOffBodyMember, Tenant, User
+from tenants.models import (
+    AuditEntry,
+    Membership,
+    Partner,
+    SignOffBody,
+    SignOffBodyMember,
+    Tenant,
+    User,
+)
 from tenants.scoping import across_tenants
 from tenants.services import sign_off_body_set_quorum
 from tests.tenants.factories import UserFactory
@@ -21,7 +29,7 @@ ADMIN_MODELS = [
     Action,
     ProgressUpdate,
     Evidence,
-    ActionChange,
+    AuditEntry,
     TransitionLog,
     Approval,
 ]
@@ -381,13 +389,16 @@ def test_operators_change_to_an_action_is_recorded_before_and_after(client, stor
         admin_url(Action, "change", action.pk),
         admin_action_post(story, action, title="Clearer title"),
     )
-    [change] = ActionChange.objects.filter(action=action)
-    assert (change.actor, change.changes) == (operator, {"title": ["Action 1.1", "Clearer title"]})
+    [change] = AuditEntry.objects.filter(subject_id=action.pk, subject_type="action")
+    assert (change.actor, change.changes) == (
+        operator,
+        [{"field": "title", "label": "Title", "before": "Action 1.1", "after": "Clearer title"}],
+    )
 
 
 def test_action_changes_are_read_only_in_the_admin(client, story, operator):
     action = story.action_in(Action.State.EVIDENCED)  # with its completion statement written
     client.force_login(operator)
-    assert client.get(admin_url(ActionChange, "add")).status_code == 403
-    [change] = ActionChange.objects.filter(action=action)
-    assert client.get(admin_url(ActionChange, "delete", change.pk)).status_code == 403
+    assert client.get(admin_url(AuditEntry, "add")).status_code == 403
+    [change] = AuditEntry.objects.filter(subject_id=action.pk, subject_type="action")
+    assert client.get(admin_url(AuditEntry, "delete", change.pk)).status_code == 403

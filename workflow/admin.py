@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from tenants.admin import ReadOnlyAdmin
 from workflow.engine import Transition, Workflow
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform
@@ -74,19 +75,6 @@ def _ask_for_reason(
         "missing": missing,
     }
     return TemplateResponse(request, "admin/workflow/transition_reason.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is written only by the transition service; nobody edits or deletes it here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(TransitionLog)

@@ -15,7 +15,7 @@ class TransitionLog(TenantOwnedModel):
     from_state = models.CharField(max_length=30)
     to_state = models.CharField(max_length=30)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     comment = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
