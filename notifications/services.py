@@ -22,7 +22,7 @@ from notifications.models import (
     Notification,
     NotificationPreference,
 )
-from tenants.models import Membership, Tenant, User
+from tenants.models import Tenant, User
 from tenants.scoping import tenant_scope
 from tenants.selectors import membership_for
 
@@ -262,7 +262,7 @@ def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
 
 def _require_tenant_admin(user: User, tenant: Tenant) -> None:
     membership = membership_for(tenant=tenant, user=user)
-    if membership is None or membership.role != Membership.Role.TENANT_ADMIN:
+    if membership is None or not membership.can_administer:
         raise PermissionDenied("Only a tenant administrator can do this.")
 
 

@@ -21,13 +21,12 @@ from django.views.decorators.http import require_POST
 from notifications import selectors, services
 from notifications.forms import EscalationPolicyForm, NotificationPreferenceForm
 from plans.forms import add_service_errors
-from tenants.models import Membership
 
 PER_PAGE = 50
 
 
 def _require_tenant_admin(request: HttpRequest) -> None:
-    if request.membership.role != Membership.Role.TENANT_ADMIN:
+    if not request.membership.can_administer:
         raise PermissionDenied("Only a tenant administrator can see and change these settings.")
 
 

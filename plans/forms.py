@@ -12,18 +12,17 @@ from plans.evidence import allowed_extensions_text, check_upload
 from plans.models import Action, ActionPlan, Rag, Recommendation
 from plans.selectors import PlanFilters
 from plans.services import sign_off_bodies_of_plan
-from tenants.models import Membership, Partner, SignOffBody, Tenant, User
+from tenants.models import (
+    Capability,
+    Partner,
+    SignOffBody,
+    Tenant,
+    User,
+    roles_that_can,
+)
 from tenants.selectors import people_who_can_deliver
 
 DATE_ERROR = "Enter a real date, for example 31 3 2027."
-
-# Roles that may deliver an action for its lead officer; a read-only viewer may not.
-DELIVERING_ROLES = (
-    Membership.Role.OFFICER,
-    Membership.Role.MANAGER,
-    Membership.Role.BOARD_MEMBER,
-    Membership.Role.TENANT_ADMIN,
-)
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -272,7 +271,7 @@ class DelegateForm(forms.Form):
         self.fields["user"].queryset = (
             User.objects.filter(
                 memberships__tenant=tenant,
-                memberships__role__in=DELIVERING_ROLES,
+                memberships__role__in=roles_that_can(Capability.DELIVER),
                 is_active=True,
             )
             .exclude(pk__in=[pk for pk in exclude_ids if pk is not None])

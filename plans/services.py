@@ -33,7 +33,16 @@ from plans.workflows import (
     is_manager,
     reporting_refusal,
 )
-from tenants.models import AuditEntry, Membership, Partner, SignOffBody, Tenant, User
+from tenants.models import (
+    AuditEntry,
+    Capability,
+    Membership,
+    Partner,
+    SignOffBody,
+    Tenant,
+    User,
+    roles_that_can,
+)
 from tenants.services import audit_record
 from workflow.engine import Actor
 
@@ -211,7 +220,7 @@ def action_links_validate(
         and Membership.objects.filter(
             tenant_id=action.tenant_id,
             user_id=action.lead_officer_id,
-            role=Membership.Role.VIEWER,
+            role__in=[r for r in Membership.Role if r not in roles_that_can(Capability.DELIVER)],
         ).exists()
     ):
         errors["lead_officer"] = "A read-only viewer cannot lead an action."
@@ -370,7 +379,7 @@ def action_delegate(*, action: Action, by: User, delegate: User) -> None:
     membership = Membership.objects.filter(tenant_id=action.tenant_id, user=delegate).first()
     if membership is None:
         raise ValidationError("A delegate must be a member of this organisation.")
-    if membership.role == Membership.Role.VIEWER:
+    if not membership.can(Capability.DELIVER):
         raise ValidationError(f"{delegate} has read-only access and cannot deliver actions.")
     before = _delegate_names(action)
     _, created = ActionUserObjectPermission.objects.get_or_create(

@@ -113,7 +113,7 @@ def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "plan_summaries": queues.plan_summaries(tenant=tenant, today=today)
         if role != Role.OFFICER
         else None,
-        "is_tenant_admin": role == Role.TENANT_ADMIN,
+        "is_tenant_admin": membership.can_administer,
     }
     return render(request, "plans/home.html", context)
 

@@ -18,14 +18,12 @@ from plans.models import (
     ActionPlanGroupObjectPermission,
     ActionUserObjectPermission,
 )
-from tenants.models import Membership
+from tenants.models import Capability
 from workflow.engine import Actor, Condition, Transition, Workflow
-
-MANAGERS = (Membership.Role.MANAGER, Membership.Role.TENANT_ADMIN)
 
 
 def is_manager(actor: Actor, obj=None) -> bool:
-    return actor.has_role(*MANAGERS)
+    return actor.can(Capability.MANAGE_ACTIONS)
 
 
 def is_delegate(actor: Actor, action: Action) -> bool:

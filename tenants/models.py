@@ -156,9 +156,45 @@ class Membership(TenantOwnedModel):
     def __str__(self):
         return f"{self.user} ({self.get_role_display()})"
 
+    def can(self, capability: "Capability") -> bool:
+        return capability in CAPABILITIES[self.role]
+
     @property
     def can_manage(self) -> bool:
-        return self.role in {self.Role.MANAGER, self.Role.TENANT_ADMIN}
+        return self.can(Capability.MANAGE_ACTIONS)
+
+    @property
+    def can_administer(self) -> bool:
+        return self.can(Capability.ADMINISTER)
+
+
+class Capability(models.TextChoices):
+    """What a role allows in a tenant. Rules about one action or plan (is this person its lead
+    officer, does this manager work for the plan's agency) are in ``plans.workflows`` and build
+    on these."""
+
+    READ = "read", "Read plans and actions"
+    # Lead an action, be a delegate, sit on a sign-off body.
+    DELIVER = "deliver", "Deliver actions and sit on sign-off bodies"
+    # Add, change, agree and withdraw actions; submit plans for endorsement.
+    MANAGE_ACTIONS = "manage_actions", "Manage actions"
+    # People, partners, sign-off bodies, plans' settings, local frameworks, escalations.
+    ADMINISTER = "administer", "Administer the organisation"
+
+
+_R, _C = Membership.Role, Capability
+# The one table of what each role may do; everything that asks about a role asks this.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    _R.VIEWER: frozenset({_C.READ}),
+    _R.OFFICER: frozenset({_C.READ, _C.DELIVER}),
+    _R.BOARD_MEMBER: frozenset({_C.READ, _C.DELIVER}),
+    _R.MANAGER: frozenset({_C.READ, _C.DELIVER, _C.MANAGE_ACTIONS}),
+    _R.TENANT_ADMIN: frozenset({_C.READ, _C.DELIVER, _C.MANAGE_ACTIONS, _C.ADMINISTER}),
+}
+
+
+def roles_that_can(capability: str) -> list[str]:
+    return [role for role in Membership.Role if capability in CAPABILITIES[role]]
 
 
 class SignOffBody(TenantOwnedModel):

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from tenants.models import Membership, Tenant, User
+from tenants.models import Capability, Membership, Tenant, User, roles_that_can
 from tenants.scoping import across_tenants
 
 
@@ -36,6 +36,6 @@ def people_who_can_deliver(*, tenant: Tenant) -> QuerySet[User]:
     # One filter() call, so tenant and role are tested on the same membership row.
     return User.objects.filter(
         memberships__tenant=tenant,
-        memberships__role__in=[r for r in Membership.Role if r != Membership.Role.VIEWER],
+        memberships__role__in=roles_that_can(Capability.DELIVER),
         is_active=True,
     ).order_by("full_name")

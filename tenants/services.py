@@ -6,6 +6,7 @@ from django.db import transaction
 
 from tenants.models import (
     AuditEntry,
+    Capability,
     Membership,
     Partner,
     SignOffBody,
@@ -61,15 +62,6 @@ def audit_record(
         changes=changes,
         reason=reason,
     )
-
-
-# Roles that may sit on a sign-off body: a read-only viewer approves nothing.
-SIGN_OFF_ROLES = {
-    Membership.Role.BOARD_MEMBER,
-    Membership.Role.MANAGER,
-    Membership.Role.TENANT_ADMIN,
-    Membership.Role.OFFICER,
-}
 
 
 @transaction.atomic
@@ -137,7 +129,7 @@ def sign_off_body_add_member(*, body: SignOffBody, user: User) -> SignOffBodyMem
     membership = Membership.objects.filter(tenant=body.tenant_id, user=user).first()
     if membership is None:
         raise ValidationError(f"{user} is not a member of this organisation.")
-    if membership.role not in SIGN_OFF_ROLES:
+    if not membership.can(Capability.DELIVER):
         raise ValidationError(f"{user} is a read-only viewer and cannot sit on {body}.")
     member, _ = SignOffBodyMember.objects.get_or_create(
         tenant_id=body.tenant_id, body=body, user=user

@@ -24,3 +24,8 @@ urlpatterns = [
     path("accounts/", include("allauth.account.urls")),
     path("", views.home, name="home"),
 ]
+
+# Under ``t/<slug:tenant_slug>/``: the tenant administrator's settings.
+tenant_urlpatterns = [
+    path("settings/", views.settings_index, name="settings"),
+]

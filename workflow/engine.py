@@ -75,8 +75,9 @@ class Actor:
             self._remembered[key] = compute()
         return self._remembered[key]
 
-    def has_role(self, *roles: str) -> bool:
-        return self.membership is not None and self.membership.role in roles
+    def can(self, capability: str) -> bool:
+        """Whether this person's role here allows ``capability`` (see ``CAPABILITIES``)."""
+        return self.membership is not None and self.membership.can(capability)
 
     def sits_on(self, body_id: int | None) -> bool:
         return body_id is not None and body_id in self.body_ids

@@ -79,10 +79,8 @@ _SECTIONS = (
     ("My actions", "my_actions", ("my_actions",)),
     ("Notifications", "notifications", ("notifications",)),
 )
-_ADMIN_SECTIONS = (
-    ("Escalations", "escalation_settings", ("escalation_settings",)),
-    ("E-mails not sent", "messages_not_sent", ("messages_not_sent",)),
-)
+# Every settings page lives under ``settings/``; the one navigation item covers them all.
+_SETTINGS = ("Settings", "settings")
 
 
 @register.simple_tag(takes_context=True)
@@ -94,8 +92,10 @@ def service_navigation(context) -> SafeString:
     if tenant is not None and request is not None and request.user.is_authenticated:
         current = request.resolver_match.url_name if request.resolver_match else None
         sections = list(_SECTIONS)
-        if membership is not None and membership.role == "tenant_admin":
-            sections += _ADMIN_SECTIONS
+        if membership is not None and membership.can_administer:
+            settings_url = reverse(_SETTINGS[1], kwargs={"tenant_slug": tenant.slug})
+            in_settings = request.path.startswith(settings_url)
+            sections.append((*_SETTINGS, (current,) if in_settings else ()))
         unread = context.get("notifications_unread")
         for text, url_name, names in sections:
             html = None

@@ -304,12 +304,12 @@ def test_tenant_admin_sees_the_defaults_when_nothing_is_stored(client, story):
 
 def test_tenant_admin_navigation_links_to_the_settings_and_no_one_else_sees_them(client, story):
     client.force_login(story.erin)
-    content = client.get(url("plans")).content.decode()
+    assert f'href="{url("settings")}"' in client.get(url("plans")).content.decode()
+    content = client.get(url("settings")).content.decode()
     assert url("escalation_settings") in content and url("messages_not_sent") in content
     client.force_login(story.alice)
-    content = client.get(url("plans")).content.decode()
-    assert url("escalation_settings") not in content
-    assert url("messages_not_sent") not in content
+    assert url("settings") not in client.get(url("plans")).content.decode()
+    assert client.get(url("settings")).status_code == 403
     assert url("notifications") in content
 
 

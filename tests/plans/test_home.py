@@ -288,7 +288,7 @@ def test_viewer_home_is_the_plans_at_a_glance_and_nothing_to_do(client, story):
 def test_tenant_admin_home_links_to_the_settings_pages(client, story):
     client.force_login(story.erin)
     content = client.get(home(story)).content.decode()
-    assert reverse("escalation_settings", kwargs={"tenant_slug": story.tenant.slug}) in content
+    assert reverse("settings", kwargs={"tenant_slug": story.tenant.slug}) in content
 
 
 def test_home_never_shows_another_tenants_actions(client, story):
