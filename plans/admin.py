@@ -13,8 +13,16 @@ from plans.models import (
     Recommendation,
     Theme,
 )
-from plans.workflows import ACTION_WORKFLOW, EDITABLE_STATES, PLAN_WORKFLOW
+from plans.workflows import (
+    ACTION_WORKFLOW,
+    EDITABLE_STATES,
+    PLAN_WORKFLOW,
+    endorsing_body_change_refusal,
+    framework_change_refusal,
+    sign_off_revoke_refusal,
+)
 from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
+from tenants.models import SignOffBody
 from workflow.admin import transition_actions
 
 
@@ -52,12 +60,67 @@ class FrameworkAdmin(admin.ModelAdmin):
 
 
 class ActionPlanAdminForm(TenantOwnedAdminForm):
+    """The operator sets a plan up under the same rules as a tenant administrator's page; the
+    plan is then saved by the same services, so its bodies get their rights."""
+
+    sign_off_bodies = forms.ModelMultipleChoiceField(
+        queryset=SignOffBody.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The bodies that may sign off this plan's actions.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bodies = SignOffBody.objects.select_related("tenant").order_by("tenant__name", "name")
+        plan = self.instance
+        if plan.pk:
+            bodies = bodies.filter(tenant_id=plan.tenant_id)
+            self.initial["sign_off_bodies"] = [
+                body.pk for body in services.sign_off_bodies_of_plan(plan=plan)
+            ]
+        self.fields["sign_off_bodies"].queryset = bodies
+
     def clean(self):
         cleaned = super().clean()
         framework, tenant = cleaned.get("framework"), cleaned.get("tenant") or self.instance.tenant
         if framework and framework.tenant_id not in (None, getattr(tenant, "pk", None)):
             raise ValidationError({"framework": "That framework belongs to another organisation."})
         return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        plan = self.instance
+        if plan.tenant_id is None or self.errors:
+            return
+        errors: dict[str, list[str]] = {}
+        for body in self.cleaned_data.get("sign_off_bodies") or ():
+            if body.tenant_id != plan.tenant_id:
+                errors.setdefault("sign_off_bodies", []).append(
+                    f"{body} belongs to another organisation."
+                )
+        if plan.pk:
+            saved = ActionPlan.objects.get(pk=plan.pk)
+            refusals = {
+                "framework": plan.framework_id != saved.framework_id
+                and framework_change_refusal(saved),
+                "owner_body": plan.owner_body_id != saved.owner_body_id
+                and endorsing_body_change_refusal(saved),
+            }
+            for name, refusal in refusals.items():
+                if refusal:
+                    errors.setdefault(name, []).append(refusal.message)
+            kept = {body.pk for body in self.cleaned_data.get("sign_off_bodies") or ()}
+            for body in services.sign_off_bodies_of_plan(plan=saved):
+                if body.pk not in kept and (refusal := sign_off_revoke_refusal(saved, body)):
+                    errors.setdefault("sign_off_bodies", []).append(refusal.message)
+        try:
+            services.action_plan_validate(plan)
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+        if errors:
+            self.add_error(None, errors_for_form(self, ValidationError(errors)))
 
 
 class ActionAdminForm(TenantOwnedAdminForm):
@@ -93,15 +156,39 @@ class ActionPlanAdmin(TenantOwnedAdmin):
         "title",
         "framework",
         "owner_body",
+        "monitoring_body",
+        "partner",
         "owner",
+        "sign_off_bodies",
         "state",
         "submitted_by",
         "state_changes",
         "created_at",
     )
     readonly_fields = ("state", "submitted_by", "state_changes", "created_at")
-    raw_id_fields = ("framework", "owner_body", "owner")
+    raw_id_fields = ("framework", "owner_body", "monitoring_body", "partner", "owner")
     actions = transition_actions(PLAN_WORKFLOW)
+
+    def save_model(self, request: HttpRequest, obj: ActionPlan, form, change: bool) -> None:
+        # Through the services, so the bodies get their rights and the change is recorded.
+        data = form.cleaned_data
+        settings = {name: data.get(name) for name in services.PLAN_SETTINGS_FIELDS}
+        if change:
+            services.action_plan_update(
+                plan=obj, by=request.user, sign_off_bodies=data["sign_off_bodies"], **settings
+            )
+            return
+        plan = services.action_plan_create(
+            tenant=obj.tenant, by=request.user, sign_off_bodies=data["sign_off_bodies"], **settings
+        )
+        obj.pk, obj.created_at = plan.pk, plan.created_at
+        obj._state.adding = False
+        obj._state.db = plan._state.db
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        # The sign-off bodies were saved with the plan; the form has no relations of its own.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(Action)

@@ -9,9 +9,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from plans.evidence import allowed_extensions_text, check_upload
-from plans.models import Action, ActionPlan, Rag, Recommendation
-from plans.selectors import PlanFilters
+from plans.models import Action, ActionPlan, Framework, Rag, Recommendation
+from plans.selectors import PlanFilters, frameworks_visible
 from plans.services import sign_off_bodies_of_plan
+from plans.workflows import framework_change_refusal
 from tenants.models import (
     Capability,
     Partner,
@@ -337,3 +338,87 @@ class PlanFilterForm(forms.Form):
             overdue=data.get("overdue") == "1",
             text=(data.get("q") or "").strip(),
         )
+
+
+class PlanForm(forms.Form):
+    """A plan's settings, for a new plan and an existing one. The framework is left out once
+    the plan has actions, which answer its recommendations."""
+
+    title = forms.CharField(max_length=300, error_messages={"required": "Enter the plan's title."})
+    framework = forms.ModelChoiceField(
+        queryset=Framework.objects.none(),
+        empty_label="Choose a framework",
+        label="Framework it responds to",
+        help_text="A national framework, or one of this organisation's own.",
+        error_messages={
+            "required": "Choose the framework the plan responds to.",
+            "invalid_choice": "Choose a framework from the list.",
+        },
+    )
+    owner_body = forms.ModelChoiceField(
+        queryset=SignOffBody.objects.none(),
+        empty_label="Choose a body",
+        label="Endorsing body",
+        help_text="The board that endorses the plan once it is submitted.",
+        error_messages={
+            "required": "Choose the body that endorses the plan.",
+            "invalid_choice": "Choose a body from the list.",
+        },
+    )
+    monitoring_body = forms.ModelChoiceField(
+        queryset=SignOffBody.objects.none(),
+        required=False,
+        empty_label="None",
+        label="Monitoring body (optional)",
+        help_text="The board that watches delivery.",
+        error_messages={"invalid_choice": "Choose a body from the list."},
+    )
+    partner = forms.ModelChoiceField(
+        queryset=Partner.objects.none(),
+        required=False,
+        empty_label="None: a partnership plan",
+        label="Agency",
+        help_text="The partner agency whose own plan this is.",
+        error_messages={"invalid_choice": "Choose an agency from the list."},
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Not named yet",
+        label="Answered for by",
+        help_text="The officer who answers for the plan.",
+        error_messages={"invalid_choice": "Choose a person from the list."},
+    )
+    sign_off_bodies = forms.ModelMultipleChoiceField(
+        queryset=SignOffBody.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Bodies that may sign off its actions",
+        help_text="Each action names one of these as its sign-off body.",
+        error_messages={"invalid_choice": "Choose bodies from the list."},
+    )
+
+    def __init__(self, *args, tenant: Tenant, plan: ActionPlan | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        bodies = SignOffBody.objects.filter(tenant=tenant).order_by("name")
+        self.fields["framework"].queryset = frameworks_visible(tenant=tenant).order_by("title")
+        self.fields["owner_body"].queryset = bodies
+        self.fields["monitoring_body"].queryset = bodies
+        self.fields["sign_off_bodies"].queryset = bodies
+        self.fields["partner"].queryset = Partner.objects.filter(tenant=tenant).order_by("name")
+        self.fields["owner"].queryset = people_who_can_deliver(tenant=tenant)
+        if plan is not None and framework_change_refusal(plan) is not None:
+            del self.fields["framework"]
+
+    @classmethod
+    def initial_from(cls, plan: ActionPlan) -> dict:
+        return {
+            "title": plan.title,
+            "framework": plan.framework_id,
+            "owner_body": plan.owner_body_id,
+            "monitoring_body": plan.monitoring_body_id,
+            "partner": plan.partner_id,
+            "owner": plan.owner_id,
+            "sign_off_bodies": [body.pk for body in sign_off_bodies_of_plan(plan=plan)],
+        }

@@ -42,7 +42,7 @@ def frameworks_visible(*, tenant: Tenant) -> QuerySet[Framework]:
 
 def plans_of_tenant(*, tenant: Tenant) -> QuerySet[ActionPlan]:
     return ActionPlan.objects.filter(tenant=tenant).select_related(
-        "framework", "owner_body", "owner"
+        "framework", "owner_body", "monitoring_body", "partner", "owner"
     )
 
 

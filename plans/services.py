@@ -24,14 +24,18 @@ from plans.models import (
     Rag,
     Recommendation,
 )
+from plans.selectors import frameworks_visible
 from plans.signals import delegate_added, lead_officer_assigned
 from plans.workflows import (
     Refusal,
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
+    endorsing_body_change_refusal,
+    framework_change_refusal,
     is_manager,
     reporting_refusal,
+    sign_off_revoke_refusal,
 )
 from tenants.models import (
     AuditEntry,
@@ -43,7 +47,7 @@ from tenants.models import (
     User,
     roles_that_can,
 )
-from tenants.services import audit_record
+from tenants.services import audit_record, require_administrator
 from workflow.engine import Actor
 
 
@@ -158,6 +162,70 @@ def action_change_record(
     )
 
 
+# -- a plan's settings: its framework, bodies, agency, owner and who signs off its actions ------
+
+PLAN_FIELD_LABELS = {
+    "title": "Title",
+    "framework": "Framework",
+    "owner_body": "Endorsing body",
+    "monitoring_body": "Monitoring body",
+    "partner": "Agency",
+    "owner": "Answered for by",
+    "sign_off_bodies": "Sign-off bodies",
+}
+PLAN_SETTINGS_FIELDS = ("title", "framework", "owner_body", "monitoring_body", "partner", "owner")
+
+
+def action_plan_texts(plan: ActionPlan) -> dict[str, str]:
+    """The plan's settings as a person reads them, for the record of their changes."""
+    texts = {"title": plan.title}
+    for name in PLAN_SETTINGS_FIELDS[1:]:
+        texts[name] = _text(getattr(plan, name))
+    texts["sign_off_bodies"] = ", ".join(body.name for body in sign_off_bodies_of_plan(plan=plan))
+    return texts
+
+
+def _record_plan_change(
+    *, plan: ActionPlan, by: User | None, before: dict[str, str], summary: str
+) -> AuditEntry | None:
+    return audit_record(
+        tenant_id=plan.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PLAN,
+        subject_id=plan.pk,
+        subject_label=plan.title,
+        summary=summary,
+        labels=PLAN_FIELD_LABELS,
+        before=before,
+        after=action_plan_texts(plan),
+        always=not before,
+    )
+
+
+def action_plan_validate(plan: ActionPlan) -> None:
+    """The rules a plan's own settings keep, keyed by field for the forms."""
+    errors = {}
+    if not plan.title.strip():
+        errors["title"] = "Enter the plan's title."
+    if plan.framework_id is not None and not (
+        frameworks_visible(tenant=plan.tenant_id).filter(pk=plan.framework_id).exists()
+    ):
+        errors["framework"] = "Choose a national framework or one of this organisation's own."
+    if (
+        plan.owner_id is not None
+        and not Membership.objects.filter(
+            tenant_id=plan.tenant_id,
+            user_id=plan.owner_id,
+            role__in=roles_that_can(Capability.DELIVER),
+        ).exists()
+    ):
+        errors["owner"] = "Choose a member of this organisation who is not a read-only viewer."
+    if errors:
+        raise ValidationError(errors)
+    plan.title = plan.title.strip()
+    plan.full_clean()
+
+
 @transaction.atomic
 def action_plan_create(
     *,
@@ -167,18 +235,87 @@ def action_plan_create(
     owner_body: SignOffBody,
     owner: User | None = None,
     sign_off_bodies: Iterable[SignOffBody] = (),
+    monitoring_body: SignOffBody | None = None,
+    partner: Partner | None = None,
+    by: User | None = None,
 ) -> ActionPlan:
-    """Create a plan; its owning body may endorse it, and ``sign_off_bodies`` may sign off its
-    actions."""
+    """Create a plan; its endorsing body may endorse it, and ``sign_off_bodies`` may sign off
+    its actions. Tenant administrators only."""
+    require_administrator(by=by, tenant_id=tenant.pk)
     plan = ActionPlan(
-        tenant=tenant, framework=framework, title=title, owner_body=owner_body, owner=owner
+        tenant=tenant,
+        framework=framework,
+        title=title,
+        owner_body=owner_body,
+        monitoring_body=monitoring_body,
+        partner=partner,
+        owner=owner,
     )
-    plan.full_clean()
+    action_plan_validate(plan)
     plan.save()
     _grant_to_body(plan=plan, body=owner_body, codename="endorse_plan")
     for body in sign_off_bodies:
-        action_plan_authorise_sign_off_body(plan=plan, body=body)
+        _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
+    _record_plan_change(plan=plan, by=by, before={}, summary="Plan created")
     return plan
+
+
+@transaction.atomic
+def action_plan_update(
+    *,
+    plan: ActionPlan,
+    by: User | None,
+    sign_off_bodies: Iterable[SignOffBody] | None = None,
+    **changes,
+) -> ActionPlan:
+    """Change a plan's settings (``PLAN_SETTINGS_FIELDS``) and, given ``sign_off_bodies``, make
+    them exactly the bodies that may sign off its actions. Tenant administrators only; what
+    really changed is recorded, before and after."""
+    unknown = set(changes) - set(PLAN_SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a plan setting: {', '.join(sorted(unknown))}")
+    require_administrator(by=by, tenant_id=plan.tenant_id)
+    plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
+    before = action_plan_texts(plan)
+    previous_owner_body_id, previous_framework_id = plan.owner_body_id, plan.framework_id
+    for name, value in changes.items():
+        setattr(plan, name, value.strip() if isinstance(value, str) else value)
+    errors = {}
+    if plan.framework_id != previous_framework_id and (refusal := framework_change_refusal(plan)):
+        errors["framework"] = refusal.message
+    if plan.owner_body_id != previous_owner_body_id and (
+        refusal := endorsing_body_change_refusal(plan)
+    ):
+        errors["owner_body"] = refusal.message
+    if errors:
+        raise ValidationError(errors)
+    action_plan_validate(plan)
+    plan.save()
+    if plan.owner_body_id != previous_owner_body_id:
+        _revoke_from_body(plan=plan, body_id=previous_owner_body_id, codename="endorse_plan")
+        _grant_to_body(plan=plan, body=plan.owner_body, codename="endorse_plan")
+    if sign_off_bodies is not None:
+        _set_sign_off_bodies(plan, list(sign_off_bodies))
+    _record_plan_change(plan=plan, by=by, before=before, summary="Plan settings changed")
+    return plan
+
+
+def _set_sign_off_bodies(plan: ActionPlan, bodies: list[SignOffBody]) -> None:
+    wanted = {body.pk: body for body in bodies}
+    current = {body.pk: body for body in sign_off_bodies_of_plan(plan=plan)}
+    refusals = [
+        refusal.message
+        for pk, body in current.items()
+        if pk not in wanted and (refusal := sign_off_revoke_refusal(plan, body))
+    ]
+    if refusals:
+        raise ValidationError({"sign_off_bodies": refusals})
+    for pk, body in current.items():
+        if pk not in wanted:
+            _revoke_from_body(plan=plan, body_id=body.pk, codename="sign_off_actions")
+    for pk, body in wanted.items():
+        if pk not in current:
+            _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
 
 
 def _grant_to_body(*, plan: ActionPlan, body: SignOffBody, codename: str) -> None:
@@ -192,10 +329,41 @@ def _grant_to_body(*, plan: ActionPlan, body: SignOffBody, codename: str) -> Non
     )
 
 
+def _revoke_from_body(*, plan: ActionPlan, body_id: int, codename: str) -> None:
+    ActionPlanGroupObjectPermission.objects.filter(
+        tenant_id=plan.tenant_id,
+        group__sign_off_bodies=body_id,
+        permission=_permission(codename),
+        content_object=plan,
+    ).delete()
+
+
 @transaction.atomic
-def action_plan_authorise_sign_off_body(*, plan: ActionPlan, body: SignOffBody) -> None:
+def action_plan_authorise_sign_off_body(
+    *, plan: ActionPlan, body: SignOffBody, by: User | None = None
+) -> None:
     """Let ``body`` sign off actions in ``plan``."""
+    require_administrator(by=by, tenant_id=plan.tenant_id)
+    plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
+    before = action_plan_texts(plan)
     _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
+    _record_plan_change(plan=plan, by=by, before=before, summary=f"{body} may sign off actions")
+
+
+@transaction.atomic
+def action_plan_revoke_sign_off_body(
+    *, plan: ActionPlan, body: SignOffBody, by: User | None = None
+) -> None:
+    """Stop ``body`` signing off actions in ``plan``; refused while it is the sign-off body of
+    open actions there, which would otherwise wait for a body that may not sign them off."""
+    require_administrator(by=by, tenant_id=plan.tenant_id)
+    plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
+    _enforce(sign_off_revoke_refusal(plan, body))
+    before = action_plan_texts(plan)
+    _revoke_from_body(plan=plan, body_id=body.pk, codename="sign_off_actions")
+    _record_plan_change(
+        plan=plan, by=by, before=before, summary=f"{body} may no longer sign off actions"
+    )
 
 
 def sign_off_bodies_of_plan(*, plan: ActionPlan) -> list[SignOffBody]:

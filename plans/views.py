@@ -25,6 +25,7 @@ from plans.forms import (
     DelegateForm,
     EvidenceForm,
     PlanFilterForm,
+    PlanForm,
     ProgressForm,
     add_service_errors,
 )
@@ -45,7 +46,8 @@ from plans.workflows import (
     details_change_refusal,
     reporting_refusal,
 )
-from tenants.models import Membership
+from tenants.models import Capability, Membership
+from tenants.views import require_capability
 from workflow.engine import Actor
 from workflow.selectors import workflow_timeline
 from workflow.views import step_confirm, steps_context
@@ -121,7 +123,62 @@ def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @login_required
 def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(
-        request, "plans/plan_list.html", {"plans": list(plans_of_tenant(tenant=request.tenant))}
+        request,
+        "plans/plan_list.html",
+        {
+            "plans": list(plans_of_tenant(tenant=request.tenant)),
+            "can_administer": request.membership.can_administer,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    require_capability(request.membership, Capability.ADMINISTER)
+    form = PlanForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.action_plan_create(
+                tenant=request.tenant, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{plan.title} created. It is a draft.")
+            return redirect("plan", tenant_slug=request.tenant.slug, pk=plan.pk)
+    return render(
+        request,
+        "plans/plan_form.html",
+        {"form": form, "plan": None},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_settings(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    plan = _plan_or_404(request, pk)
+    require_capability(request.membership, Capability.ADMINISTER)
+    form = PlanForm(
+        request.POST or None,
+        tenant=request.tenant,
+        plan=plan,
+        initial=None if request.method == "POST" else PlanForm.initial_from(plan),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_plan_update(plan=plan, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Plan settings saved.")
+            return redirect("plan", tenant_slug=request.tenant.slug, pk=plan.pk)
+    return render(
+        request,
+        "plans/plan_form.html",
+        {"form": form, "plan": plan},
+        status=400 if form.is_bound else 200,
     )
 
 
@@ -150,6 +207,8 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
         **steps_context(obj=plan, user=request.user),
         "history": workflow_timeline(obj=plan),
         "can_manage": request.membership.can_manage,
+        "can_administer": request.membership.can_administer,
+        "sign_off_bodies": services.sign_off_bodies_of_plan(plan=plan),
     }
     status = 200 if valid else 400
     if request.htmx and request.htmx.target == "plan-actions":

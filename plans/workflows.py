@@ -320,3 +320,55 @@ PLAN_WORKFLOW = Workflow(
 
 Action.workflow = ACTION_WORKFLOW
 ActionPlan.workflow = PLAN_WORKFLOW
+
+
+# -- a plan's settings -------------------------------------------------------------------------
+
+
+def framework_change_refusal(plan: ActionPlan) -> Refusal | None:
+    """A plan's actions answer its framework's recommendations, so the framework is fixed once
+    the plan has any."""
+    count = Action.objects.filter(tenant_id=plan.tenant_id, plan_id=plan.pk).count()
+    if count:
+        return Refusal(
+            f"The framework can only be changed while the plan has no actions; it has {count}.",
+            not_now=True,
+        )
+    return None
+
+
+def endorsing_body_change_refusal(plan: ActionPlan) -> Refusal | None:
+    """A plan waiting for endorsement keeps the body it was submitted to, whose members may
+    already have approved it."""
+    if plan.state == ActionPlan.State.SUBMITTED:
+        return Refusal(
+            "The plan is waiting for endorsement; its endorsing body can be changed once it is "
+            "endorsed or sent back for redrafting.",
+            not_now=True,
+        )
+    return None
+
+
+def sign_off_revoke_refusal(plan: ActionPlan, body) -> Refusal | None:
+    """A body stays authorised while it is the sign-off body of open actions in the plan:
+    otherwise they would wait for a body that may no longer sign them off."""
+    references = list(
+        Action.objects.filter(
+            tenant_id=plan.tenant_id,
+            plan_id=plan.pk,
+            sign_off_body_id=body.pk,
+            state__in=Action.OPEN_STATES,
+        )
+        .order_by("reference")
+        .values_list("reference", flat=True)
+    )
+    if not references:
+        return None
+    count = len(references)
+    shown = ", ".join(references[:10]) + (f" and {count - 10} more" if count > 10 else "")
+    return Refusal(
+        f"{body} is the sign-off body of {count} open action{'' if count == 1 else 's'} in this "
+        f"plan ({shown}); choose another sign-off body for "
+        f"{'it' if count == 1 else 'them'} first.",
+        not_now=True,
+    )

@@ -4,7 +4,7 @@ tenants there; the same-organisation rules still hold on every save."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from tenants import services
@@ -138,6 +138,15 @@ class SignOffBodyAdminForm(TenantOwnedAdminForm):
         model = SignOffBody
         fields = ("tenant", "name", "kind", "chair", "quorum")
 
+    def _post_clean(self):
+        super()._post_clean()
+        if self.instance.tenant_id is None or self.errors:
+            return
+        try:
+            services.sign_off_body_validate(self.instance)
+        except ValidationError as error:
+            self.add_error(None, errors_for_form(self, error))
+
 
 @admin.register(SignOffBody)
 class SignOffBodyAdmin(TenantOwnedAdmin):
@@ -145,22 +154,34 @@ class SignOffBodyAdmin(TenantOwnedAdmin):
     list_display = ("name", "kind", "tenant", "chair", "quorum")
     list_filter = ("tenant", "kind")
     search_fields = ("name",)
-    raw_id_fields = ("chair",)
+    raw_id_fields = ("chair", "partner")
     readonly_fields = ("group",)
     inlines = (SignOffBodyMemberInline,)
 
     def get_fields(self, request: HttpRequest, obj=None):
-        return ("tenant", "name", "kind", "chair", "quorum", "group")
+        return ("tenant", "name", "kind", "partner", "chair", "quorum", "group")
 
     def save_model(self, request, obj: SignOffBody, form, change: bool) -> None:
         # The chair and quorum depend on the members, saved after this; they are applied in
         # save_related through the services.
         if change:
             current = SignOffBody.objects.get(pk=obj.pk)
+            self._apply(
+                request,
+                services.sign_off_body_update,
+                body=current,
+                by=request.user,
+                name=obj.name,
+                kind=obj.kind,
+                partner=obj.partner,
+                chair=current.chair,
+                quorum=current.quorum,
+            )
             obj.chair_id, obj.quorum = current.chair_id, current.quorum
-            obj.save()
             return
-        created = services.sign_off_body_create(tenant=obj.tenant, name=obj.name, kind=obj.kind)
+        created = services.sign_off_body_create(
+            tenant=obj.tenant, name=obj.name, kind=obj.kind, partner=obj.partner, by=request.user
+        )
         obj.pk, obj.group_id, obj.quorum, obj.chair_id = created.pk, created.group_id, 1, None
         obj._state.adding = False
         obj._state.db = created._state.db
@@ -172,24 +193,45 @@ class SignOffBodyAdmin(TenantOwnedAdmin):
         body = form.instance
         formset.save(commit=False)
         for member in formset.deleted_objects:
-            self._apply(request, services.sign_off_body_remove_member, body=body, user=member.user)
+            self._apply(
+                request,
+                services.sign_off_body_remove_member,
+                body=body,
+                user=member.user,
+                by=request.user,
+            )
         for member in formset.new_objects:
-            self._apply(request, services.sign_off_body_add_member, body=body, user=member.user)
+            self._apply(
+                request,
+                services.sign_off_body_add_member,
+                body=body,
+                user=member.user,
+                by=request.user,
+            )
 
     def save_related(self, request, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         body = SignOffBody.objects.get(pk=form.instance.pk)
         chair, quorum = form.cleaned_data.get("chair"), form.cleaned_data.get("quorum")
         if (chair.pk if chair else None) != body.chair_id:
-            self._apply(request, services.sign_off_body_set_chair, body=body, chair=chair)
+            self._apply(
+                request, services.sign_off_body_set_chair, body=body, chair=chair, by=request.user
+            )
         if quorum and quorum != body.quorum:
-            self._apply(request, services.sign_off_body_set_quorum, body=body, quorum=quorum)
+            self._apply(
+                request,
+                services.sign_off_body_set_quorum,
+                body=body,
+                quorum=quorum,
+                by=request.user,
+            )
 
     def _apply(self, request: HttpRequest, service, **kwargs) -> None:
         try:
             service(**kwargs)
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), level=messages.ERROR)
+        except (ValidationError, PermissionDenied) as error:
+            text = " ".join(getattr(error, "messages", [str(error)]))
+            self.message_user(request, text, level=messages.ERROR)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

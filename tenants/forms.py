@@ -4,7 +4,15 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.core.exceptions import ValidationError
 
-from tenants.models import User
+from tenants.models import (
+    Capability,
+    Partner,
+    SignOffBody,
+    SignOffBodyMember,
+    Tenant,
+    User,
+    roles_that_can,
+)
 
 EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
 NEW_PASSWORD_HINT = (
@@ -100,3 +108,131 @@ class UserChangeForm(BaseUserChangeForm):
         if not _email_is_free(email, self.instance):
             raise ValidationError("Someone already signs in with this e-mail address.")
         return email
+
+
+# -- the tenant administrator's settings -------------------------------------------------------
+
+
+def _deliverers(tenant: Tenant):
+    # One filter() call, so tenant and role are tested on the same membership row.
+    return User.objects.filter(
+        memberships__tenant=tenant,
+        memberships__role__in=roles_that_can(Capability.DELIVER),
+        is_active=True,
+    ).order_by("full_name")
+
+
+QUORUM_HINT = (
+    "How many members must approve before a sign-off takes effect. Nobody approves what they "
+    "delivered themselves, so a quorum above 1 needs at least one member more than the quorum."
+)
+
+
+class SignOffBodyForm(forms.Form):
+    """A sign-off body's name, kind and agency; and, once it has members, its chair and quorum
+    (on a new body, members are chosen in the same form)."""
+
+    name = forms.CharField(max_length=200, error_messages={"required": "Enter the body's name."})
+    kind = forms.ChoiceField(
+        choices=SignOffBody.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose what kind of body this is.",
+            "invalid_choice": "Choose what kind of body this is.",
+        },
+    )
+    partner = forms.ModelChoiceField(
+        queryset=Partner.objects.none(),
+        required=False,
+        label="Agency",
+        empty_label="None",
+        help_text="For an agency committee only: the partner agency whose committee it is.",
+        error_messages={"invalid_choice": "Choose an agency from the list."},
+    )
+    members = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Members",
+        help_text="Read-only viewers cannot sit on a sign-off body.",
+        error_messages={"invalid_choice": "Choose members from the list."},
+    )
+    chair = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="No chair",
+        help_text="A member of the body. The chair is told when actions are long overdue.",
+        error_messages={"invalid_choice": "Choose the chair from the body's members."},
+    )
+    quorum = forms.IntegerField(
+        min_value=1,
+        max_value=99,
+        initial=1,
+        help_text=QUORUM_HINT,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-2", "inputmode": "numeric"}),
+        error_messages={
+            "required": "Enter the quorum, a whole number such as 1 or 2.",
+            "invalid": "Enter the quorum as a whole number, such as 1 or 2.",
+            "min_value": "The quorum must be at least 1.",
+            "max_value": "The quorum must be 99 or fewer.",
+        },
+    )
+
+    def __init__(self, *args, tenant: Tenant, body: SignOffBody | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.body = body
+        self.fields["partner"].queryset = Partner.objects.filter(tenant=tenant).order_by("name")
+        if body is None:
+            self.fields["members"].queryset = _deliverers(tenant)
+            self.fields["chair"].queryset = _deliverers(tenant)
+            self.fields["chair"].help_text = (
+                "One of the members chosen above. The chair is told when actions are long overdue."
+            )
+        else:
+            del self.fields["members"]
+            self.fields["chair"].queryset = User.objects.filter(
+                pk__in=SignOffBodyMember.objects.filter(tenant=tenant, body=body).values("user_id")
+            ).order_by("full_name")
+
+    @classmethod
+    def initial_from(cls, body: SignOffBody) -> dict:
+        return {
+            "name": body.name,
+            "kind": body.kind,
+            "partner": body.partner_id,
+            "chair": body.chair_id,
+            "quorum": body.quorum,
+        }
+
+
+class SignOffBodyMemberForm(forms.Form):
+    user = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        label="Person to add",
+        empty_label="Choose a person",
+        error_messages={
+            "required": "Choose a person to add.",
+            "invalid_choice": "Choose someone in this organisation who is not yet a member and "
+            "is not a read-only viewer.",
+        },
+    )
+
+    def __init__(self, *args, tenant: Tenant, body: SignOffBody, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = _deliverers(tenant).exclude(
+            pk__in=SignOffBodyMember.objects.filter(tenant=tenant, body=body).values("user_id")
+        )
+
+
+class OrganisationForm(forms.Form):
+    nation = forms.ChoiceField(
+        choices=Tenant.Nation.choices,
+        widget=forms.RadioSelect,
+        label="Nation",
+        help_text="Escalations count working days, which skip weekends and this nation's bank "
+        "holidays.",
+        error_messages={
+            "required": "Choose England, Wales, Scotland or Northern Ireland.",
+            "invalid_choice": "Choose England, Wales, Scotland or Northern Ireland.",
+        },
+    )

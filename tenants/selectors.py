@@ -1,8 +1,16 @@
 """Reads about tenants and people."""
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from tenants.models import Capability, Membership, Tenant, User, roles_that_can
+from tenants.models import (
+    Capability,
+    Membership,
+    SignOffBody,
+    SignOffBodyMember,
+    Tenant,
+    User,
+    roles_that_can,
+)
 from tenants.scoping import across_tenants
 
 
@@ -39,3 +47,22 @@ def people_who_can_deliver(*, tenant: Tenant) -> QuerySet[User]:
         memberships__role__in=roles_that_can(Capability.DELIVER),
         is_active=True,
     ).order_by("full_name")
+
+
+def sign_off_bodies_of_tenant(*, tenant: Tenant) -> QuerySet[SignOffBody]:
+    """The tenant's sign-off bodies with their agency, chair and members, in a fixed number of
+    queries."""
+    return (
+        SignOffBody.objects.filter(tenant=tenant)
+        .select_related("partner", "chair")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=SignOffBodyMember.objects.filter(tenant=tenant)
+                .select_related("user")
+                .order_by("user__full_name"),
+                to_attr="member_rows",
+            )
+        )
+        .order_by("name")
+    )

@@ -28,4 +28,13 @@ urlpatterns = [
 # Under ``t/<slug:tenant_slug>/``: the tenant administrator's settings.
 tenant_urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
+    path("settings/organisation/", views.organisation, name="organisation"),
+    path("settings/sign-off-bodies/", views.sign_off_bodies, name="sign_off_bodies"),
+    path("settings/sign-off-bodies/new/", views.sign_off_body_new, name="sign_off_body_new"),
+    path("settings/sign-off-bodies/<int:pk>/", views.sign_off_body, name="sign_off_body"),
+    path(
+        "settings/sign-off-bodies/<int:pk>/members/",
+        views.sign_off_body_members,
+        name="sign_off_body_members",
+    ),
 ]

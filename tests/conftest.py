@@ -10,6 +10,7 @@ from plans import services as plan_services
 from plans.models import Action, ActionPlan, Evidence, Framework, Recommendation
 from tenants.models import Partner, SignOffBody, Tenant, User
 from tenants.scoping import tenant_scope
+from tenants.services import sign_off_body_add_member, sign_off_body_set_quorum
 from tests.plans.factories import FrameworkFactory, RecommendationFactory, ThemeFactory, action
 from tests.tenants.factories import PartnerFactory, Role, TenantFactory, member, sign_off_body
 
@@ -80,6 +81,13 @@ class Story:
         fields.setdefault("sign_off_body", self.lscb)
         fields.setdefault("recommendations", [self.recommendation])
         return action(self.plan, by=self.alice, reference=reference, **fields)
+
+    def lscb_needs_two(self) -> SignOffBody:
+        """The LSCB board needing two approvals. Mark joins Carol and Dave first: with two
+        members a quorum of two could never be met when one of them had delivered the action."""
+        sign_off_body_add_member(body=self.lscb, user=self.mark)
+        self.lscb = sign_off_body_set_quorum(body=self.lscb, quorum=2)
+        return self.lscb
 
     def action_in(self, state: str, reference="1.1", **fields) -> Action:
         """An action walked through the real workflow to ``state``."""

@@ -14,7 +14,6 @@ from tenants.models import (
     User,
 )
 from tenants.scoping import across_tenants
-from tenants.services import sign_off_body_set_quorum
 from tests.tenants.factories import UserFactory
 from workflow.models import Approval, TransitionLog
 
@@ -264,24 +263,29 @@ def test_operator_creates_a_sign_off_body_with_members_chair_and_quorum(client, 
             "kind": SignOffBody.Kind.CHILDRENS_TRUST_BOARD,
             "chair": story.carol.pk,
             "quorum": 2,
-            "memberships-TOTAL_FORMS": 2,
+            "memberships-TOTAL_FORMS": 3,
             "memberships-INITIAL_FORMS": 0,
             "memberships-MIN_NUM_FORMS": 0,
             "memberships-MAX_NUM_FORMS": 1000,
             "memberships-0-user": story.carol.pk,
             "memberships-1-user": story.mark.pk,
+            "memberships-2-user": story.dave.pk,
         },
     )
     assert response.status_code == 302
     body = SignOffBody.objects.get(name="Children's Trust board")
     members = set(SignOffBodyMember.objects.filter(body=body).values_list("user", flat=True))
-    assert members == {story.carol.pk, story.mark.pk}
-    assert set(Group.objects.get(pk=body.group_id).user_set.all()) == {story.carol, story.mark}
+    assert members == {story.carol.pk, story.mark.pk, story.dave.pk}
+    assert set(Group.objects.get(pk=body.group_id).user_set.all()) == {
+        story.carol,
+        story.mark,
+        story.dave,
+    }
     assert (body.chair, body.quorum) == (story.carol, 2)
 
 
 def test_admin_will_not_remove_a_member_below_the_quorum(client, story, operator):
-    body = sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    body = story.lscb_needs_two()
     dave = SignOffBodyMember.objects.get(body=body, user=story.dave)
     client.force_login(operator)
     response = client.post(
@@ -291,8 +295,8 @@ def test_admin_will_not_remove_a_member_below_the_quorum(client, story, operator
             "kind": body.kind,
             "chair": story.carol.pk,
             "quorum": 2,
-            "memberships-TOTAL_FORMS": 2,
-            "memberships-INITIAL_FORMS": 2,
+            "memberships-TOTAL_FORMS": 3,
+            "memberships-INITIAL_FORMS": 3,
             "memberships-MIN_NUM_FORMS": 0,
             "memberships-MAX_NUM_FORMS": 1000,
             "memberships-0-id": SignOffBodyMember.objects.get(body=body, user=story.carol).pk,
@@ -300,11 +304,13 @@ def test_admin_will_not_remove_a_member_below_the_quorum(client, story, operator
             "memberships-1-id": dave.pk,
             "memberships-1-body": body.pk,
             "memberships-1-DELETE": "on",
+            "memberships-2-id": SignOffBodyMember.objects.get(body=body, user=story.mark).pk,
+            "memberships-2-body": body.pk,
         },
         follow=True,
     )
-    assert SignOffBodyMember.objects.filter(body=body).count() == 2
-    assert any("fewer than its quorum of 2" in m for m in messages_of(response))
+    assert SignOffBodyMember.objects.filter(body=body).count() == 3
+    assert any("a quorum of 2 can never be met" in m for m in messages_of(response))
 
 
 def test_transition_log_and_approvals_are_read_only(client, story, operator):

@@ -49,6 +49,7 @@ ID_SOURCES = {
     "evidence": lambda ids: ids["evidence"],
     "notifications": lambda ids: ids["notification"],
     "messages": lambda ids: ids["message"],
+    "sign-off-bodies": lambda ids: ids["body"],
 }
 # Values for non-id parameters: a real step name, so only the object decides the answer.
 WORDS = {"name": {"plans": "submit", "actions": "agree"}}
@@ -130,6 +131,7 @@ def foreign_ids(story):
             "evidence": evidence.pk,
             "notification": notification.pk,
             "message": notification.message_id,
+            "body": story.other_plan.owner_body_id,
         }
 
 
@@ -148,6 +150,7 @@ def own_ids(story):
         "evidence": evidence.pk,
         "notification": notification.pk,
         "message": notification.message_id,
+        "body": story.lscb.pk,
     }
 
 

@@ -35,7 +35,7 @@ from plans import services as plan_services
 from plans.models import Action
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
-from tenants.services import membership_add, sign_off_body_add_member, sign_off_body_set_quorum
+from tenants.services import membership_add, sign_off_body_add_member
 from tests.browser.conftest import (
     DESKTOP,
     NARROW,
@@ -99,7 +99,7 @@ def build_site(story: Story) -> dict[str, Action]:
             ),
         }
         # The LSCB board signs off partnership actions with two approvals from here on.
-        sign_off_body_set_quorum(body=s.lscb, quorum=2)
+        s.lscb_needs_two()
         evidenced = s.action_in(
             Action.State.EVIDENCED, "2.1", title="Multi-agency chronology template"
         )

@@ -12,7 +12,6 @@ from playwright.sync_api import Locator, Page, expect
 
 from plans import services as plan_services
 from plans.models import Action, Evidence, ProgressUpdate
-from tenants.services import sign_off_body_set_quorum
 from tests.browser.conftest import tenant_url
 from workflow.selectors import approval_history, approvals_pending, transition_history
 from workflow.services import transition_perform
@@ -73,8 +72,8 @@ def open_from_home(page: Page, act: Action) -> None:
 
 @pytest.fixture
 def lscb_of_two(story):
-    """The story's LSCB board, Carol and Dave, needing both to sign an action off."""
-    return sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    """The story's LSCB board, Carol, Dave and Mark, needing two of them to sign an action off."""
+    return story.lscb_needs_two()
 
 
 def submitted(story, lead) -> Action:

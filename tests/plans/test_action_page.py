@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from plans import services
 from plans.models import Action
-from tenants.services import sign_off_body_set_quorum
 from tests.querycount import queries_for
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform, transitions_available
@@ -187,7 +186,7 @@ def scenarios(story):
     services.action_set_completion_statement(action=ready, by=story.bob, text="Done.")
     yield "ready to submit", reload(ready)
     yield "dave submitted", story.action_in(State.EVIDENCED, "2.1", lead_officer=story.dave)
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     approved = story.action_in(State.EVIDENCED, "2.2")
     transition_perform(obj=approved, name="sign_off", user=story.carol)
     yield "carol approved", reload(approved)
@@ -249,7 +248,7 @@ def test_a_member_the_four_eyes_rule_bars_is_told_why_on_the_action_page(client,
 
 
 def test_approvals_towards_a_quorum_show_who_has_approved_and_who_may_still(client, story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(State.EVIDENCED)
     transition_perform(obj=action, name="sign_off", user=story.carol, comment="Content")
     client.force_login(story.victor)
@@ -264,7 +263,7 @@ def test_approvals_towards_a_quorum_show_who_has_approved_and_who_may_still(clie
 
 
 def test_after_submitting_the_message_says_who_signs_off_next(client, story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(State.IN_PROGRESS)
     services.evidence_add_link(
         action=action, by=story.bob, url="https://example.org/m", description="Minutes"
@@ -276,7 +275,7 @@ def test_after_submitting_the_message_says_who_signs_off_next(client, story):
 
     assert messages(response) == [
         "Submitted for sign-off. This action is now evidenced. The LSCB board signs it off: "
-        "2 of its members must approve (Carol Board, Dave Board)."
+        "2 of its members must approve (Carol Board, Dave Board, Mark Team)."
     ]
     assert reload(action).state == State.EVIDENCED
 
@@ -300,7 +299,7 @@ def test_the_submitter_is_left_out_of_who_may_sign_off(client, story):
 def test_an_approval_towards_a_quorum_says_how_far_it_has_got_and_who_else_may_approve(
     client, story
 ):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(State.EVIDENCED)
     client.force_login(story.carol)
 
@@ -308,7 +307,7 @@ def test_an_approval_towards_a_quorum_says_how_far_it_has_got_and_who_else_may_a
 
     assert messages(response) == [
         "Your approval is recorded: 1 of 2. It needs 1 more approval from the LSCB board: "
-        "Dave Board may still approve."
+        "Dave Board and Mark Team may still approve."
     ]
     assert reload(action).state == State.EVIDENCED
 
@@ -317,7 +316,7 @@ def test_an_approval_towards_a_quorum_says_how_far_it_has_got_and_who_else_may_a
 
 
 def test_the_timeline_shows_every_kind_of_entry_newest_first(client, story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(State.AGREED, due_date=datetime.date(2027, 3, 1))
     services.action_delegate(action=action, by=story.bob, delegate=story.erin)
     services.action_update(action=action, by=story.alice, due_date=datetime.date(2027, 6, 1))
@@ -374,7 +373,7 @@ def test_the_timeline_shows_every_kind_of_entry_newest_first(client, story):
 
 
 def test_the_action_page_costs_the_same_queries_with_2_or_20_of_each_kind_of_entry(client, story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(State.IN_PROGRESS)
     services.action_set_completion_statement(action=action, by=story.bob, text="Done.")
 

@@ -4,8 +4,7 @@ steps a person is offered or refused with why, and the history of state changes 
 import pytest
 
 from plans.models import Action, ActionPlan
-from tenants.services import sign_off_body_add_member, sign_off_body_set_quorum
-from tests.tenants.factories import Role, member
+from tenants.models import SignOffBody
 from workflow.engine import Actor, Transition
 from workflow.selectors import approvals_awaited, quorum_progress, workflow_timeline
 from workflow.services import (
@@ -19,7 +18,7 @@ State = Action.State
 
 
 def test_quorum_progress_reads_the_body_from_the_steps_own_approving_body(story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     by_lscb = story.action_in(State.EVIDENCED, "1.1")
     by_team = story.action_in(State.EVIDENCED, "1.2", sign_off_body=story.management_team)
 
@@ -39,9 +38,7 @@ def test_quorum_progress_is_only_for_a_state_an_approving_step_leaves_from(story
 
 
 def test_quorum_progress_counts_this_visits_approvals_and_who_may_still_approve(story):
-    third = member(story.tenant, Role.BOARD_MEMBER, full_name="Zoe Third")
-    sign_off_body_add_member(body=story.lscb, user=third)
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     # dave leads and submits, so the four-eyes rule keeps him from approving.
     action = story.action_in(State.EVIDENCED, lead_officer=story.dave)
     transition_perform(obj=action, name="sign_off", user=story.carol, comment="Yes")
@@ -49,12 +46,14 @@ def test_quorum_progress_counts_this_visits_approvals_and_who_may_still_approve(
     progress = quorum_progress(obj=Action.objects.get(pk=action.pk), name="sign_off")
 
     assert [a.approver for a in progress.approvals] == [story.carol]
-    assert progress.may_approve == [third]
+    assert progress.may_approve == [story.mark]
     assert (progress.quorum, progress.needed, progress.short) == (2, 1, False)
 
 
 def test_quorum_progress_says_when_too_few_members_may_still_approve(story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    # Set directly: the service now refuses a quorum as large as the body, but a body set up
+    # before that rule, or whose members have since left, can still be like this.
+    SignOffBody.objects.filter(pk=story.lscb.pk).update(quorum=2)
     action = story.action_in(State.EVIDENCED, lead_officer=story.dave)
     progress = quorum_progress(obj=action, name="sign_off")
     assert progress.may_approve == [story.carol]
@@ -111,7 +110,7 @@ def test_nothing_is_refused_beforehand_that_the_service_would_take(story):
 
 
 def test_history_is_newest_first_and_leaves_out_approvals_that_fired_a_step(story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(State.EVIDENCED)
     transition_perform(obj=action, name="sign_off", user=story.carol, comment="First")
     transition_perform(obj=action, name="sign_off", user=story.dave, comment="Second")
