@@ -408,3 +408,64 @@ def test_action_changes_are_read_only_in_the_admin(client, story, operator):
     assert client.get(admin_url(AuditEntry, "add")).status_code == 403
     [change] = AuditEntry.objects.filter(subject_id=action.pk, subject_type="action")
     assert client.get(admin_url(AuditEntry, "delete", change.pk)).status_code == 403
+
+
+def test_operator_creates_a_plan_whose_bodies_get_their_rights(client, story, operator):
+    from plans.services import sign_off_bodies_of_plan
+    from plans.workflows import plan_grants
+
+    client.force_login(operator)
+    response = client.post(
+        admin_url(ActionPlan, "add"),
+        {
+            "tenant": story.tenant.pk,
+            "title": "Plan set up by the operator",
+            "framework": story.framework.pk,
+            "owner_body": story.lscb.pk,
+            "monitoring_body": story.executive.pk,
+            "partner": "",
+            "owner": story.bob.pk,
+            "sign_off_bodies": [story.management_team.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    plan = ActionPlan.objects.get(title="Plan set up by the operator")
+    assert plan_grants(story.lscb.pk, plan.pk, story.tenant.pk, "endorse_plan")
+    assert sign_off_bodies_of_plan(plan=plan) == [story.management_team]
+    entry = AuditEntry.objects.get(subject_type=AuditEntry.Subject.PLAN, subject_id=plan.pk)
+    assert (entry.actor, entry.summary) == (operator, "Plan created")
+
+
+def test_operator_changes_a_plan_through_the_same_rules(client, story, operator):
+    from plans.services import sign_off_bodies_of_plan
+
+    story.action("1.1")
+    client.force_login(operator)
+    fields = {
+        "title": "Renamed by the operator",
+        "framework": story.framework.pk,
+        "owner_body": story.executive.pk,
+        "monitoring_body": "",
+        "partner": "",
+        "owner": story.alice.pk,
+    }
+    response = client.post(
+        admin_url(ActionPlan, "change", story.plan.pk),
+        {**fields, "sign_off_bodies": [story.management_team.pk]},
+    )
+    assert response.status_code == 200
+    assert "LSCB board is the sign-off body of 1 open action" in response.content.decode()
+    assert ActionPlan.objects.get(pk=story.plan.pk).title == "Laming action plan"
+
+    response = client.post(
+        admin_url(ActionPlan, "change", story.plan.pk),
+        {**fields, "sign_off_bodies": [story.lscb.pk, story.executive.pk]},
+    )
+    assert response.status_code == 302
+    assert ActionPlan.objects.get(pk=story.plan.pk).title == "Renamed by the operator"
+    assert sign_off_bodies_of_plan(plan=story.plan) == [story.executive, story.lscb]
+    entry = AuditEntry.objects.filter(
+        subject_type=AuditEntry.Subject.PLAN, subject_id=story.plan.pk
+    ).last()
+    assert entry.summary == "Plan settings changed"
+    assert entry.actor == operator

@@ -423,6 +423,41 @@ VISITS = [
         ("tenant-admin",),
     ),
     Visit("emails-not-sent", go(tenant_url("messages_not_sent")), ("tenant-admin",)),
+    Visit("settings", go(tenant_url("settings")), ("tenant-admin",)),
+    Visit("organisation", go(tenant_url("organisation")), ("tenant-admin",)),
+    Visit("sign-off-bodies", go(tenant_url("sign_off_bodies")), ("tenant-admin",)),
+    Visit("sign-off-body-new", go(tenant_url("sign_off_body_new")), ("tenant-admin",)),
+    Visit(
+        "sign-off-body-new-errors",
+        send(tenant_url("sign_off_body_new"), {"Name": ""}, "Set up the body"),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "sign-off-body",
+        lambda page, site: page.goto(tenant_url("sign_off_body", pk=site.story.lscb.pk)),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "sign-off-body-errors",
+        send(
+            lambda site: tenant_url("sign_off_body", pk=site.story.lscb.pk),
+            {"Quorum": "9"},
+            "Save changes",
+        ),
+        ("tenant-admin",),
+    ),
+    Visit("plan-new", go(tenant_url("plan_new")), ("tenant-admin",)),
+    Visit(
+        "plan-new-errors",
+        send(tenant_url("plan_new"), {"Title": ""}, "Create the plan"),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "plan-settings",
+        lambda page, site: page.goto(tenant_url("plan_settings", pk=site.story.plan.pk)),
+        ("tenant-admin",),
+    ),
+    Visit("settings-not-allowed", go(tenant_url("sign_off_bodies")), ("manager",)),
 ]
 
 
