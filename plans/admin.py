@@ -14,7 +14,13 @@ from plans.models import (
     Theme,
 )
 from plans.workflows import ACTION_WORKFLOW, EDITABLE_STATES, PLAN_WORKFLOW
-from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
+from tenants.admin import (
+    NeverDeleted,
+    ReadOnlyAdmin,
+    TenantOwnedAdmin,
+    TenantOwnedAdminForm,
+    errors_for_form,
+)
 from workflow.admin import transition_actions
 
 
@@ -63,10 +69,27 @@ class ActionPlanAdminForm(TenantOwnedAdminForm):
 class ActionAdminForm(TenantOwnedAdminForm):
     """The operator edits an action's details under the same rules as a manager's page."""
 
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        label="Why the change",
+        help_text="Needed when the due date moves later; kept in the action's history.",
+    )
+
     def _post_clean(self):
         super()._post_clean()
         action = self.instance
         if action.tenant_id is None or action.plan_id is None or self.errors:
+            return
+        previous = self.initial.get("due_date")
+        if (
+            action.pk
+            and previous
+            and action.due_date
+            and action.due_date > previous
+            and not self.cleaned_data.get("reason", "").strip()
+        ):
+            self.add_error("reason", "Say why the due date moves later.")
             return
         if action.pk and action.state not in EDITABLE_STATES:
             self.add_error(
@@ -82,7 +105,7 @@ class ActionAdminForm(TenantOwnedAdminForm):
 
 
 @admin.register(ActionPlan)
-class ActionPlanAdmin(TenantOwnedAdmin):
+class ActionPlanAdmin(NeverDeleted, TenantOwnedAdmin):
     form = ActionPlanAdminForm
     list_display = ("title", "tenant", "framework", "owner_body", "state")
     list_filter = ("tenant", "state")
@@ -105,7 +128,7 @@ class ActionPlanAdmin(TenantOwnedAdmin):
 
 
 @admin.register(Action)
-class ActionAdmin(TenantOwnedAdmin):
+class ActionAdmin(NeverDeleted, TenantOwnedAdmin):
     form = ActionAdminForm
     list_display = ("reference", "title", "plan", "tenant", "state", "due_date", "lead_officer")
     list_filter = ("tenant", "state")
@@ -120,6 +143,7 @@ class ActionAdmin(TenantOwnedAdmin):
         "lead_officer",
         "lead_partner",
         "due_date",
+        "reason",
         "sign_off_body",
         "completion_statement",
         "state",
@@ -129,6 +153,8 @@ class ActionAdmin(TenantOwnedAdmin):
         "updated_at",
     )
     readonly_fields = (
+        # Written by whoever delivers the action, on its page: it is part of what they did.
+        "completion_statement",
         "state",
         "evidence_submitted_by",
         "state_changes",
@@ -152,11 +178,14 @@ class ActionAdmin(TenantOwnedAdmin):
             before=before,
             after=services.action_detail_texts(obj, fields),
             summary="Details changed by the service's operator",
+            reason=form.cleaned_data.get("reason", "").strip(),
         )
 
 
 @admin.register(ProgressUpdate)
-class ProgressUpdateAdmin(TenantOwnedAdmin):
+class ProgressUpdateAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """What an officer reported, when: a record, read here and never rewritten."""
+
     list_display = ("action", "author", "rag", "created_at", "tenant")
     list_filter = ("tenant", "rag")
     list_select_related = ("tenant", "action", "author")
@@ -165,9 +194,9 @@ class ProgressUpdateAdmin(TenantOwnedAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(TenantOwnedAdmin):
-    """Evidence is added on the action page, where uploads are checked; here it can be read,
-    described better, or removed."""
+class EvidenceAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """Evidence is added on the action page, where uploads are checked; what a board signed off
+    on must stay as it was, so here it is only read."""
 
     list_display = ("description", "action", "original_name", "link", "size", "tenant")
     list_select_related = ("tenant", "action")
@@ -194,6 +223,3 @@ class EvidenceAdmin(TenantOwnedAdmin):
         "uploaded_by",
         "uploaded_at",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

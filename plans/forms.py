@@ -139,11 +139,21 @@ class ActionForm(forms.Form):
         empty_label="Not chosen yet",
         help_text="The board or team that will sign the action off.",
     )
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why the change",
+        help_text="Needed when the due date moves later; kept in the action's history.",
+    )
 
     def __init__(self, *args, tenant: Tenant, plan: ActionPlan, action: Action | None = None, **kw):
         super().__init__(*args, **kw)
         self.plan = plan
         self.action = action
+        if action is None:
+            # A new action has no history to explain.
+            del self.fields["reason"]
         self.fields["recommendations"].queryset = Recommendation.objects.filter(
             framework_id=plan.framework_id
         ).order_by("number")

@@ -349,7 +349,12 @@ def action_timeline(*, action: Action) -> list[TimelineEntry]:
     ).select_related("actor"):
         entries.append(
             TimelineEntry(
-                at=change.at, kind="change", title=change.summary, actor=change.actor, detail=change
+                at=change.at,
+                kind="change",
+                title=change.summary,
+                actor=change.actor,
+                text=change.reason,
+                detail=change,
             )
         )
     return newest_first(entries)
