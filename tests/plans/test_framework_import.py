@@ -1,6 +1,7 @@
 """Importing a framework from CSV or XLSX: every problem listed with its row, all or nothing, an
 outline updated in place without breaking the actions that answer it."""
 
+import hashlib
 import io
 from io import StringIO
 
@@ -502,6 +503,22 @@ def test_an_import_that_leaves_out_a_recommendation_an_action_answers_is_refused
     assert counts() == before and not LogEntry.objects.exists()
 
 
+def test_an_action_linked_after_the_check_still_stops_the_removal(
+    story, outline, operator, monkeypatch
+):
+    """The database keeps the rule too: were the check to miss a link made a moment before the
+    import writes, removing the recommendation is refused and nothing is imported."""
+    from plans.frameworks import services as import_services
+
+    monkeypatch.setattr(import_services, "recommendation_removal_refusals", lambda removed: [])
+    before = counts()
+    with pytest.raises(FrameworkImportRefused, match="changed while it was being imported"):
+        import_national(operator, OFFICIAL[1:])
+    outline.refresh_from_db()
+    assert outline.is_outline and counts() == before
+    assert Recommendation.objects.filter(pk=story.recommendation.pk).exists()
+
+
 def test_a_new_national_framework_is_recorded_in_the_admin_log(operator):
     report = framework_import(
         file=upload(csv_bytes()), tenant=None, by=operator, short_name="new-one", title="New"
@@ -641,7 +658,7 @@ def test_a_token_held_for_another_tenant_is_not_accepted(client, story):
             "tenant": story.other_tenant.pk,
             "path": path,
             "name": "r.csv",
-            "sha256": "0" * 64,
+            "sha256": hashlib.sha256(csv_bytes()).hexdigest(),
             "details": {"title": "T", "short_name": "t"},
             "at": 9e12,
         }
