@@ -446,6 +446,13 @@ VISITS = [
         ("tenant-admin",),
     ),
     Visit("emails-not-sent", go(tenant_url("messages_not_sent")), ("tenant-admin",)),
+    Visit("settings", go(tenant_url("settings")), ("tenant-admin",), fits_narrow=True),
+    Visit("record-of-changes", go(tenant_url("audit")), ("tenant-admin",), fits_narrow=True),
+    Visit(
+        "record-of-changes-errors",
+        go(tenant_url("audit") + "?since=soon&until=later"),
+        ("tenant-admin",),
+    ),
     Visit("frameworks", go(tenant_url("frameworks")), ("tenant-admin",)),
     Visit(
         "framework",
