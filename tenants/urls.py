@@ -37,4 +37,5 @@ tenant_urlpatterns = [
         views.sign_off_body_members,
         name="sign_off_body_members",
     ),
+    path("settings/audit/", views.audit_list, name="audit"),
 ]

@@ -5,14 +5,25 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import services
-from tenants.forms import OrganisationForm, SignOffBodyForm, SignOffBodyMemberForm
+from tenants.forms import (
+    AuditFilterForm,
+    OrganisationForm,
+    SignOffBodyForm,
+    SignOffBodyMemberForm,
+)
 from tenants.models import Capability, Membership, SignOffBody
-from tenants.selectors import memberships_of_user, sign_off_bodies_of_tenant
+from tenants.selectors import (
+    audit_entries,
+    memberships_of_user,
+    people_in_audit,
+    sign_off_bodies_of_tenant,
+)
 
 
 @login_required
@@ -204,3 +215,38 @@ def sign_off_body_members(request: HttpRequest, tenant_slug: str, pk: int) -> Ht
             messages.success(request, f"{user} is now a member of {body}.")
             return back
     return _render_body(request, body, member_form=member_form, status=400)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def audit_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """Every recorded change here that is not a workflow step: who changed what, from what, to
+    what, when and why."""
+    require_capability(request.membership, Capability.ADMINISTER)
+    tenant = request.tenant
+    form = AuditFilterForm(request.GET or None, people=people_in_audit(tenant=tenant))
+    valid = form.is_valid() if form.is_bound else True
+    filters = form.cleaned_data if form.is_bound and valid else {}
+    entries = audit_entries(
+        tenant=tenant,
+        subject_type=filters.get("subject") or "",
+        actor=filters.get("actor"),
+        since=filters.get("since"),
+        until=filters.get("until"),
+        q=(filters.get("q") or "").strip(),
+    )
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page") or 1)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tenants/audit.html",
+        {
+            "form": form,
+            "page": page,
+            "filter_query": query.urlencode() + "&" if query else "",
+        },
+        status=200 if valid else 400,
+    )

@@ -8,7 +8,7 @@ from plans.models import Action, ActionPlan, Evidence, ProgressUpdate
 from plans.services import evidence_add_file, progress_add
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
-from tenants.services import membership_add, sign_off_body_set_quorum
+from tenants.services import membership_add
 from tests.conftest import evidence_count
 from workflow.models import TransitionLog
 
@@ -271,7 +271,7 @@ def test_whoever_submitted_the_evidence_is_not_offered_sign_off(client, story):
 
 
 def test_board_needing_two_approvals_counts_them_and_does_not_offer_a_second_vote(client, story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(Action.State.EVIDENCED)
 
     response = take(client, story.carol, action, "sign_off")
@@ -634,13 +634,36 @@ def test_manager_changes_an_actions_details(client, story):
 
     response = client.post(
         url("action_edit", pk=action.pk),
-        action_form(story, title="Audit every case file", due_date="2027-06-30"),
+        action_form(
+            story,
+            title="Audit every case file",
+            due_date="2027-06-30",
+            reason="Every file, not a sample: it takes longer.",
+        ),
     )
 
     action = reload(action)
     assert response.status_code == 302
     assert action.title == "Audit every case file"
     assert action.due_date == datetime.date(2027, 6, 30)
+    timeline = client.get(url("action", pk=action.pk)).content.decode()
+    assert "Every file, not a sample: it takes longer." in timeline
+
+
+def test_moving_the_due_date_later_without_a_reason_is_explained_and_nothing_changes(client, story):
+    action = story.action_in(Action.State.AGREED)
+    before = (action.title, action.due_date)
+    client.force_login(story.alice)
+    response = client.post(
+        url("action_edit", pk=action.pk),
+        action_form(story, title="Changed title", due_date="2030-06-30", reason="  "),
+    )
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert "Say why the due date moves later" in content
+    assert 'href="#id_reason"' in content
+    action = reload(action)
+    assert (action.title, action.due_date) == before
 
 
 def test_impossible_date_is_refused_and_the_action_is_unchanged(client, story):
@@ -696,7 +719,7 @@ def test_my_actions_lists_open_actions_first(client, story):
 def test_history_shows_each_approval_towards_a_quorum(client, story):
     from workflow.services import transition_perform
 
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     action = story.action_in(Action.State.EVIDENCED)
     transition_perform(obj=action, name="sign_off", user=story.carol, comment="Content")
     transition_perform(obj=action, name="sign_off", user=story.dave)

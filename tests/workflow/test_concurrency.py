@@ -8,7 +8,6 @@ from django.db import connection
 
 from plans.models import Action
 from tenants.scoping import tenant_scope
-from tenants.services import sign_off_body_set_quorum
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform
 
@@ -62,7 +61,7 @@ def test_simultaneous_sign_offs_transition_once(postgres, story):
 
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_approvals_meet_a_quorum_of_two_once(postgres, story):
-    sign_off_body_set_quorum(body=story.lscb, quorum=2)
+    story.lscb_needs_two()
     for round_number in range(ROUNDS // 5):
         action = story.action_in(Action.State.EVIDENCED, reference=f"8.{round_number}")
         results = press_together(story.tenant, action, [story.carol, story.dave])

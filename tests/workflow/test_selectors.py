@@ -4,7 +4,6 @@ steps a person is offered or refused with why, and the history of state changes 
 import pytest
 
 from plans.models import Action, ActionPlan
-from tenants.models import SignOffBody
 from workflow.engine import Actor, Transition
 from workflow.selectors import approvals_awaited, quorum_progress, workflow_timeline
 from workflow.services import (
@@ -51,10 +50,10 @@ def test_quorum_progress_counts_this_visits_approvals_and_who_may_still_approve(
 
 
 def test_quorum_progress_says_when_too_few_members_may_still_approve(story):
-    # Set directly: the service now refuses a quorum as large as the body, but a body set up
-    # before that rule, or whose members have since left, can still be like this.
-    SignOffBody.objects.filter(pk=story.lscb.pk).update(quorum=2)
     action = story.action_in(State.EVIDENCED, lead_officer=story.dave)
+    # The quorum is raised after the evidence went in, so only Carol of two may approve.
+    story.quorum_set_directly(story.lscb, 2)
+    action = Action.objects.get(pk=action.pk)
     progress = quorum_progress(obj=action, name="sign_off")
     assert progress.may_approve == [story.carol]
     assert progress.short
@@ -77,7 +76,7 @@ def test_a_member_barred_by_the_four_eyes_rule_gets_the_step_refused_with_why(st
         if o.transition.name == "sign_off"
     ]
     assert not sign_off.offered
-    assert sign_off.refusal.startswith("You submitted the evidence for this action")
+    assert sign_off.refusal.startswith("You are its lead officer, so another member")
     # Someone whose role does not allow the step is not told about it at all.
     assert transitions_available(obj=action, user=story.bob) == []
 

@@ -4,7 +4,6 @@ and the same outcome messages through workflow.views.step_confirm."""
 from django.urls import reverse
 
 from plans.models import ActionPlan
-from tenants.services import sign_off_body_set_quorum
 from workflow.models import TransitionLog
 
 
@@ -43,7 +42,7 @@ def test_the_plan_page_links_to_the_steps_confirmation_pages(client, story):
 
 
 def test_endorsing_towards_a_quorum_reports_progress_and_who_else_may_endorse(client, story):
-    sign_off_body_set_quorum(body=story.executive, quorum=2)
+    story.quorum_set_directly(story.executive, 2)
     story.action()
     client.force_login(story.alice)
     client.post(plan_step(story, "submit"), follow=True)
