@@ -140,7 +140,9 @@ def test_an_action_goes_from_proposed_to_signed_off_after_one_return(
     expect(banner(page)).to_contain_text("Completion statement saved.")
     take_step(page, "Submit for sign-off")
     expect(banner(page)).to_contain_text("This action is now evidenced.")
-    expect(banner(page)).to_contain_text("2 of its members must approve (Carol Board, Dave Board)")
+    expect(banner(page)).to_contain_text(
+        "2 of its members must approve (Carol Board, Dave Board, Mark Team)"
+    )
     assert reload(act).state == Action.State.EVIDENCED
 
     # Carol approves from her sign-off queue; one of two.
@@ -153,7 +155,7 @@ def test_an_action_goes_from_proposed_to_signed_off_after_one_return(
     row.get_by_role("link", name=f"1.1 {TITLE}").click()
     take_step(page, "Sign off")
     expect(banner(page)).to_contain_text("Your approval is recorded: 1 of 2.")
-    expect(banner(page)).to_contain_text("Dave Board may still approve.")
+    expect(banner(page)).to_contain_text("Dave Board and Mark Team may still approve.")
     assert reload(act).state == Action.State.EVIDENCED
     assert [a.approver for a in approvals_pending(obj=reload(act), name="sign_off")] == [
         story.carol
