@@ -155,7 +155,7 @@ def test_an_action_goes_from_proposed_to_signed_off_after_one_return(
     row.get_by_role("link", name=f"1.1 {TITLE}").click()
     take_step(page, "Sign off")
     expect(banner(page)).to_contain_text("Your approval is recorded: 1 of 2.")
-    expect(banner(page)).to_contain_text("Dave Board and Mark Team may still approve.")
+    expect(banner(page)).to_contain_text("Dave Board or Mark Team may still approve.")
     assert reload(act).state == Action.State.EVIDENCED
     assert [a.approver for a in approvals_pending(obj=reload(act), name="sign_off")] == [
         story.carol

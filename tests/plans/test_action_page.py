@@ -307,7 +307,7 @@ def test_an_approval_towards_a_quorum_says_how_far_it_has_got_and_who_else_may_a
 
     assert messages(response) == [
         "Your approval is recorded: 1 of 2. It needs 1 more approval from the LSCB board: "
-        "Dave Board and Mark Team may still approve."
+        "Dave Board or Mark Team may still approve."
     ]
     assert reload(action).state == State.EVIDENCED
 
