@@ -83,12 +83,12 @@ class EscalationPolicy(TenantOwnedModel):
         if not errors:
             if self.managers_days <= self.overdue_days:
                 errors["managers_days"] = (
-                    "The management team is told later than the lead officer: give more "
+                    "The monitoring body is told later than the lead officer: give more "
                     "working days than for the lead officer."
                 )
             elif self.chair_days <= self.managers_days:
                 errors["chair_days"] = (
-                    "The chair is told last: give more working days than for the management team."
+                    "The chair is told last: give more working days than for the monitoring body."
                 )
         if self.channel == self.Channel.NOTIFY:
             if not self.notify_api_key:
