@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -142,3 +143,14 @@ def test_a_change_rolled_back_with_its_transaction_leaves_no_record(story):
         raise RuntimeError("the request failed after the change")
     assert not AuditEntry.objects.filter(subject_id=action.pk, subject_type="action").exists()
     assert Action.objects.get(pk=action.pk).title == action.title
+
+
+def test_history_keeps_a_deactivated_persons_name_and_they_cannot_be_deleted(client, story, moved):
+    story.alice.is_active = False
+    story.alice.save()
+    client.force_login(story.erin)
+    assert "Details changed, by Alice Manager" in client.get(audit_url(story)).content.decode()
+    action_page = reverse("action", kwargs={"tenant_slug": story.tenant.slug, "pk": moved.pk})
+    assert "Alice Manager" in client.get(action_page).content.decode()
+    with pytest.raises(ProtectedError):
+        story.alice.delete()
