@@ -197,29 +197,24 @@ def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.dat
                 tenant=tenant,
                 name=b.name,
                 kind=b.kind,
+                partner=partners[b.partner] if b.partner else None,
                 quorum=b.quorum,
                 chair=people[b.chair],
                 members=[people[key] for key in b.members],
             )
             for b in spec.bodies
         }
-        # No service yet sets a committee's agency or a plan's monitoring body: both are set
-        # on the models, whose saves still check that they belong to this tenant.
-        for b in spec.bodies:
-            if b.partner:
-                bodies[b.key].partner = partners[b.partner]
-                bodies[b.key].save(update_fields=["partner"])
         plan = action_plan_create(
             tenant=tenant,
             framework=framework,
             title=spec.plan.title,
             owner_body=bodies[spec.plan.owner_body],
+            monitoring_body=bodies[spec.plan.monitoring_body]
+            if spec.plan.monitoring_body
+            else None,
             owner=people[spec.plan.owner],
             sign_off_bodies=[bodies[key] for key in spec.plan.sign_off_bodies],
         )
-        if spec.plan.monitoring_body:
-            plan.monitoring_body = bodies[spec.plan.monitoring_body]
-            plan.save(update_fields=["monitoring_body"])
         built = _Built(
             spec=spec,
             today=today,

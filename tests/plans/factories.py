@@ -84,10 +84,9 @@ def bulk_actions(story, count: int, start: int = 0) -> None:
 
 
 def plan_monitored_by(plan, body) -> None:
-    """Give ``plan`` a monitoring body. Set on the model: the plan's settings are not changed
-    through a service here, and saving still checks that the body is the plan's tenant's."""
+    """Give ``plan`` a monitoring body, as a tenant administrator would."""
+    services.action_plan_update(plan=plan, by=None, monitoring_body=body)
     plan.monitoring_body = body
-    plan.save(update_fields=["monitoring_body"])
 
 
 def plan_sign_off_revoked(plan, body) -> None:

@@ -45,9 +45,24 @@ def member(tenant: Tenant, role: str, *, partner: Partner | None = None, **user_
     return user
 
 
-def sign_off_body(tenant: Tenant, *, name: str, kind: str, members=(), quorum: int = 1, chair=None):
+def sign_off_body(
+    tenant: Tenant,
+    *,
+    name: str,
+    kind: str,
+    members=(),
+    quorum: int = 1,
+    chair=None,
+    partner: Partner | None = None,
+):
     return services.sign_off_body_create(
-        tenant=tenant, name=name, kind=kind, members=list(members), quorum=quorum, chair=chair
+        tenant=tenant,
+        name=name,
+        kind=kind,
+        partner=partner,
+        members=list(members),
+        quorum=quorum,
+        chair=chair,
     )
 
 
@@ -55,11 +70,12 @@ Role = Membership.Role
 
 
 def agency_committee(tenant: Tenant, *, name: str, partner: Partner, members=(), chair=None):
-    """A partner agency's own committee. Its agency is set on the model: no service sets it
-    here."""
-    body = sign_off_body(
-        tenant, name=name, kind=SignOffBody.Kind.AGENCY_COMMITTEE, members=members, chair=chair
+    """A partner agency's own committee."""
+    return sign_off_body(
+        tenant,
+        name=name,
+        kind=SignOffBody.Kind.AGENCY_COMMITTEE,
+        partner=partner,
+        members=members,
+        chair=chair,
     )
-    body.partner = partner
-    body.save(update_fields=["partner"])
-    return body
