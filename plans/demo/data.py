@@ -143,7 +143,7 @@ CENTRAL_BEDFORDSHIRE = TenantSpec(
             "Central Bedfordshire LSCB board",
             B.LSCB_BOARD,
             # Three members: a quorum of two must still be reachable when one of them delivered.
-            members=("board", "consultant", "director"),
+            members=("board", "consultant", "executive"),
             chair="board",
             quorum=2,
         ),
