@@ -67,7 +67,7 @@ def settings_index(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 # -- people ------------------------------------------------------------------------------------
 # Objects are found through queries filtered to request.tenant, so another organisation's id is
-# the same 404 as a missing one; the role check comes first, as 403.
+# the same 404 as a missing one; refusals of a role come after that, as 403.
 
 
 def _administrator(request: HttpRequest) -> None:
@@ -120,8 +120,8 @@ def _invitation(request: HttpRequest, pk: int) -> Invitation:
 @login_required
 @require_POST
 def invitation_resend(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
-    _administrator(request)
     invitation = _invitation(request, pk)
+    _administrator(request)
     try:
         services.invitation_resend(invitation=invitation, by=request.user)
     except ValidationError as error:
@@ -137,8 +137,8 @@ def invitation_resend(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRe
 @login_required
 @require_POST
 def invitation_cancel(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
-    _administrator(request)
     invitation = _invitation(request, pk)
+    _administrator(request)
     try:
         services.invitation_cancel(invitation=invitation, by=request.user)
     except ValidationError as error:
@@ -160,8 +160,8 @@ def _member(request: HttpRequest, user_id: int) -> Membership:
 @login_required
 def person(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse:
     """Change a member's role and agency; the way to remove them, or why it cannot be done."""
-    _administrator(request)
     membership = _member(request, user_id)
+    _administrator(request)
     form = PersonForm(
         request.POST or None,
         tenant=request.tenant,
@@ -192,8 +192,8 @@ def person(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse
 def person_remove(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse:
     """Confirm taking a person out of the organisation; refused with the reasons while something
     still needs them."""
-    _administrator(request)
     membership = _member(request, user_id)
+    _administrator(request)
     refusal = removal_refusal(by=request.user, membership=membership)
     if request.method == "POST" and refusal is None:
         try:
@@ -280,8 +280,8 @@ def partner_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @login_required
 def partner_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
-    _administrator(request)
     partner = get_object_or_404(Partner.objects.filter(tenant=request.tenant), pk=pk)
+    _administrator(request)
     return _partner_form_page(request, partner)
 
 
