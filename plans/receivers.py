@@ -2,7 +2,12 @@
 
 from django.dispatch import receiver
 
-from plans.models import Action, ActionPlanUserObjectPermission, ActionUserObjectPermission
+from plans.models import (
+    Action,
+    ActionPlan,
+    ActionPlanUserObjectPermission,
+    ActionUserObjectPermission,
+)
 from plans.services import _delegate_names, action_change_record
 from tenants.models import Membership
 from tenants.signals import person_commitments_asked, person_leaving
@@ -14,8 +19,9 @@ def _count(n: int, word: str) -> str:
 
 @receiver(person_commitments_asked, sender=Membership, dispatch_uid="plans.person_commitments")
 def actions_still_needing(sender, membership: Membership, leaving: bool, **kwargs) -> str | None:
-    """Open actions the person leads must have another lead officer first; a person who stays
-    but can no longer deliver must also stop being a delegate."""
+    """Open actions the person leads must have another lead officer first, and plans they own
+    another owner (the owner is told about the plan's actions, and must be a member); a person
+    who stays but can no longer deliver must also stop being a delegate."""
     led = Action.objects.filter(
         tenant_id=membership.tenant_id,
         lead_officer_id=membership.user_id,
@@ -27,7 +33,19 @@ def actions_still_needing(sender, membership: Membership, leaving: bool, **kwarg
             f"lead {_count(led, 'action')}: give "
             f"{'it' if led == 1 else 'them'} another lead officer first"
         )
-    if not leaving:
+    if leaving:
+        owned = list(
+            ActionPlan.objects.filter(
+                tenant_id=membership.tenant_id, owner_id=membership.user_id
+            ).values_list("title", flat=True)
+        )
+        if owned:
+            held.append(
+                f"own the action plan{'s' if len(owned) != 1 else ''} "
+                + ", ".join(f"'{title}'" for title in owned)
+                + ": name another owner first"
+            )
+    else:
         delegated = ActionUserObjectPermission.objects.filter(
             tenant_id=membership.tenant_id,
             user_id=membership.user_id,

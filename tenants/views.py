@@ -173,7 +173,10 @@ def person(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"{membership.user} is now saved with their new details.")
+            messages.success(request, f"{membership.user}'s role and partner agency are saved.")
+            if membership.user_id == request.user.pk and not membership.can_administer:
+                # Someone who has just stepped down as administrator can no longer see People.
+                return redirect("tenant_home", tenant_slug=request.tenant.slug)
             return redirect("people", tenant_slug=request.tenant.slug)
     return render(
         request,

@@ -175,3 +175,9 @@ def test_a_removed_persons_next_request_is_refused(story, client):
 
     assert client.get(home).status_code == 404
     assert client.get(f"/t/{story.tenant.slug}/plans/{story.plan.pk}/").status_code == 404
+
+
+def test_the_owner_of_a_plan_is_not_removed_until_it_has_another(story):
+    with pytest.raises(ValidationError, match="own the action plan 'Laming action plan'"):
+        services.membership_remove(membership=membership(story, story.alice), by=story.erin)
+    assert membership(story, story.alice)
