@@ -299,7 +299,8 @@ def invitation_accept(request: HttpRequest, pk: int, token: str) -> HttpResponse
     """The e-mailed link. A new person chooses a password; someone who already signs in with the
     address signs in and accepts. Either way the membership is made in one step and they arrive
     at the organisation's home page."""
-    limited = ratelimit.consume_or_429(request, action="invitation")
+    # Opening a link counts as well as posting one: the link itself is what a guess tries.
+    limited = ratelimit.consume_or_429(request, action="invitation", limit_get=True)
     if limited is not None:
         return limited
     with across_tenants():

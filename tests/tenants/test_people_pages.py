@@ -330,3 +330,9 @@ def test_create_tenant_needs_a_real_operator_and_a_free_slug(story):
         )
     assert not Tenant.objects.filter(name__in=["Luton", "Another"]).exists()
     assert not mail.outbox
+
+
+def test_guessing_invitation_links_is_cut_short(story, client):
+    for _ in range(20):
+        assert client.get("/invitations/1/guess/").status_code == 404
+    assert client.get("/invitations/1/guess/").status_code == 429
