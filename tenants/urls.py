@@ -30,6 +30,7 @@ urlpatterns = [
 # Under ``t/<slug:tenant_slug>/``: the tenant administrator's settings.
 tenant_urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
+    path("settings/audit/", views.audit_list, name="audit"),
     path("settings/people/", views.people, name="people"),
     path("settings/people/invite/", views.invitation_new, name="invitation_new"),
     path("settings/people/<int:user_id>/", views.person, name="person"),

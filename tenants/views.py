@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 from tenants import selectors, services
 from tenants.forms import (
     AcceptInvitationForm,
+    AuditFilterForm,
     InvitationForm,
     PartnerForm,
     PersonForm,
@@ -22,7 +24,7 @@ from tenants.forms import (
 from tenants.models import Capability, Invitation, Membership, Partner, User
 from tenants.rules import Refusal, removal_refusal
 from tenants.scoping import across_tenants
-from tenants.selectors import memberships_of_user
+from tenants.selectors import audit_entries, memberships_of_user, people_in_audit
 
 
 @login_required
@@ -355,4 +357,39 @@ def invitation_accept(request: HttpRequest, pk: int, token: str) -> HttpResponse
             and signed_in.pk == account.pk,
         },
         status=status,
+    )
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@login_required
+def audit_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """Every recorded change here that is not a workflow step: who changed what, from what, to
+    what, when and why."""
+    require_capability(request.membership, Capability.ADMINISTER)
+    tenant = request.tenant
+    form = AuditFilterForm(request.GET or None, people=people_in_audit(tenant=tenant))
+    valid = form.is_valid() if form.is_bound else True
+    filters = form.cleaned_data if form.is_bound and valid else {}
+    entries = audit_entries(
+        tenant=tenant,
+        subject_type=filters.get("subject") or "",
+        actor=filters.get("actor"),
+        since=filters.get("since"),
+        until=filters.get("until"),
+        q=(filters.get("q") or "").strip(),
+    )
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page") or 1)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tenants/audit.html",
+        {
+            "form": form,
+            "page": page,
+            "filter_query": query.urlencode() + "&" if query else "",
+        },
+        status=200 if valid else 400,
     )

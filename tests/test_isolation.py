@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from notifications.models import Message, Notification
-from plans.models import Action, ActionPlan, Evidence
+from plans.models import Action, ActionPlan, Evidence, Framework
 from tenants.models import Invitation, Partner, Tenant, User
 from tenants.scoping import tenant_scope
 
@@ -54,6 +54,7 @@ ID_SOURCES = {
     "people": lambda ids: ids["person"],
     "invitations": lambda ids: ids["invitation"],
     "partners": lambda ids: ids["partner"],
+    "frameworks": lambda ids: ids["framework"],
 }
 # Values for non-id parameters: a real step name, so only the object decides the answer.
 WORDS = {"name": {"plans": "submit", "actions": "agree"}}
@@ -142,8 +143,12 @@ def foreign_ids(story):
         notification = failed_notification(
             story.other_tenant, story.charlie, story.other_action, "CANARY"
         )
+        framework = Framework.objects.create(
+            tenant=story.other_tenant, title="CANARY review", short_name="canary-review"
+        )
         invitation = _invitation(story.other_tenant, story.charlie)
         return {
+            "framework": framework.pk,
             "person": story.charlie.pk,
             "invitation": invitation.pk,
             "partner": Partner.objects.filter(tenant=story.other_tenant).first().pk,
@@ -164,7 +169,11 @@ def own_ids(story):
         action=action, by=story.bob, url="https://example.org/own", description="Own evidence"
     )
     notification = failed_notification(story.tenant, story.bob, action, "Own")
+    framework = Framework.objects.create(
+        tenant=story.tenant, title="Own review", short_name="own-review"
+    )
     return {
+        "framework": framework.pk,
         "person": story.bob.pk,
         "invitation": _invitation(story.tenant, story.erin).pk,
         "partner": story.police.pk,
