@@ -8,7 +8,9 @@ from django.utils import timezone
 from tenants.models import (
     AuditEntry,
     Capability,
+    Invitation,
     Membership,
+    Partner,
     SignOffBody,
     SignOffBodyMember,
     Tenant,
@@ -53,22 +55,47 @@ def people_who_can_deliver(*, tenant: Tenant) -> QuerySet[User]:
     ).order_by("full_name")
 
 
-def sign_off_bodies_of_tenant(*, tenant: Tenant) -> QuerySet[SignOffBody]:
-    """The tenant's sign-off bodies with their agency, chair and members, in a fixed number of
-    queries."""
+def people_of_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The organisation's members with their accounts and agencies: one query."""
     return (
-        SignOffBody.objects.filter(tenant=tenant)
-        .select_related("partner", "chair")
-        .prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=SignOffBodyMember.objects.filter(tenant=tenant)
-                .select_related("user")
-                .order_by("user__full_name"),
-                to_attr="member_rows",
-            )
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user", "partner")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def invitations_waiting(*, tenant: Tenant) -> QuerySet[Invitation]:
+    """Invitations neither accepted nor cancelled, newest first, expired ones included so they
+    can be sent again."""
+    return (
+        Invitation.objects.filter(
+            tenant=tenant, accepted_at__isnull=True, cancelled_at__isnull=True
         )
-        .order_by("name")
+        .select_related("partner")
+        .order_by("-created_at")
+    )
+
+
+def invitations_pending_for_partners(*, tenant: Tenant) -> dict[int, Invitation]:
+    """For each agency, the newest invitation still waiting for someone who will work there."""
+    waiting = invitations_waiting(tenant=tenant).filter(
+        partner__isnull=False, expires_at__gt=timezone.now()
+    )
+    found: dict[int, Invitation] = {}
+    for invitation in waiting:
+        found.setdefault(invitation.partner_id, invitation)
+    return found
+
+
+def partners_of_tenant(*, tenant: Tenant) -> QuerySet[Partner]:
+    return Partner.objects.filter(tenant=tenant).select_related("contact").order_by("name")
+
+
+def member_of(*, tenant: Tenant, user_id: int) -> Membership | None:
+    return (
+        Membership.objects.filter(tenant=tenant, user_id=user_id)
+        .select_related("user", "partner", "tenant")
+        .first()
     )
 
 
@@ -108,3 +135,22 @@ def people_in_audit(*, tenant: Tenant) -> QuerySet[User]:
     return User.objects.filter(
         pk__in=AuditEntry.objects.filter(tenant=tenant).values("actor_id")
     ).order_by("full_name")
+
+
+def sign_off_bodies_of_tenant(*, tenant: Tenant) -> QuerySet[SignOffBody]:
+    """The tenant's sign-off bodies with their agency, chair and members, in a fixed number of
+    queries."""
+    return (
+        SignOffBody.objects.filter(tenant=tenant)
+        .select_related("partner", "chair")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=SignOffBodyMember.objects.filter(tenant=tenant)
+                .select_related("user")
+                .order_by("user__full_name"),
+                to_attr="member_rows",
+            )
+        )
+        .order_by("name")
+    )
