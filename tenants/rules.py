@@ -154,11 +154,12 @@ def removal_refusal(*, by: User, membership: Membership) -> Refusal | None:
             .exclude(user=person)
             .count()
         )
-        if remaining < body.quorum:
+        # Whoever delivered an item cannot approve it, so a quorum above 1 needs a member more.
+        if remaining < body.quorum or (body.quorum > 1 and body.quorum >= remaining):
             problems.append(
                 f"sit on the {body.name}, which would be left with {remaining} "
-                f"member{'s' if remaining != 1 else ''}, fewer than its quorum of {body.quorum}: "
-                "add a member or lower the quorum first"
+                f"member{'s' if remaining != 1 else ''}, too few for its quorum of {body.quorum} "
+                "when one of them delivered the item: add a member or lower the quorum first"
             )
     for partner in Partner.objects.filter(
         tenant_id=membership.tenant_id, contact_id=person.pk
