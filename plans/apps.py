@@ -6,4 +6,7 @@ class PlansConfig(AppConfig):
     verbose_name = "Action plans"
 
     def ready(self):
-        from plans import workflows  # noqa: F401  (attaches each model's workflow)
+        from plans import (  # noqa: F401  (attaches each model's workflow; connects receivers)
+            receivers,
+            workflows,
+        )
