@@ -98,6 +98,7 @@ class AdoptedFrom:
     plan_id: int
     plan_title: str
     reference: str
+    at: datetime.datetime
 
 
 @dataclass
@@ -109,15 +110,17 @@ class ActionRow:
     adopted_from: AdoptedFrom | None = None
 
 
-def with_adopted_from(actions: QuerySet[Action], plan: ActionPlan) -> QuerySet[Action]:
-    """Where each action was adopted into ``plan`` from, as columns of the same query."""
-    adoption = ActionAdoption.objects.filter(
-        tenant_id=plan.tenant_id, to_plan_id=plan.pk, action=OuterRef("pk")
-    ).order_by("-at", "-pk")
+def with_adopted_from(actions: QuerySet[Action], tenant_id: int) -> QuerySet[Action]:
+    """Where each action was adopted from, as columns of the same query. An action is adopted
+    only out of an agency's plan, so its one adoption is what brought it into its plan."""
+    adoption = ActionAdoption.objects.filter(tenant_id=tenant_id, action=OuterRef("pk")).order_by(
+        "-at", "-pk"
+    )
     return actions.annotate(
         adopted_from_plan_id=Subquery(adoption.values("from_plan_id")[:1]),
         adopted_from_plan_title=Subquery(adoption.values("from_plan__title")[:1]),
         adopted_from_reference=Subquery(adoption.values("from_reference")[:1]),
+        adopted_at=Subquery(adoption.values("at")[:1]),
     )
 
 
@@ -125,7 +128,10 @@ def adopted_from_of(action: Action) -> AdoptedFrom | None:
     if action.adopted_from_plan_id is None:
         return None
     return AdoptedFrom(
-        action.adopted_from_plan_id, action.adopted_from_plan_title, action.adopted_from_reference
+        action.adopted_from_plan_id,
+        action.adopted_from_plan_title,
+        action.adopted_from_reference,
+        action.adopted_at,
     )
 
 
@@ -244,7 +250,7 @@ def plan_actions(
                 actions.filter(pk__in=page_ids).select_related("lead_officer", "lead_partner"),
                 plan.tenant,
             ),
-            plan,
+            tenant_id,
         )
     }
     numbers: dict[int, list[int]] = defaultdict(list)
@@ -320,7 +326,7 @@ def action_rows(actions, *, today: datetime.date) -> list[ActionRow]:
 
 def action_detail(*, tenant: Tenant, pk: int) -> Action:
     return (
-        Action.objects.filter(tenant=tenant)
+        with_adopted_from(Action.objects.filter(tenant=tenant), tenant.pk)
         .select_related(
             "plan",
             "plan__framework",
@@ -333,11 +339,6 @@ def action_detail(*, tenant: Tenant, pk: int) -> Action:
         .prefetch_related(
             _latest_progress(),
             Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by")),
-            Prefetch(
-                "adoptions",
-                queryset=ActionAdoption.objects.select_related("from_plan", "to_plan"),
-                to_attr="adoptions_newest_first",
-            ),
         )
         .get(pk=pk)
     )

@@ -597,21 +597,16 @@ def action_adopt(*, action: Action, into_plan: ActionPlan, by: User, reference: 
         after={"plan": into_plan.title, "reference": reference},
         always=True,
     )
-    went = f"action {old_reference} adopted into {into_plan.title} as {reference}"
+    went = f"adopted into {into_plan.title} as {reference}"
     if source.state == ActionPlan.State.ENDORSED:
         plan_variation_record(
             plan=source,
             by=by,
-            change=went,
-            summary=f"Action {old_reference} adopted into {into_plan.title} as {reference}; "
-            "the endorsed agency plan varied",
+            change=f"action {old_reference} {went}",
+            summary=f"Action {old_reference} {went}; the endorsed agency plan varied",
         )
     else:
-        _plan_event_record(
-            plan=source,
-            by=by,
-            summary=f"Action {old_reference} adopted into {into_plan.title} as {reference}",
-        )
+        _plan_event_record(plan=source, by=by, summary=f"Action {old_reference} {went}")
     came = f"adopted from {source.title} ({old_reference})"
     if into_plan.state == ActionPlan.State.ENDORSED:
         plan_variation_record(plan=into_plan, by=by, change=f"action {reference} added, {came}")

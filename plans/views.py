@@ -37,6 +37,7 @@ from plans.selectors import (
     action_rows,
     action_timeline,
     actions_of_user,
+    adopted_from_of,
     adoptions_out_of,
     agency_actions_to_adopt,
     plan_actions,
@@ -50,7 +51,7 @@ from plans.workflows import (
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
-    manages_plan,
+    is_manager,
     plan_management_refusal,
     reporting_refusal,
 )
@@ -142,6 +143,7 @@ def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
     actor = _actor(request)
+    managing = plan_management_refusal(actor, plan, "add actions to a plan")
     filter_form = PlanFilterForm(request.GET or None, tenant=request.tenant)
     valid = filter_form.is_valid() if filter_form.is_bound else True
     actions = plan_actions(
@@ -164,7 +166,9 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
         **steps_context(obj=plan, user=request.user),
         "history": plan_timeline(plan=plan),
         "adoptions_out": adoptions_out_of(plan=plan),
-        "can_manage": manages_plan(actor, plan),
+        "can_manage": managing is None,
+        # A manager of another agency is told whose plan this is rather than left guessing.
+        "managing_refusal": managing.message if managing and is_manager(actor) else "",
         "can_adopt": adopting_refusal(actor, plan) is None,
     }
     status = 200 if valid else 400
@@ -361,7 +365,7 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
         "latest_progress": progress[0] if progress else None,
         "progress_updates": progress,
         "evidence": list(action.evidence.all()),
-        "adoptions": action.adoptions_newest_first,
+        "adopted_from": adopted_from_of(action),
         "delegates": delegates,
         **steps_context(obj=action, user=request.user),
         "timeline": action_timeline(action=action),
