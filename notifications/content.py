@@ -58,7 +58,7 @@ def escalation_title(kind: str, label: str, due_date: datetime.date | None) -> s
     return {
         Kind.REMINDER: f"Due soon: {label}{due}",
         Kind.OVERDUE: f"Overdue: {label}{due}",
-        Kind.MANAGERS: f"Overdue, for the management team: {label}{due}",
+        Kind.MANAGERS: f"Overdue, for the body monitoring the plan: {label}{due}",
         Kind.CHAIR: f"Overdue, for the chair: {label}{due}",
         Kind.SIGN_OFF_WAITING: f"Waiting for your sign-off: {label}",
     }[kind]

@@ -32,6 +32,7 @@ from plans.workflows import (
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
+    evidence_refusal,
     plan_management_refusal,
     reporting_refusal,
 )
@@ -318,11 +319,13 @@ def action_update(
     by: User,
     recommendations: Iterable[Recommendation] | None = None,
     supporting_partners: Iterable[Partner] | None = None,
+    reason: str = "",
     **changes,
 ) -> Action:
     """Change an action's details. Managers only, and only while the action is not yet
     evidenced, signed off or withdrawn: what a board signs off must not change under it. What
-    really changed is recorded, before and after."""
+    really changed is recorded, before and after, with the reason given; moving the due date
+    later needs one, so the board can see why an action slipped."""
     unknown = set(changes) - ACTION_DETAIL_FIELDS
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
@@ -335,6 +338,13 @@ def action_update(
     ]
     before = action_detail_texts(action, compared)
     previous_lead_id = action.lead_officer_id
+    previous_due = action.due_date
+    new_due = changes.get("due_date", previous_due)
+    reason = reason.strip()
+    if previous_due is not None and new_due is not None and new_due > previous_due and not reason:
+        raise ValidationError(
+            {"reason": "Say why the due date moves later: the board will read it in the history."}
+        )
     for name, value in changes.items():
         setattr(action, name, value.strip() if isinstance(value, str) else value)
     recommendations = list(recommendations) if recommendations is not None else None
@@ -349,6 +359,7 @@ def action_update(
         before=before,
         after=action_detail_texts(action, compared),
         summary="Details changed",
+        reason=reason,
     )
     if action.lead_officer_id not in (None, previous_lead_id):
         lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
@@ -445,8 +456,8 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
 
 @transaction.atomic
 def evidence_add_file(*, action: Action, by: User, upload, description: str) -> Evidence:
-    actor = Actor(by, action.tenant_id)
-    _require_can_report(actor, action, "add evidence")
+    action = _locked(action)
+    _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
     if not description.strip():
         raise ValidationError({"description": "Say what the evidence shows."})
     checked = check_upload(upload)
@@ -470,8 +481,8 @@ def evidence_add_file(*, action: Action, by: User, upload, description: str) -> 
 
 @transaction.atomic
 def evidence_add_link(*, action: Action, by: User, url: str, description: str) -> Evidence:
-    actor = Actor(by, action.tenant_id)
-    _require_can_report(actor, action, "add evidence")
+    action = _locked(action)
+    _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
     if not description.strip():
         raise ValidationError({"description": "Say what the evidence shows."})
     url = url.strip()
