@@ -8,10 +8,11 @@ from django.urls import reverse
 
 from notifications.content import action_label
 from notifications.models import Notification
-from notifications.services import Event, notifications_send
+from notifications.services import Event, invitation_send, notifications_send
 from plans.models import Action, ActionPlan
 from plans.signals import delegate_added, lead_officer_assigned, plan_varied, recording_history
-from tenants.models import SignOffBodyMember
+from tenants.models import Invitation, SignOffBodyMember
+from tenants.signals import invitation_created
 from workflow.signals import transition_recorded
 
 Kind = Notification.Kind
@@ -146,3 +147,9 @@ def plan_variation_told(sender, plan: ActionPlan, entry, change: str, by, **kwar
         detail=entry.reason,
     )
     notifications_send(event=event, recipients=told)
+
+
+@receiver(invitation_created, sender=Invitation, dispatch_uid="notifications.invitation")
+def invitation_told(sender, invitation: Invitation, token: str, recipient, by, **kwargs):
+    link = reverse("invitation_accept", kwargs={"pk": invitation.pk, "token": token})
+    invitation_send(invitation=invitation, link=link, recipient=recipient)

@@ -6,7 +6,4 @@ class PlansConfig(AppConfig):
     verbose_name = "Action plans"
 
     def ready(self):
-        from plans import (  # noqa: F401  (attaches each model's workflow; connects receivers)
-            receivers,
-            workflows,
-        )
+        from plans import receivers, workflows  # noqa: F401  (workflows; receivers connected)
