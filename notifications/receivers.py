@@ -10,7 +10,7 @@ from notifications.content import action_label
 from notifications.models import Notification
 from notifications.services import Event, invitation_send, notifications_send
 from plans.models import Action, ActionPlan
-from plans.signals import delegate_added, lead_officer_assigned, recording_history
+from plans.signals import delegate_added, lead_officer_assigned, plan_varied, recording_history
 from tenants.models import Invitation, SignOffBodyMember
 from tenants.signals import invitation_created
 from workflow.signals import transition_recorded
@@ -123,6 +123,30 @@ def delegate_told(sender, action: Action, delegate, by, **kwargs):
     event = _action_event(action, Kind.MADE_DELEGATE, key, f"You can now deliver: {label}")
     reason = "the lead officer or a manager added you as a delegate for this action"
     notifications_send(event=event, recipients={delegate.pk: reason})
+
+
+@receiver(plan_varied, sender=ActionPlan, dispatch_uid="notifications.plan_varied")
+def plan_variation_told(sender, plan: ActionPlan, entry, change: str, by, **kwargs):
+    """The endorsing body hears of each change to what it endorsed, as it heard of the plan's
+    submission (the same kind: there is no separate kind for a variation)."""
+    if recording_history.get():
+        return
+    told = {
+        user_id: f"you sit on the {plan.owner_body.name}, which endorsed this plan"
+        for user_id in _members_of(plan.owner_body_id, plan.tenant_id)
+    }
+    told.pop(getattr(by, "pk", None), None)
+    event = Event(
+        tenant=plan.tenant,
+        kind=Kind.PLAN_SUBMITTED,
+        key=f"variation:{entry.pk}",
+        title=f"Variation to {plan.title}: {change}"[:300],
+        link=reverse("plan", kwargs={"tenant_slug": plan.tenant.slug, "pk": plan.pk}),
+        plan_id=plan.pk,
+        # A withdrawal's reason may name people: shown in the service, not in the e-mail.
+        detail=entry.reason,
+    )
+    notifications_send(event=event, recipients=told)
 
 
 @receiver(invitation_created, sender=Invitation, dispatch_uid="notifications.invitation")

@@ -196,6 +196,22 @@ class ActionForm(forms.Form):
         }
 
 
+class AdoptionForm(forms.Form):
+    """The reference an adopted action takes in the partnership plan; the service checks that
+    no other action there has it."""
+
+    reference = forms.CharField(
+        max_length=20,
+        label="Its reference in this plan",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
+        help_text='As this plan numbers it, for example "5.1".',
+        error_messages={
+            "required": "Enter the action's reference in this plan, for example 5.1.",
+            "max_length": "A reference is at most 20 characters long.",
+        },
+    )
+
+
 class ProgressForm(forms.Form):
     text = forms.CharField(
         label="What has happened since the last update",

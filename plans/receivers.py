@@ -1,4 +1,6 @@
-"""What plans answer when a person leaves an organisation or stops delivering actions."""
+"""What plans answer when a person leaves an organisation or stops delivering actions, and
+what they record about workflow steps taken on their actions. Receivers run inside the
+transaction of the change, so what they write commits or rolls back with it."""
 
 from django.dispatch import receiver
 
@@ -8,9 +10,10 @@ from plans.models import (
     ActionPlanUserObjectPermission,
     ActionUserObjectPermission,
 )
-from plans.services import _delegate_names, action_change_record
+from plans.services import _delegate_names, action_change_record, plan_variation_record
 from tenants.models import Membership
 from tenants.signals import person_commitments_asked, person_leaving
+from workflow.signals import transition_recorded
 
 
 def _count(n: int, word: str) -> str:
@@ -83,3 +86,16 @@ def delegations_ended(sender, membership: Membership, by, **kwargs) -> None:
             after={"delegates": _delegate_names(action)},
             summary=f"Delegate removed: {membership.user}, who left the organisation",
         )
+
+
+@receiver(transition_recorded, sender=Action, dispatch_uid="plans.withdrawal_varies_plan")
+def withdrawal_varies_endorsed_plan(sender, obj: Action, log, actor, **kwargs):
+    """An action withdrawn from an endorsed plan changes what its endorsing body endorsed."""
+    if log.transition != "withdraw":
+        return
+    plan = ActionPlan.objects.get(pk=obj.plan_id, tenant_id=obj.tenant_id)
+    if plan.state != ActionPlan.State.ENDORSED:
+        return
+    plan_variation_record(
+        plan=plan, by=actor, change=f"action {obj.reference} withdrawn", reason=log.comment
+    )

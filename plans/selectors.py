@@ -21,6 +21,7 @@ from django.db.models import (
 
 from plans.models import (
     Action,
+    ActionAdoption,
     ActionPlan,
     ActionRecommendation,
     ActionUserObjectPermission,
@@ -127,12 +128,48 @@ def actions_with_details(*, tenant: Tenant) -> QuerySet[Action]:
     )
 
 
+@dataclass(frozen=True)
+class AdoptedFrom:
+    """Where an action in a partnership plan came from: an agency's plan and its number there."""
+
+    plan_id: int
+    plan_title: str
+    reference: str
+    at: datetime.datetime
+
+
 @dataclass
 class ActionRow:
     action: Action
     rag: str | None
     latest_progress: LatestProgress | None
     recommendation_numbers: list[int] = field(default_factory=list)
+    adopted_from: AdoptedFrom | None = None
+
+
+def with_adopted_from(actions: QuerySet[Action], tenant_id: int) -> QuerySet[Action]:
+    """Where each action was adopted from, as columns of the same query. An action is adopted
+    only out of an agency's plan, so its one adoption is what brought it into its plan."""
+    adoption = ActionAdoption.objects.filter(tenant_id=tenant_id, action=OuterRef("pk")).order_by(
+        "-at", "-pk"
+    )
+    return actions.annotate(
+        adopted_from_plan_id=Subquery(adoption.values("from_plan_id")[:1]),
+        adopted_from_plan_title=Subquery(adoption.values("from_plan__title")[:1]),
+        adopted_from_reference=Subquery(adoption.values("from_reference")[:1]),
+        adopted_at=Subquery(adoption.values("at")[:1]),
+    )
+
+
+def adopted_from_of(action: Action) -> AdoptedFrom | None:
+    if action.adopted_from_plan_id is None:
+        return None
+    return AdoptedFrom(
+        action.adopted_from_plan_id,
+        action.adopted_from_plan_title,
+        action.adopted_from_reference,
+        action.adopted_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -245,9 +282,12 @@ def plan_actions(
     page_ids = [pk for _key, pk, _theme in page.object_list]
     loaded = {
         a.pk: a
-        for a in with_latest_progress(
-            actions.filter(pk__in=page_ids).select_related("lead_officer", "lead_partner"),
-            plan.tenant,
+        for a in with_adopted_from(
+            with_latest_progress(
+                actions.filter(pk__in=page_ids).select_related("lead_officer", "lead_partner"),
+                plan.tenant,
+            ),
+            tenant_id,
         )
     }
     numbers: dict[int, list[int]] = defaultdict(list)
@@ -269,6 +309,7 @@ def plan_actions(
                 rag_for(state=action.state, due_date=action.due_date, today=today),
                 latest_progress_of(action),
                 numbers[pk],
+                adopted_from_of(action),
             )
         )
 
@@ -322,10 +363,11 @@ def action_rows(actions, *, today: datetime.date) -> list[ActionRow]:
 
 def action_detail(*, tenant: Tenant, pk: int) -> Action:
     return (
-        Action.objects.filter(tenant=tenant)
+        with_adopted_from(Action.objects.filter(tenant=tenant), tenant.pk)
         .select_related(
             "plan",
             "plan__framework",
+            "plan__partner",
             "lead_officer",
             "lead_partner",
             "sign_off_body",
@@ -395,3 +437,61 @@ def action_timeline(*, action: Action) -> list[TimelineEntry]:
             )
         )
     return newest_first(entries)
+
+
+def plan_timeline(*, plan: ActionPlan) -> list[TimelineEntry]:
+    """Everything that happened to a plan, newest first: its workflow steps and approvals, and
+    what its history records besides (variations, actions adopted into or out of it). Three
+    queries whatever the history's length."""
+    entries = workflow_timeline(obj=plan)
+    for change in AuditEntry.objects.filter(
+        tenant_id=plan.tenant_id, subject_type=AuditEntry.Subject.PLAN, subject_id=plan.pk
+    ).select_related("actor"):
+        entries.append(
+            TimelineEntry(
+                at=change.at,
+                kind="change",
+                title=change.summary,
+                actor=change.actor,
+                text=change.reason,
+                detail=change,
+            )
+        )
+    return newest_first(entries)
+
+
+def adoptions_out_of(*, plan: ActionPlan) -> list[ActionAdoption]:
+    """The actions that went from the agency plan ``plan`` into partnership plans, oldest
+    first. One query; none for a partnership plan, which never gives actions away."""
+    if plan.partner_id is None:
+        return []
+    return list(
+        ActionAdoption.objects.filter(tenant_id=plan.tenant_id, from_plan=plan).select_related(
+            "action", "to_plan", "by"
+        )
+    )
+
+
+@dataclass
+class AgencyPlanActions:
+    plan: ActionPlan
+    actions: list[Action]
+
+
+def agency_actions_to_adopt(*, tenant: Tenant) -> list[AgencyPlanActions]:
+    """The open actions of every agency's plan in the tenant, by agency and plan, each plan's
+    actions in reference order. Two queries."""
+    plans = {
+        plan.pk: AgencyPlanActions(plan, [])
+        for plan in plans_of_tenant(tenant=tenant)
+        .filter(partner__isnull=False)
+        .order_by("partner__name", "title", "pk")
+    }
+    for action in Action.objects.filter(
+        tenant=tenant, plan_id__in=list(plans), state__in=Action.OPEN_STATES
+    ).select_related("lead_officer", "sign_off_body"):
+        action.plan = plans[action.plan_id].plan
+        plans[action.plan_id].actions.append(action)
+    for group in plans.values():
+        group.actions.sort(key=lambda a: _reference_key(a.reference))
+    return [group for group in plans.values() if group.actions]

@@ -5,14 +5,15 @@ import datetime
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.formats import date_format
 
 from plans.evidence import check_upload
 from plans.models import (
     Action,
+    ActionAdoption,
     ActionPlan,
     ActionPlanGroupObjectPermission,
     ActionRecommendation,
@@ -25,16 +26,17 @@ from plans.models import (
     Recommendation,
 )
 from plans.selectors import frameworks_visible
-from plans.signals import delegate_added, lead_officer_assigned
+from plans.signals import delegate_added, lead_officer_assigned, plan_varied
 from plans.workflows import (
     Refusal,
+    adoption_refusal,
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
     endorsing_body_change_refusal,
     evidence_refusal,
     framework_change_refusal,
-    is_manager,
+    plan_management_refusal,
     reporting_refusal,
     sign_off_revoke_refusal,
 )
@@ -54,11 +56,6 @@ from workflow.engine import Actor
 
 def _permission(codename: str) -> Permission:
     return Permission.objects.get(content_type__app_label="plans", codename=codename)
-
-
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 def _enforce(refusal: Refusal | None) -> None:
@@ -440,7 +437,15 @@ def action_create(
     due_date: datetime.date | None = None,
     sign_off_body: SignOffBody | None = None,
 ) -> Action:
-    _require(is_manager(Actor(by, plan.tenant_id)), "Only managers can add actions to a plan.")
+    """Add a proposed action to ``plan``. Added to an endorsed plan, it varies what the
+    endorsing body endorsed: the plan's history says so and the body is told."""
+    # Locked, so the plan cannot be endorsed between the check below and the new action.
+    plan = (
+        ActionPlan.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .get(pk=plan.pk, tenant_id=plan.tenant_id)
+    )
+    _enforce(plan_management_refusal(Actor(by, plan.tenant_id), plan, "add actions to a plan"))
     action = Action(
         tenant_id=plan.tenant_id,
         plan=plan,
@@ -457,6 +462,8 @@ def action_create(
     action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
+    if plan.state == ActionPlan.State.ENDORSED:
+        plan_variation_record(plan=plan, by=by, change=f"action {action.reference} added")
     if action.lead_officer_id is not None:
         lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
     return action
@@ -660,3 +667,128 @@ def evidence_add_link(*, action: Action, by: User, url: str, description: str) -
     )
     evidence.save()
     return evidence
+
+
+# -- variations to endorsed plans and adoptions between plans ----------------------------------
+
+
+@transaction.atomic
+def plan_variation_record(
+    *, plan: ActionPlan, by: User, change: str, summary: str = "", reason: str = ""
+) -> AuditEntry:
+    """Record in ``plan``'s history that what its endorsing body endorsed has changed
+    (``change``: "action 4.2 added"), and tell the body. Called inside the transaction of the
+    change it records."""
+    entry = audit_record(
+        tenant_id=plan.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PLAN,
+        subject_id=plan.pk,
+        subject_label=plan.title,
+        summary=summary or f"Variation: {change}",
+        reason=reason,
+        always=True,
+    )
+    plan_varied.send(sender=ActionPlan, plan=plan, entry=entry, change=change, by=by)
+    return entry
+
+
+def _plan_event_record(*, plan: ActionPlan, by: User, summary: str) -> AuditEntry:
+    return audit_record(
+        tenant_id=plan.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PLAN,
+        subject_id=plan.pk,
+        subject_label=plan.title,
+        summary=summary,
+        always=True,
+    )
+
+
+ADOPTION_LABELS = {"plan": "Plan", "reference": "Reference"}
+
+
+@transaction.atomic
+def action_adopt(*, action: Action, into_plan: ActionPlan, by: User, reference: str) -> Action:
+    """Move ``action`` from an agency's plan into the partnership plan ``into_plan`` as
+    ``reference``, without re-keying: its steps, approvals, progress, evidence and delegates go
+    with it. Both plans' histories and the action's record it.
+
+    Taken from an endorsed agency plan, it varies that plan (see ``adopting_from_refusal``);
+    added to an endorsed partnership plan, it varies that one. Each endorsing body is told.
+    """
+    # The action is locked first: of two people adopting it at once, the second finds it gone.
+    action = _locked(action)
+    source = (
+        ActionPlan.objects.select_related("partner", "framework")
+        .select_for_update(of=("self",))
+        .get(pk=action.plan_id, tenant_id=action.tenant_id)
+    )
+    action.plan = source
+    into_plan = (
+        ActionPlan.objects.select_related("framework", "monitoring_body")
+        .select_for_update(of=("self",))
+        .get(pk=into_plan.pk, tenant_id=into_plan.tenant_id)
+    )
+    _enforce(adoption_refusal(Actor(by, action.tenant_id), action, into_plan))
+    reference = reference.strip()
+    if not reference:
+        raise ValidationError(
+            {"reference": f"Enter the action's reference in {into_plan.title}, for example 5.1."}
+        )
+    if len(reference) > Action._meta.get_field("reference").max_length:
+        raise ValidationError({"reference": "A reference is at most 20 characters long."})
+    clash = ValidationError(
+        {"reference": f"Another action in {into_plan.title} already has the reference {reference}."}
+    )
+    if Action.objects.filter(
+        tenant_id=into_plan.tenant_id, plan=into_plan, reference=reference
+    ).exists():
+        raise clash
+
+    old_reference = action.reference
+    action.plan = into_plan
+    action.reference = reference
+    try:
+        with transaction.atomic():
+            action.save(update_fields=["plan", "reference", "updated_at"])
+    except IntegrityError:
+        # Another action took the reference since the check above.
+        raise clash from None
+    ActionAdoption.objects.create(
+        tenant_id=action.tenant_id,
+        action=action,
+        from_plan=source,
+        to_plan=into_plan,
+        from_reference=old_reference,
+        to_reference=reference,
+        by=by,
+    )
+    audit_record(
+        tenant_id=action.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.ACTION,
+        subject_id=action.pk,
+        subject_label=str(action),
+        summary=f"Adopted from {source.title} into {into_plan.title}",
+        labels=ADOPTION_LABELS,
+        before={"plan": source.title, "reference": old_reference},
+        after={"plan": into_plan.title, "reference": reference},
+        always=True,
+    )
+    went = f"adopted into {into_plan.title} as {reference}"
+    if source.state == ActionPlan.State.ENDORSED:
+        plan_variation_record(
+            plan=source,
+            by=by,
+            change=f"action {old_reference} {went}",
+            summary=f"Action {old_reference} {went}; the endorsed agency plan varied",
+        )
+    else:
+        _plan_event_record(plan=source, by=by, summary=f"Action {old_reference} {went}")
+    came = f"adopted from {source.title} ({old_reference})"
+    if into_plan.state == ActionPlan.State.ENDORSED:
+        plan_variation_record(plan=into_plan, by=by, change=f"action {reference} added, {came}")
+    else:
+        _plan_event_record(plan=into_plan, by=by, summary=f"Action {reference} {came}")
+    return action

@@ -13,6 +13,11 @@ lead_officer_assigned = Signal()
 # sender=Action, action, delegate, by.
 delegate_added = Signal()
 
+# What an endorsing body endorsed has changed (an action added, withdrawn, adopted away):
+# sender=ActionPlan, plan, entry (the AuditEntry in the plan's history), change (what changed,
+# in words: "action 4.2 added"), by.
+plan_varied = Signal()
+
 
 # Set while recording what happened in the past (the demo's story; later, importing a council's
 # existing plan): the rows are written as usual, but nobody is told about old news.

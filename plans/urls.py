@@ -12,6 +12,12 @@ urlpatterns = [
     path("plans/<int:pk>/settings/", views.plan_settings, name="plan_settings"),
     path("plans/<int:pk>/steps/<str:name>/", views.plan_transition, name="plan_step"),
     path("plans/<int:pk>/actions/new/", views.action_new, name="action_new"),
+    path("plans/<int:pk>/adopt/", views.plan_adopt, name="plan_adopt"),
+    path(
+        "plans/<int:pk>/adopt/actions/<int:action_pk>/",
+        views.plan_adopt_action,
+        name="plan_adopt_action",
+    ),
     path("actions/<int:pk>/", views.action_page, name="action"),
     path("actions/<int:pk>/edit/", views.action_edit, name="action_edit"),
     path("actions/<int:pk>/steps/<str:name>/", views.action_transition, name="action_step"),

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from plans import queues, services
 from plans.forms import (
     ActionForm,
+    AdoptionForm,
     CompletionForm,
     DelegateForm,
     EvidenceForm,
@@ -37,14 +38,25 @@ from plans.selectors import (
     action_rows,
     action_timeline,
     actions_of_user,
+    adopted_from_of,
+    adoptions_out_of,
+    agency_actions_to_adopt,
     plan_actions,
+    plan_timeline,
     plans_of_tenant,
 )
-from plans.workflows import action_abilities, details_change_refusal
+from plans.workflows import (
+    action_abilities,
+    adopting_from_refusal,
+    adopting_refusal,
+    adoption_refusal,
+    details_change_refusal,
+    is_manager,
+    plan_management_refusal,
+)
 from tenants.models import Capability, Membership
 from tenants.views import require_capability
 from workflow.engine import Actor
-from workflow.selectors import workflow_timeline
 from workflow.views import step_confirm, steps_context
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -68,9 +80,14 @@ def _action_detail_or_404(request: HttpRequest, pk: int) -> Action:
         raise Http404("No such action.") from None
 
 
-def _require_manager(request: HttpRequest) -> None:
-    if not request.membership.can_manage:
-        raise PermissionDenied("Only managers and tenant administrators can do this.")
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, request.tenant.pk, membership=request.membership)
+
+
+def _require_manager(request: HttpRequest, plan: ActionPlan, what: str) -> None:
+    refusal = plan_management_refusal(_actor(request), plan, what)
+    if refusal is not None:
+        raise PermissionDenied(refusal.message)
 
 
 def _back_to_action(request: HttpRequest, action: Action) -> HttpResponse:
@@ -180,6 +197,8 @@ def plan_settings(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRespon
 @login_required
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
+    actor = _actor(request)
+    managing = plan_management_refusal(actor, plan, "add actions to a plan")
     filter_form = PlanFilterForm(request.GET or None, tenant=request.tenant)
     valid = filter_form.is_valid() if filter_form.is_bound else True
     actions = plan_actions(
@@ -200,8 +219,12 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
             (state.label, actions.state_counts.get(state.value, 0)) for state in Action.State
         ],
         **steps_context(obj=plan, user=request.user),
-        "history": workflow_timeline(obj=plan),
-        "can_manage": request.membership.can_manage,
+        "history": plan_timeline(plan=plan),
+        "adoptions_out": adoptions_out_of(plan=plan),
+        "can_manage": managing is None,
+        # A manager of another agency is told whose plan this is rather than left guessing.
+        "managing_refusal": managing.message if managing and is_manager(actor) else "",
+        "can_adopt": adopting_refusal(actor, plan) is None,
         "can_administer": request.membership.can_administer,
         "sign_off_bodies": services.sign_off_bodies_of_plan(plan=plan),
     }
@@ -230,13 +253,95 @@ def plan_transition(request: HttpRequest, tenant_slug: str, pk: int, name: str) 
     )
 
 
+# -- adopting agency plans' actions into a partnership plan ----------------------------------
+
+
+@login_required
+def plan_adopt(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    """The open actions of the agencies' plans that a partnership plan's manager may adopt,
+    by agency plan; where a whole plan cannot be adopted from, why."""
+    plan = _plan_or_404(request, pk)
+    actor = _actor(request)
+    refusal = adopting_refusal(actor, plan)
+    if refusal is not None:
+        raise PermissionDenied(refusal.message)
+    groups = []
+    for group in agency_actions_to_adopt(tenant=request.tenant):
+        plan_refusal = adopting_from_refusal(actor, group.plan, plan)
+        rows = [
+            (action, adoption_refusal(actor, action, plan) if plan_refusal is None else None)
+            for action in group.actions
+        ]
+        groups.append((group.plan, plan_refusal, rows))
+    return render(request, "plans/plan_adopt.html", {"plan": plan, "groups": groups})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_adopt_action(
+    request: HttpRequest, tenant_slug: str, pk: int, action_pk: int
+) -> HttpResponse:
+    """Adopting one action: what happens, its new reference, and the adoption when posted. A
+    refused adoption says why (403) and changes nothing."""
+    plan = _plan_or_404(request, pk)
+    action = get_object_or_404(
+        Action.objects.filter(tenant=request.tenant).select_related(
+            "plan", "plan__partner", "plan__framework", "sign_off_body"
+        ),
+        pk=action_pk,
+    )
+    refused = adoption_refusal(_actor(request), action, plan)
+    refusal = refused.message if refused is not None else ""
+    form = AdoptionForm(request.POST or None, initial={"reference": action.reference})
+    status = 403 if refusal else 200
+    if request.method == "POST" and not refusal:
+        status = 400
+        if form.is_valid():
+            old_reference = action.reference
+            try:
+                adopted = services.action_adopt(
+                    action=action,
+                    into_plan=plan,
+                    by=request.user,
+                    reference=form.cleaned_data["reference"],
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    add_service_errors(form, error)
+                else:
+                    # Someone else adopted or withdrew it since the page was shown.
+                    refusal, status = " ".join(error.messages), 403
+            except PermissionDenied as denied:
+                refusal, status = str(denied), 403
+            else:
+                messages.success(
+                    request,
+                    f"Action {old_reference} of {action.plan.title} adopted into {plan.title} "
+                    f"as {adopted.reference}.",
+                )
+                return _back_to_action(request, adopted)
+    return render(
+        request,
+        "plans/plan_adopt_action.html",
+        {
+            "plan": plan,
+            "action": action,
+            "form": form,
+            "refusal": refusal,
+            "varies_agency_plan": action.plan.state == ActionPlan.State.ENDORSED,
+            "varies_plan": plan.state == ActionPlan.State.ENDORSED,
+        },
+        status=status,
+    )
+
+
 # -- creating and editing actions -----------------------------------------------------------
 
 
 @login_required
 def action_new(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
-    _require_manager(request)
+    _require_manager(request, plan, "add actions to a plan")
     form = ActionForm(request.POST or None, tenant=request.tenant, plan=plan)
     if request.method == "POST" and form.is_valid():
         try:
@@ -307,6 +412,7 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
         "latest_progress": progress[0] if progress else None,
         "progress_updates": progress,
         "evidence": list(action.evidence.all()),
+        "adopted_from": adopted_from_of(action),
         "delegates": delegates,
         **steps_context(obj=action, user=request.user),
         "timeline": action_timeline(action=action),

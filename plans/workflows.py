@@ -28,6 +28,28 @@ def is_manager(actor: Actor, obj=None) -> bool:
     return actor.can(Capability.MANAGE_ACTIONS)
 
 
+def manages_plan(actor: Actor, plan: ActionPlan) -> bool:
+    """Who may change a plan and its actions. Any manager or tenant administrator manages a
+    partnership plan; an agency's own plan is managed by the managers who work for that agency
+    and by tenant administrators, not by the managers of other agencies. Reading stays open."""
+    if not is_manager(actor):
+        return False
+    if plan.partner_id is None or actor.can(Capability.ADMINISTER):
+        return True
+    return actor.membership.partner_id == plan.partner_id
+
+
+def manages_action(actor: Actor, action: Action) -> bool:
+    return manages_plan(actor, action.plan)
+
+
+def _agency_managers(plan: ActionPlan) -> str:
+    """Who manages ``plan`` in words, after "Only"."""
+    if plan.partner_id is None:
+        return "a manager or tenant administrator"
+    return f"a manager who works for {plan.partner.name} or a tenant administrator"
+
+
 def is_delegate(actor: Actor, action: Action) -> bool:
     """A person the lead officer or a manager has asked to deliver this one action."""
     return actor.remember(
@@ -224,10 +246,23 @@ def _state(action: Action) -> str:
     return action.get_state_display().lower()
 
 
+def plan_management_refusal(actor: Actor, plan: ActionPlan, what: str) -> Refusal | None:
+    """Why ``actor`` may not manage ``plan`` (``what``: "change an action"), or None. A manager
+    of another agency is told whose plan it is."""
+    if manages_plan(actor, plan):
+        return None
+    if is_manager(actor):
+        return Refusal(
+            f"Only managers who work for {plan.partner.name} can change this agency's plan."
+        )
+    return Refusal(f"Only managers can {what}.")
+
+
 def details_change_refusal(actor: Actor, action: Action) -> Refusal | None:
-    """Changing an action's details: managers, until it is evidenced."""
-    if not is_manager(actor):
-        return Refusal("Only managers can change an action.")
+    """Changing an action's details: managers of its plan, until it is evidenced."""
+    refusal = plan_management_refusal(actor, action.plan, "change an action")
+    if refusal is not None:
+        return refusal
     if action.state not in EDITABLE_STATES:
         return Refusal(
             f"This action is {_state(action)}; its details can no longer be changed.",
@@ -288,14 +323,105 @@ def completion_statement_refusal(actor: Actor, action: Action) -> Refusal | None
 
 
 def delegates_refusal(actor: Actor, action: Action, *, adding: bool) -> Refusal | None:
-    """Adding or removing a delegate: the lead officer or a manager. A delegate is added only
-    while the action is open, to deliver it; taking someone's rights away is always allowed."""
+    """Adding or removing a delegate: the lead officer or a manager of the action's plan. A
+    delegate is added only while the action is open, to deliver it; taking someone's rights
+    away is always allowed."""
     what = "add a delegate" if adding else "remove a delegate"
-    if not (actor.is_user(action.lead_officer_id) or is_manager(actor)):
+    if not (actor.is_user(action.lead_officer_id) or manages_action(actor, action)):
+        if is_manager(actor):
+            return plan_management_refusal(actor, action.plan, what)
         return Refusal(f"Only the lead officer or a manager can {what}.")
     if adding and not action.is_open:
         return Refusal(
             f"This action is {_state(action)}; delegates are added only while it is open.",
+            not_now=True,
+        )
+    return None
+
+
+# -- a partnership plan adopting actions from its agencies' plans ------------------------------
+
+
+def adopting_refusal(actor: Actor, plan: ActionPlan) -> Refusal | None:
+    """Adopting any action into ``plan``: a partnership plan, by someone who manages it."""
+    if plan.partner_id is not None:
+        return Refusal(
+            "Actions are adopted into a partnership plan, not into an agency's own plan."
+        )
+    if not manages_plan(actor, plan):
+        return Refusal("Only managers can adopt actions into a partnership plan.")
+    return None
+
+
+def adopting_from_refusal(actor: Actor, source: ActionPlan, plan: ActionPlan) -> Refusal | None:
+    """Adopting the actions of the agency plan ``source`` into ``plan``, whichever action.
+
+    An endorsed agency plan is varied by losing an action, so the partnership plan's monitoring
+    body takes that decision: the person adopting must sit on it.
+    """
+    if source.tenant_id != plan.tenant_id:
+        return Refusal("That plan belongs to another organisation.")
+    if source.partner_id is None:
+        return Refusal(
+            f"{source.title} is not an agency's plan: only an agency's actions can be adopted.",
+            not_now=True,
+        )
+    if source.framework_id != plan.framework_id:
+        return Refusal(
+            f"{source.title} responds to {source.framework.title} and {plan.title} to "
+            f"{plan.framework.title}: its actions answer recommendations that {plan.title} "
+            "does not have.",
+            not_now=True,
+        )
+    if source.state == ActionPlan.State.ENDORSED and not actor.sits_on(plan.monitoring_body_id):
+        if plan.monitoring_body_id is None:
+            return Refusal(
+                f"{source.title} is endorsed, so adopting one of its actions varies it, which "
+                f"the body monitoring {plan.title} decides; {plan.title} has no monitoring body."
+            )
+        return Refusal(
+            f"{source.title} is endorsed, so adopting one of its actions varies it: only "
+            f"members of the {plan.monitoring_body.name}, which monitors {plan.title}, can "
+            "adopt its actions."
+        )
+    return None
+
+
+def _bodies_signing_off(actor: Actor, plan: ActionPlan) -> frozenset[int]:
+    return actor.remember(
+        ("bodies signing off", plan.pk),
+        lambda: frozenset(
+            ActionPlanGroupObjectPermission.objects.filter(
+                tenant_id=plan.tenant_id,
+                content_object_id=plan.pk,
+                permission__codename="sign_off_actions",
+                group__sign_off_bodies__isnull=False,
+            ).values_list("group__sign_off_bodies", flat=True)
+        ),
+    )
+
+
+def adoption_refusal(actor: Actor, action: Action, plan: ActionPlan) -> Refusal | None:
+    """Adopting ``action`` into the partnership plan ``plan``: the action moves, with its
+    history, so it must still be open to answer for and its sign-off body must be one the
+    partnership plan lets sign off."""
+    if action.plan_id == plan.pk:
+        return Refusal(f"Action {action.reference} is already in {plan.title}.", not_now=True)
+    refusal = adopting_refusal(actor, plan) or adopting_from_refusal(actor, action.plan, plan)
+    if refusal is not None:
+        return refusal
+    if action.state == Action.State.WITHDRAWN:
+        return Refusal(
+            f"Action {action.reference} is withdrawn; a withdrawn action cannot be adopted.",
+            not_now=True,
+        )
+    if action.sign_off_body_id is not None and action.sign_off_body_id not in (
+        _bodies_signing_off(actor, plan)
+    ):
+        return Refusal(
+            f"Action {action.reference} is signed off by the {action.sign_off_body.name}, which "
+            f"is not authorised to sign off actions in {plan.title}: its sign-off body must "
+            "change first.",
             not_now=True,
         )
     return None
@@ -307,8 +433,8 @@ ACTION_WORKFLOW = Workflow(
         Transition(
             name="agree",
             label="Agree the action",
-            who="a manager or tenant administrator",
-            allowed=is_manager,
+            who=lambda a: _agency_managers(a.plan),
+            allowed=manages_action,
             description=(
                 "The partnership commits to the action as it stands: its lead officer can start "
                 "work, and it is chased against its due date from now on."
@@ -323,8 +449,13 @@ ACTION_WORKFLOW = Workflow(
         Transition(
             name="start",
             label="Start work",
-            who="the lead officer, a delegate or a manager",
-            allowed=lambda actor, a: delivers(actor, a) or is_manager(actor),
+            who=lambda a: (
+                "the lead officer, a delegate or a manager"
+                if a.plan.partner_id is None
+                else f"the lead officer, a delegate, a manager who works for "
+                f"{a.plan.partner.name} or a tenant administrator"
+            ),
+            allowed=lambda actor, a: delivers(actor, a) or manages_action(actor, a),
             description="Records that work on the action has begun.",
         ),
         Transition(
@@ -394,8 +525,8 @@ ACTION_WORKFLOW = Workflow(
         Transition(
             name="withdraw",
             label="Withdraw",
-            who="a manager or tenant administrator",
-            allowed=is_manager,
+            who=lambda a: _agency_managers(a.plan),
+            allowed=manages_action,
             reason_required=True,
             reason_label="Why the action is withdrawn (for example, superseded by 4.1)",
             description=(
@@ -413,8 +544,8 @@ PLAN_WORKFLOW = Workflow(
         Transition(
             name="submit",
             label="Submit for endorsement",
-            who="a manager or tenant administrator",
-            allowed=is_manager,
+            who=_agency_managers,
+            allowed=manages_plan,
             forbidden=submission_leaves_a_quorum,
             description=(
                 "The plan goes to its owning body, which endorses it or returns it for "

@@ -586,7 +586,7 @@ def test_officer_cannot_open_the_new_action_form(client, story):
     client.force_login(story.bob)
     response = client.get(url("action_new", pk=story.plan.pk))
     assert response.status_code == 403
-    assert "Only managers and tenant administrators can do this." in response.content.decode()
+    assert "Only managers can add actions to a plan." in response.content.decode()
 
 
 def test_new_action_form_offers_only_this_tenants_people_and_partners(client, story):

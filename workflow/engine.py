@@ -101,7 +101,9 @@ OPTIONAL_COMMENT = "Comment (optional)"
 class Transition:
     name: str  # the django-fsm method on the model
     label: str
-    who: str  # who may take it, in words, for refusals: "a manager or tenant administrator"
+    # Who may take it, in words, for refusals: "a manager or tenant administrator"; or a
+    # function of the object, where that depends on it (the managers of one agency).
+    who: str | Callable[[Any], str]
     allowed: Callable[[Actor, Any], bool]
     conditions: tuple[Condition, ...] = ()
     reason_required: bool = False
@@ -126,6 +128,9 @@ class Transition:
     def __post_init__(self):
         if self.reason_required and self.reason_label == OPTIONAL_COMMENT:
             raise ValueError(f"{self.name}: a step that needs a reason must say what reason.")
+
+    def who_for(self, obj: Any) -> str:
+        return self.who(obj) if callable(self.who) else self.who
 
     @property
     def reason_missing(self) -> str:

@@ -58,7 +58,7 @@ def _role_refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> s
             f"{obj.workflow_state_label.lower()}."
         )
     if not transition.allowed(actor, obj):
-        return f"Only {transition.who} can {transition.label.lower()}."
+        return f"Only {transition.who_for(obj)} can {transition.label.lower()}."
     return None
 
 
