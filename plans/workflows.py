@@ -19,6 +19,7 @@ from plans.models import (
     ActionUserObjectPermission,
 )
 from tenants.models import Capability
+from tenants.text import has_visible_text
 from workflow.engine import Actor, Condition, Transition, Workflow
 
 
@@ -216,7 +217,7 @@ ACTION_WORKFLOW = Workflow(
                 Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
                 Condition(
                     "Write a completion statement.",
-                    lambda a: bool(a.completion_statement.strip()),
+                    lambda a: has_visible_text(a.completion_statement),
                 ),
             ),
         ),
