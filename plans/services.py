@@ -44,6 +44,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.services import audit_record
+from tenants.text import one_line_text, paragraph_text, texts_clean
 from workflow.engine import Actor
 
 
@@ -59,6 +60,29 @@ def _require(allowed: bool, message: str) -> None:
 def _enforce(refusal: Refusal | None) -> None:
     if refusal is not None:
         refusal.raise_error()
+
+
+# -- what the texts people write may be ------------------------------------------------------
+
+PLAN_TITLE = one_line_text("the plan's title", 300, missing="Enter a title for the plan.")
+ACTION_TEXTS = {
+    "reference": one_line_text(
+        "the reference", 20, missing='Enter a reference, for example "3.2".'
+    ),
+    "title": one_line_text("the title", 300, missing="Enter a title for the action."),
+    "description": paragraph_text("the description"),
+}
+PROGRESS_TEXT = paragraph_text("the progress update", missing="Describe the progress made.")
+EVIDENCE_DESCRIPTION = one_line_text(
+    "the description of the evidence", 500, missing="Say what the evidence shows."
+)
+EVIDENCE_LINK = one_line_text(
+    "the web address", 1000, missing="Enter a full web address starting https://"
+)
+COMPLETION_STATEMENT = paragraph_text(
+    "the completion statement", missing="Write the completion statement."
+)
+SEARCH_TEXT = one_line_text("the search", 200)
 
 
 # -- the record of changes other than workflow steps -------------------------------------------
@@ -170,6 +194,7 @@ def action_plan_create(
 ) -> ActionPlan:
     """Create a plan; its owning body may endorse it, and ``sign_off_bodies`` may sign off its
     actions."""
+    title = texts_clean(title=(PLAN_TITLE, title))["title"]
     plan = ActionPlan(
         tenant=tenant, framework=framework, title=title, owner_body=owner_body, owner=owner
     )
@@ -272,12 +297,15 @@ def action_create(
     sign_off_body: SignOffBody | None = None,
 ) -> Action:
     _require(is_manager(Actor(by, plan.tenant_id)), "Only managers can add actions to a plan.")
+    texts = texts_clean(
+        reference=(ACTION_TEXTS["reference"], reference),
+        title=(ACTION_TEXTS["title"], title),
+        description=(ACTION_TEXTS["description"], description),
+    )
     action = Action(
         tenant_id=plan.tenant_id,
         plan=plan,
-        reference=reference.strip(),
-        title=title.strip(),
-        description=description,
+        **texts,
         lead_officer=lead_officer,
         lead_partner=lead_partner,
         due_date=due_date,
@@ -321,6 +349,8 @@ def action_update(
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
+    texts = {name: (rule, changes[name]) for name, rule in ACTION_TEXTS.items() if name in changes}
+    changes.update(texts_clean(**texts))
     compared = [
         *changes,
         *(["recommendations"] if recommendations is not None else []),
@@ -352,8 +382,9 @@ def action_update(
 def action_set_completion_statement(*, action: Action, by: User, text: str) -> Action:
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(completion_statement_refusal(Actor(by, action.tenant_id), action))
+    text = texts_clean(text=(COMPLETION_STATEMENT, text))["text"]
     before = action.completion_statement
-    action.completion_statement = text.strip()
+    action.completion_statement = text
     action.completion_statement_by = by
     action.save(update_fields=["completion_statement", "completion_statement_by", "updated_at"])
     action_change_record(
@@ -427,10 +458,9 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
     _require_can_report(actor, action, "add progress")
     if rag not in Rag.values or rag == Rag.BLUE:
         raise ValidationError({"rag": "Choose red, amber or green."})
-    if not text.strip():
-        raise ValidationError({"text": "Describe the progress made."})
+    text = texts_clean(text=(PROGRESS_TEXT, text))["text"]
     update = ProgressUpdate(
-        tenant_id=action.tenant_id, action=action, author=author, text=text.strip(), rag=rag
+        tenant_id=action.tenant_id, action=action, author=author, text=text, rag=rag
     )
     update.save()
     return update
@@ -440,13 +470,12 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
 def evidence_add_file(*, action: Action, by: User, upload, description: str) -> Evidence:
     actor = Actor(by, action.tenant_id)
     _require_can_report(actor, action, "add evidence")
-    if not description.strip():
-        raise ValidationError({"description": "Say what the evidence shows."})
+    description = texts_clean(description=(EVIDENCE_DESCRIPTION, description))["description"]
     checked = check_upload(upload)
     evidence = Evidence(
         tenant_id=action.tenant_id,
         action=action,
-        description=description.strip(),
+        description=description,
         original_name=checked.name,
         storage_key=checked.storage_key,
         sha256=checked.sha256,
@@ -465,9 +494,8 @@ def evidence_add_file(*, action: Action, by: User, upload, description: str) -> 
 def evidence_add_link(*, action: Action, by: User, url: str, description: str) -> Evidence:
     actor = Actor(by, action.tenant_id)
     _require_can_report(actor, action, "add evidence")
-    if not description.strip():
-        raise ValidationError({"description": "Say what the evidence shows."})
-    url = url.strip()
+    texts = texts_clean(description=(EVIDENCE_DESCRIPTION, description), link=(EVIDENCE_LINK, url))
+    description, url = texts["description"], texts["link"]
     try:
         URLValidator(schemes=["https", "http"])(url)
     except ValidationError:
@@ -475,7 +503,7 @@ def evidence_add_link(*, action: Action, by: User, url: str, description: str) -
     evidence = Evidence(
         tenant_id=action.tenant_id,
         action=action,
-        description=description.strip(),
+        description=description,
         link=url,
         uploaded_by=by,
     )
