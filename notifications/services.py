@@ -4,6 +4,7 @@ tenant's escalation policy, a person's preferences."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from notifications.models import (
     Notification,
     NotificationPreference,
 )
-from tenants.models import Tenant, User
+from tenants.models import AuditEntry, Tenant, User
 from tenants.scoping import tenant_scope
 from tenants.selectors import membership_for
+from tenants.services import audit_record
 from tenants.text import one_line_text, texts_clean
 
 log = logging.getLogger(__name__)
@@ -299,6 +301,7 @@ def escalation_policy_update(
     if notify_api_key is not None:
         notify_api_key = texts["notify_api_key"]
     policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
+    before = _policy_texts(policy)
     for name, value in values.items():
         setattr(policy, name, value.strip() if isinstance(value, str) else value)
     if notify_api_key is not None and notify_api_key.strip():
@@ -306,7 +309,40 @@ def escalation_policy_update(
     policy.updated_by = by
     policy.full_clean(exclude=["tenant"])
     policy.save()
+    audit_record(
+        tenant_id=tenant.pk,
+        actor=by,
+        subject_type=AuditEntry.Subject.ESCALATION_POLICY,
+        subject_id=policy.pk,
+        subject_label="Escalations",
+        summary="Escalation settings changed",
+        labels=POLICY_LABELS,
+        before=before,
+        after=_policy_texts(policy),
+    )
     return policy
+
+
+POLICY_LABELS = {
+    **{
+        name: EscalationPolicy._meta.get_field(name).verbose_name.capitalize()
+        for name in POLICY_FIELDS
+    },
+    "channel": "Send e-mails by",
+    "notify_template_id": "GOV.UK Notify e-mail template ID",
+    "notify_api_key": "GOV.UK Notify API key",
+}
+
+
+def _policy_texts(policy: EscalationPolicy) -> dict[str, str]:
+    texts = {name: str(getattr(policy, name) or "") for name in POLICY_FIELDS}
+    texts["channel"] = policy.get_channel_display()
+    # The key is a secret: the record shows a fingerprint, enough to see that it changed.
+    key = policy.notify_api_key or ""
+    texts["notify_api_key"] = (
+        f"a key with fingerprint {hashlib.sha256(key.encode()).hexdigest()[:8]}" if key else ""
+    )
+    return texts
 
 
 def notification_preference_set(*, user: User, events: str) -> NotificationPreference:

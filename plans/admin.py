@@ -1,9 +1,17 @@
+import datetime
+
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from plans import services
+from plans.frameworks.held import held_file, hold_file, release_file
+from plans.frameworks.reading import MAX_BYTES, MAX_ROWS
+from plans.frameworks.services import FrameworkImport, FrameworkImportRefused, framework_import
 from plans.models import (
     Action,
     ActionPlan,
@@ -14,7 +22,13 @@ from plans.models import (
     Theme,
 )
 from plans.workflows import ACTION_WORKFLOW, EDITABLE_STATES, PLAN_WORKFLOW
-from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm, errors_for_form
+from tenants.admin import (
+    NeverDeleted,
+    ReadOnlyAdmin,
+    TenantOwnedAdmin,
+    TenantOwnedAdminForm,
+    errors_for_form,
+)
 from workflow.admin import transition_actions
 
 
@@ -38,6 +52,23 @@ class RecommendationInline(admin.TabularInline):
         return formset
 
 
+class FrameworkImportAdminForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    short_name = forms.CharField(
+        max_length=60,
+        help_text="For example laming-2009. A national framework with this short name, such as "
+        "an outline, is updated in place: recommendations are matched by number.",
+    )
+    published = forms.DateField(required=False, help_text="YYYY-MM-DD")
+    source = forms.CharField(
+        max_length=300, required=False, help_text="Where the text comes from (kept if blank)."
+    )
+    file = forms.FileField(
+        help_text=f"CSV (UTF-8) or Excel workbook (.xlsx), at most {MAX_BYTES // (1024 * 1024)} "
+        f"MB and {MAX_ROWS:,} recommendations; columns as in docs/framework-import.md."
+    )
+
+
 @admin.register(Framework)
 class FrameworkAdmin(admin.ModelAdmin):
     list_display = ("title", "short_name", "scope", "published", "is_outline")
@@ -45,10 +76,95 @@ class FrameworkAdmin(admin.ModelAdmin):
     search_fields = ("title", "short_name")
     list_select_related = ("tenant",)
     inlines = (ThemeInline, RecommendationInline)
+    change_list_template = "admin/plans/framework/change_list.html"
 
     @admin.display(description="Organisation")
     def scope(self, framework: Framework) -> str:
         return str(framework.tenant) if framework.tenant_id else "National"
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        # Themes and recommendations belong to their framework's tenant, like the framework.
+        for obj in formset.save(commit=False):
+            obj.tenant_id = form.instance.tenant_id
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="plans_framework_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Import a national framework from a file: check it, see every problem or a summary,
+        then confirm. The same service as the management command and the tenants' pages."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import a national framework from a file",
+        }
+        if request.method == "POST" and request.POST.get("token"):
+            return self._import_confirm(request, context)
+        form = FrameworkImportAdminForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            details = {
+                "title": form.cleaned_data["title"],
+                "short_name": form.cleaned_data["short_name"],
+                "published": form.cleaned_data["published"],
+                "source": form.cleaned_data["source"],
+            }
+            report = framework_import(
+                file=form.cleaned_data["file"],
+                tenant=None,
+                by=request.user,
+                dry_run=True,
+                **details,
+            )
+            if report.ok:
+                details["published"] = details["published"] and details["published"].isoformat()
+                context["token"] = hold_file(
+                    request, tenant_id=None, upload=form.cleaned_data["file"], details=details
+                )
+        context.update(form=form, report=report)
+        status = 400 if form.is_bound and (form.errors or (report and not report.ok)) else 200
+        return TemplateResponse(
+            request, "admin/plans/framework/import.html", context, status=status
+        )
+
+    def _import_confirm(self, request: HttpRequest, context: dict) -> HttpResponse:
+        held = held_file(request, tenant_id=None, token=request.POST["token"])
+        if held is None:
+            messages.error(request, "That check is no longer available: upload the file again.")
+            return redirect("admin:plans_framework_import")
+        details = dict(held.details)
+        if details.get("published"):
+            details["published"] = datetime.date.fromisoformat(details["published"])
+        try:
+            report: FrameworkImport = framework_import(
+                file=held.file, tenant=None, by=request.user, **details
+            )
+        except FrameworkImportRefused as refused:
+            release_file(request, held.token)
+            context.update(form=FrameworkImportAdminForm(), report=refused.report)
+            return TemplateResponse(
+                request, "admin/plans/framework/import.html", context, status=400
+            )
+        release_file(request, held.token)
+        messages.success(
+            request,
+            f"{report.framework.title} imported: {len(report.themes)} themes, "
+            f"{report.recommendation_count} recommendations.",
+        )
+        return redirect(reverse("admin:plans_framework_change", args=[report.framework.pk]))
 
 
 class ActionPlanAdminForm(TenantOwnedAdminForm):
@@ -63,10 +179,27 @@ class ActionPlanAdminForm(TenantOwnedAdminForm):
 class ActionAdminForm(TenantOwnedAdminForm):
     """The operator edits an action's details under the same rules as a manager's page."""
 
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        label="Why the change",
+        help_text="Needed when the due date moves later; kept in the action's history.",
+    )
+
     def _post_clean(self):
         super()._post_clean()
         action = self.instance
         if action.tenant_id is None or action.plan_id is None or self.errors:
+            return
+        previous = self.initial.get("due_date")
+        if (
+            action.pk
+            and previous
+            and action.due_date
+            and action.due_date > previous
+            and not self.cleaned_data.get("reason", "").strip()
+        ):
+            self.add_error("reason", "Say why the due date moves later.")
             return
         if action.pk and action.state not in EDITABLE_STATES:
             self.add_error(
@@ -82,7 +215,7 @@ class ActionAdminForm(TenantOwnedAdminForm):
 
 
 @admin.register(ActionPlan)
-class ActionPlanAdmin(TenantOwnedAdmin):
+class ActionPlanAdmin(NeverDeleted, TenantOwnedAdmin):
     form = ActionPlanAdminForm
     list_display = ("title", "tenant", "framework", "owner_body", "state")
     list_filter = ("tenant", "state")
@@ -105,7 +238,7 @@ class ActionPlanAdmin(TenantOwnedAdmin):
 
 
 @admin.register(Action)
-class ActionAdmin(TenantOwnedAdmin):
+class ActionAdmin(NeverDeleted, TenantOwnedAdmin):
     form = ActionAdminForm
     list_display = ("reference", "title", "plan", "tenant", "state", "due_date", "lead_officer")
     list_filter = ("tenant", "state")
@@ -120,6 +253,7 @@ class ActionAdmin(TenantOwnedAdmin):
         "lead_officer",
         "lead_partner",
         "due_date",
+        "reason",
         "sign_off_body",
         "completion_statement",
         "state",
@@ -129,6 +263,8 @@ class ActionAdmin(TenantOwnedAdmin):
         "updated_at",
     )
     readonly_fields = (
+        # Written by whoever delivers the action, on its page: it is part of what they did.
+        "completion_statement",
         "state",
         "evidence_submitted_by",
         "state_changes",
@@ -152,11 +288,14 @@ class ActionAdmin(TenantOwnedAdmin):
             before=before,
             after=services.action_detail_texts(obj, fields),
             summary="Details changed by the service's operator",
+            reason=form.cleaned_data.get("reason", "").strip(),
         )
 
 
 @admin.register(ProgressUpdate)
-class ProgressUpdateAdmin(TenantOwnedAdmin):
+class ProgressUpdateAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """What an officer reported, when: a record, read here and never rewritten."""
+
     list_display = ("action", "author", "rag", "created_at", "tenant")
     list_filter = ("tenant", "rag")
     list_select_related = ("tenant", "action", "author")
@@ -165,9 +304,9 @@ class ProgressUpdateAdmin(TenantOwnedAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(TenantOwnedAdmin):
-    """Evidence is added on the action page, where uploads are checked; here it can be read,
-    described better, or removed."""
+class EvidenceAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """Evidence is added on the action page, where uploads are checked; what a board signed off
+    on must stay as it was, so here it is only read."""
 
     list_display = ("description", "action", "original_name", "link", "size", "tenant")
     list_select_related = ("tenant", "action")
@@ -194,6 +333,3 @@ class EvidenceAdmin(TenantOwnedAdmin):
         "uploaded_by",
         "uploaded_at",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

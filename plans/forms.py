@@ -10,15 +10,16 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from plans.evidence import allowed_extensions_text, check_upload
+from plans.frameworks.reading import MAX_BYTES, MAX_ROWS
 from plans.models import Action, ActionPlan, Rag, Recommendation
 from plans.selectors import PlanFilters
 from plans.services import (
     ACTION_TEXTS,
+    CHANGE_REASON,
     COMPLETION_STATEMENT,
     EVIDENCE_DESCRIPTION,
     EVIDENCE_LINK,
     PROGRESS_TEXT,
-    SEARCH_TEXT,
     sign_off_bodies_of_plan,
 )
 from tenants.models import (
@@ -30,7 +31,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.selectors import people_who_can_deliver
-from tenants.text import TextRule
+from tenants.text import SEARCH, TextRule
 
 DATE_ERROR = "Enter a real date, for example 31 3 2027."
 
@@ -155,11 +156,19 @@ class ActionForm(forms.Form):
         empty_label="Not chosen yet",
         help_text="The board or team that will sign the action off.",
     )
+    reason = CHANGE_REASON.field(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why the change",
+        help_text="Needed when the due date moves later; kept in the action's history.",
+    )
 
     def __init__(self, *args, tenant: Tenant, plan: ActionPlan, action: Action | None = None, **kw):
         super().__init__(*args, **kw)
         self.plan = plan
         self.action = action
+        if action is None:
+            # A new action has no history to explain.
+            del self.fields["reason"]
         self.fields["recommendations"].queryset = Recommendation.objects.filter(
             framework_id=plan.framework_id
         ).order_by("number")
@@ -289,7 +298,7 @@ class DelegateForm(forms.Form):
 class PlanFilterForm(forms.Form):
     """The plan page's filters, read from the address so a filtered view can be shared."""
 
-    q = SEARCH_TEXT.field(label="Search", help_text="Reference, title or description")
+    q = SEARCH.field(label="Search", help_text="Reference, title or description")
     state = forms.ChoiceField(
         required=False,
         choices=[("", "Any state"), *Action.State.choices],
@@ -338,4 +347,37 @@ class PlanFilterForm(forms.Form):
             lead_officer_id=officer.pk if officer else None,
             overdue=data.get("overdue") == "1",
             text=(data.get("q") or "").strip(),
+        )
+
+
+class FrameworkImportForm(forms.Form):
+    """The details of a framework and its file. The import service checks them all; the form
+    only says when something is missing."""
+
+    title = forms.CharField(
+        label="Title",
+        help_text="For example: Serious case review of Child H: recommendations.",
+        error_messages={"required": "Enter the framework's title."},
+    )
+    short_name = forms.CharField(
+        label="Short name",
+        help_text=(
+            "Letters, numbers and hyphens, for example scr-child-h-2010. Importing a file with "
+            "the short name of one of your frameworks updates that framework."
+        ),
+        error_messages={"required": "Enter a short name for the framework."},
+    )
+    file = forms.FileField(
+        label="Upload the file",
+        error_messages={
+            "required": "Choose the CSV file or Excel workbook to import.",
+            "empty": "The file is empty.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"A CSV file (.csv, UTF-8) or an Excel workbook (.xlsx), at most "
+            f"{filesizeformat(MAX_BYTES)} and {MAX_ROWS:,} recommendations."
         )

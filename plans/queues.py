@@ -36,6 +36,7 @@ from plans.models import (
     Rag,
     rag_for,
 )
+from plans.workflows import delivered_by_each
 from tenants.models import Membership, SignOffBodyMember, Tenant, User
 from tenants.working_days import working_days_between
 from workflow.models import Approval, TransitionLog
@@ -76,7 +77,9 @@ class SignOffItem:
     approvals: int
     quorum: int
     approved_by_me: bool
-    submitted_by_me: bool
+    # This person's part in delivering the action ("you are its lead officer"), if any: the
+    # four-eyes rule leaves its sign-off to others.
+    delivered_by_me: str
 
 
 @dataclass
@@ -264,10 +267,16 @@ def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue
         transition="sign_off",
     ).only("object_id", "cycle", "approver_id"):
         approvals[approval.object_id].append(approval)
+    delivered = delivered_by_each(waiting.items)
     items = []
     for action in waiting.items:
-        # Approvals count for the present visit to the evidenced state only.
-        current = [a for a in approvals[action.pk] if a.cycle == action.state_changes]
+        # Approvals count for the present visit to the evidenced state only, and not at all
+        # from whoever delivered the action.
+        current = [
+            a
+            for a in approvals[action.pk]
+            if a.cycle == action.state_changes and a.approver_id not in delivered[action.pk]
+        ]
         # Days are counted as the council sees them: evidence submitted at 00:30 on a summer
         # Friday (23:30 UTC on Thursday) has waited no working days on that Friday.
         waited_from = timezone.localtime(action.state_changed_at).date()
@@ -280,7 +289,7 @@ def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue
                 approvals=len(current),
                 quorum=action.sign_off_body.quorum,
                 approved_by_me=any(a.approver_id == user.pk for a in current),
-                submitted_by_me=action.evidence_submitted_by_id == user.pk,
+                delivered_by_me=delivered[action.pk].get(user.pk, ""),
             )
         )
     return Queue(items, waiting.total)

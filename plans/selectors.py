@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -27,6 +28,7 @@ from plans.models import (
     Framework,
     ProgressUpdate,
     Rag,
+    Recommendation,
     Theme,
     rag_for,
     schedule_rag,
@@ -38,6 +40,41 @@ from workflow.selectors import TimelineEntry, newest_first, workflow_timeline
 def frameworks_visible(*, tenant: Tenant) -> QuerySet[Framework]:
     """National frameworks and the tenant's own."""
     return Framework.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant))
+
+
+def frameworks_with_counts(*, tenant: Tenant) -> QuerySet[Framework]:
+    """National frameworks and the tenant's own, theirs first, each with its counts."""
+    return (
+        frameworks_visible(tenant=tenant)
+        .annotate(
+            theme_count=Subquery(_count_of(Theme)),
+            recommendation_count=Subquery(_count_of(Recommendation)),
+        )
+        .order_by(F("tenant").asc(nulls_last=True), "title")
+    )
+
+
+def _count_of(model) -> QuerySet:
+    return (
+        model.objects.filter(framework=OuterRef("pk"))
+        .order_by()
+        .values("framework")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+
+
+def framework_themes(*, framework: Framework) -> list[Theme]:
+    """The framework's themes in order, each with its recommendations in ``listed``."""
+    return list(
+        Theme.objects.filter(framework=framework).prefetch_related(
+            Prefetch(
+                "recommendations",
+                queryset=Recommendation.objects.order_by("number"),
+                to_attr="listed",
+            )
+        )
+    )
 
 
 def plans_of_tenant(*, tenant: Tenant) -> QuerySet[ActionPlan]:
@@ -349,7 +386,12 @@ def action_timeline(*, action: Action) -> list[TimelineEntry]:
     ).select_related("actor"):
         entries.append(
             TimelineEntry(
-                at=change.at, kind="change", title=change.summary, actor=change.actor, detail=change
+                at=change.at,
+                kind="change",
+                title=change.summary,
+                actor=change.actor,
+                text=change.reason,
+                detail=change,
             )
         )
     return newest_first(entries)

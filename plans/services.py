@@ -30,6 +30,7 @@ from plans.workflows import (
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
+    evidence_refusal,
     is_manager,
     reporting_refusal,
 )
@@ -44,7 +45,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.services import audit_record
-from tenants.text import one_line_text, paragraph_text, texts_clean
+from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
 
 
@@ -72,6 +73,7 @@ ACTION_TEXTS = {
     "title": one_line_text("the title", 300, missing="Enter a title for the action."),
     "description": paragraph_text("the description"),
 }
+CHANGE_REASON = reason_text(what="the reason for the change")
 PROGRESS_TEXT = paragraph_text("the progress update", missing="Describe the progress made.")
 EVIDENCE_DESCRIPTION = one_line_text(
     "the description of the evidence", 500, missing="Say what the evidence shows."
@@ -82,7 +84,6 @@ EVIDENCE_LINK = one_line_text(
 COMPLETION_STATEMENT = paragraph_text(
     "the completion statement", missing="Write the completion statement."
 )
-SEARCH_TEXT = one_line_text("the search", 200)
 
 
 # -- the record of changes other than workflow steps -------------------------------------------
@@ -339,18 +340,22 @@ def action_update(
     by: User,
     recommendations: Iterable[Recommendation] | None = None,
     supporting_partners: Iterable[Partner] | None = None,
+    reason: str = "",
     **changes,
 ) -> Action:
     """Change an action's details. Managers only, and only while the action is not yet
     evidenced, signed off or withdrawn: what a board signs off must not change under it. What
-    really changed is recorded, before and after."""
+    really changed is recorded, before and after, with the reason given; moving the due date
+    later needs one, so the board can see why an action slipped."""
     unknown = set(changes) - ACTION_DETAIL_FIELDS
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
     texts = {name: (rule, changes[name]) for name, rule in ACTION_TEXTS.items() if name in changes}
-    changes.update(texts_clean(**texts))
+    cleaned = texts_clean(**texts, reason=(CHANGE_REASON, reason))
+    reason = cleaned.pop("reason")
+    changes.update(cleaned)
     compared = [
         *changes,
         *(["recommendations"] if recommendations is not None else []),
@@ -358,6 +363,12 @@ def action_update(
     ]
     before = action_detail_texts(action, compared)
     previous_lead_id = action.lead_officer_id
+    previous_due = action.due_date
+    new_due = changes.get("due_date", previous_due)
+    if previous_due is not None and new_due is not None and new_due > previous_due and not reason:
+        raise ValidationError(
+            {"reason": "Say why the due date moves later: the board will read it in the history."}
+        )
     for name, value in changes.items():
         setattr(action, name, value.strip() if isinstance(value, str) else value)
     recommendations = list(recommendations) if recommendations is not None else None
@@ -372,6 +383,7 @@ def action_update(
         before=before,
         after=action_detail_texts(action, compared),
         summary="Details changed",
+        reason=reason,
     )
     if action.lead_officer_id not in (None, previous_lead_id):
         lead_officer_assigned.send(sender=Action, action=action, officer=action.lead_officer, by=by)
@@ -468,8 +480,8 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
 
 @transaction.atomic
 def evidence_add_file(*, action: Action, by: User, upload, description: str) -> Evidence:
-    actor = Actor(by, action.tenant_id)
-    _require_can_report(actor, action, "add evidence")
+    action = _locked(action)
+    _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
     description = texts_clean(description=(EVIDENCE_DESCRIPTION, description))["description"]
     checked = check_upload(upload)
     evidence = Evidence(
@@ -492,8 +504,8 @@ def evidence_add_file(*, action: Action, by: User, upload, description: str) -> 
 
 @transaction.atomic
 def evidence_add_link(*, action: Action, by: User, url: str, description: str) -> Evidence:
-    actor = Actor(by, action.tenant_id)
-    _require_can_report(actor, action, "add evidence")
+    action = _locked(action)
+    _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
     texts = texts_clean(description=(EVIDENCE_DESCRIPTION, description), link=(EVIDENCE_LINK, url))
     description, url = texts["description"], texts["link"]
     try:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from plans import views
+from plans.frameworks import views as framework_views
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant_home"),
@@ -21,6 +22,19 @@ urlpatterns = [
     ),
     path("actions/<int:pk>/completion/", views.action_completion, name="action_completion"),
     path("actions/<int:pk>/delegates/", views.action_delegates_change, name="action_delegates"),
+    # The tenant administrator's settings for frameworks.
+    path("settings/frameworks/", framework_views.framework_list, name="frameworks"),
+    path(
+        "settings/frameworks/import/",
+        framework_views.framework_import_page,
+        name="framework_import",
+    ),
+    path(
+        "settings/frameworks/import/confirm/",
+        framework_views.framework_import_confirm,
+        name="framework_import_confirm",
+    ),
+    path("settings/frameworks/<int:pk>/", framework_views.framework_page, name="framework"),
     # Older addresses of the same steps, kept so forms and links made before the confirmation
     # pages still work.
     path("plans/<int:pk>/transitions/<str:name>/", views.plan_transition, name="plan_transition"),

@@ -39,12 +39,7 @@ from plans.selectors import (
     plan_actions,
     plans_of_tenant,
 )
-from plans.workflows import (
-    completion_statement_refusal,
-    delegates_refusal,
-    details_change_refusal,
-    reporting_refusal,
-)
+from plans.workflows import action_abilities, details_change_refusal
 from tenants.models import Membership
 from workflow.engine import Actor
 from workflow.selectors import workflow_timeline
@@ -237,22 +232,12 @@ def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 # -- the action page ------------------------------------------------------------------------
 
 
-def _abilities(request: HttpRequest, action: Action) -> dict[str, bool]:
-    """What the page offers, asked of the same rules the services enforce."""
-    actor = Actor(request.user, action.tenant_id, membership=request.membership)
-    return {
-        "can_edit": details_change_refusal(actor, action) is None,
-        "can_report": reporting_refusal(actor, action, "add progress") is None,
-        "can_write_statement": completion_statement_refusal(actor, action) is None,
-        "can_delegate": delegates_refusal(actor, action, adding=True) is None,
-        "can_remove_delegates": delegates_refusal(actor, action, adding=False) is None,
-    }
-
-
 def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms) -> HttpResponse:
     action = _action_detail_or_404(request, pk)
     progress = action.progress_newest_first
-    abilities = _abilities(request, action)
+    abilities = action_abilities(
+        Actor(request.user, action.tenant_id, membership=request.membership), action
+    )
     delegates = action_delegates(action=action)
     context = {
         "action": action,

@@ -6,6 +6,7 @@ The rules are read by the services and by the pages, so a button or form is offe
 the service would accept it.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -17,8 +18,9 @@ from plans.models import (
     ActionPlan,
     ActionPlanGroupObjectPermission,
     ActionUserObjectPermission,
+    Evidence,
 )
-from tenants.models import Capability
+from tenants.models import Capability, SignOffBodyMember
 from tenants.text import has_visible_text
 from workflow.engine import Actor, Condition, Transition, Workflow
 
@@ -74,14 +76,92 @@ def signs_off(actor: Actor, action: Action) -> bool:
     )
 
 
-def not_own_evidence(actor: Actor, action: Action) -> str | None:
-    # Four-eyes rule: whoever submitted the evidence cannot also be the one who accepts it.
-    if actor.is_user(action.evidence_submitted_by_id):
+def delivered_by(action: Action) -> dict[int, str]:
+    """Everyone who delivered the action as it now stands, by user id, with their part in it:
+    its lead officer, its delegates, whoever added its evidence or wrote its completion
+    statement, and whoever submitted it. Read once per loaded action."""
+    cached = action.__dict__.get("_delivered_by")
+    if cached is None:
+        # The action page has its evidence already.
+        evidence = getattr(action, "_prefetched_objects_cache", {}).get("evidence")
+        uploads = None if evidence is None else {action.pk: [e.uploaded_by_id for e in evidence]}
+        cached = delivered_by_each([action], uploads=uploads)[action.pk]
+        action.__dict__["_delivered_by"] = cached
+    return cached
+
+
+def delivered_by_each(
+    actions: list[Action], *, uploads: dict[int, list[int]] | None = None
+) -> dict[int, dict[int, str]]:
+    """``delivered_by`` for many actions of one tenant in three queries, for queues;
+    ``uploads`` (uploaders by action, oldest first) saves one where they are known."""
+    if not actions:
+        return {}
+    tenant_id = actions[0].tenant_id
+    ids = [action.pk for action in actions]
+    delegates: dict[int, set[int]] = defaultdict(set)
+    for action_id, user_id in ActionUserObjectPermission.objects.filter(
+        tenant_id=tenant_id, content_object_id__in=ids, permission__codename="deliver_action"
+    ).values_list("content_object_id", "user_id"):
+        delegates[action_id].add(user_id)
+    for action_id, user_id in ActionGroupObjectPermission.objects.filter(
+        tenant_id=tenant_id,
+        content_object_id__in=ids,
+        permission__codename="deliver_action",
+        group__user__isnull=False,
+    ).values_list("content_object_id", "group__user"):
+        delegates[action_id].add(user_id)
+    uploaders: dict[int, list[int]] = defaultdict(list, uploads or {})
+    if uploads is None:
+        for action_id, user_id in (
+            Evidence.objects.filter(tenant_id=tenant_id, action_id__in=ids)
+            .order_by("uploaded_at", "pk")
+            .values_list("action_id", "uploaded_by_id")
+        ):
+            uploaders[action_id].append(user_id)
+
+    result = {}
+    for action in actions:
+        parts: dict[int, str] = {}
+        # From the strongest part down: a lead officer who also uploaded is told the first.
+        for user_id, part in (
+            (action.lead_officer_id, "you are its lead officer"),
+            *((user_id, "you are a delegate for it") for user_id in sorted(delegates[action.pk])),
+            (action.evidence_submitted_by_id, "you submitted it for sign-off"),
+            (action.completion_statement_by_id, "you wrote its completion statement"),
+            *((user_id, "you added evidence for it") for user_id in uploaders[action.pk]),
+        ):
+            if user_id is not None:
+                parts.setdefault(user_id, part)
+        result[action.pk] = parts
+    return result
+
+
+def not_delivered_by(actor: Actor, action: Action) -> str | None:
+    # Four-eyes rule: nobody who delivered the action may accept it on the body's behalf.
+    part = delivered_by(action).get(actor.user.pk)
+    if part is not None:
         return (
-            "You submitted the evidence for this action, so another member of the "
-            "sign-off body must sign it off."
+            f"{part[0].upper()}{part[1:]}, so another member of the sign-off body who did not "
+            "deliver this action must sign it off."
         )
     return None
+
+
+def enough_independent_signers(action: Action) -> bool:
+    """The sign-off body has at least its quorum of members who did not deliver the action,
+    so sending it for sign-off cannot leave it waiting for ever."""
+    body = action.sign_off_body
+    if body is None:
+        return False
+    independent = (
+        SignOffBodyMember.objects.filter(
+            tenant_id=action.tenant_id, body_id=body.pk, user__is_active=True
+        )
+        .exclude(user_id__in=list(delivered_by(action)))
+        .count()
+    )
+    return independent >= body.quorum
 
 
 def endorses(actor: Actor, plan: ActionPlan) -> bool:
@@ -94,6 +174,26 @@ def endorses(actor: Actor, plan: ActionPlan) -> bool:
 def not_own_submission(actor: Actor, plan: ActionPlan) -> str | None:
     if actor.is_user(plan.submitted_by_id):
         return "You submitted this plan, so another member of the owning body must endorse it."
+    return None
+
+
+def submission_leaves_a_quorum(actor: Actor, plan: ActionPlan) -> str | None:
+    """Whoever submits a plan cannot endorse it, so the endorsing body must reach its quorum
+    without them; otherwise the plan would wait for ever."""
+    body = plan.owner_body
+    others = (
+        SignOffBodyMember.objects.filter(
+            tenant_id=plan.tenant_id, body_id=body.pk, user__is_active=True
+        )
+        .exclude(user_id=actor.user.pk)
+        .count()
+    )
+    if others < body.quorum:
+        return (
+            f"The {body.name} needs {body.quorum} members other than whoever submits this plan "
+            f"to endorse it, and has {others}. Ask the tenant administrator to add a member "
+            "or lower its quorum, or ask someone who does not sit on it to submit the plan."
+        )
     return None
 
 
@@ -145,6 +245,32 @@ def reporting_refusal(actor: Actor, action: Action, what: str) -> Refusal | None
     if not action.is_open:
         return Refusal(f"This action is {_state(action)}; reopen it to {what}.", not_now=True)
     return None
+
+
+def evidence_refusal(actor: Actor, action: Action) -> Refusal | None:
+    """Adding evidence: as for progress, except while the action waits for sign-off: what the
+    body is deciding on must not change under it. A return unfreezes it."""
+    refusal = reporting_refusal(actor, action, "add evidence")
+    if refusal is None and action.state == Action.State.EVIDENCED:
+        return Refusal(
+            "This action is waiting for sign-off, so its evidence cannot change until the "
+            "sign-off body returns it.",
+            not_now=True,
+        )
+    return refusal
+
+
+def action_abilities(actor: Actor, action: Action) -> dict[str, bool]:
+    """What may be done to ``action`` besides its workflow steps, by the rules above: pages
+    offer a form only where the service would accept it."""
+    return {
+        "can_edit": details_change_refusal(actor, action) is None,
+        "can_report": reporting_refusal(actor, action, "add progress") is None,
+        "can_add_evidence": evidence_refusal(actor, action) is None,
+        "can_write_statement": completion_statement_refusal(actor, action) is None,
+        "can_delegate": delegates_refusal(actor, action, adding=True) is None,
+        "can_remove_delegates": delegates_refusal(actor, action, adding=False) is None,
+    }
 
 
 def completion_statement_refusal(actor: Actor, action: Action) -> Refusal | None:
@@ -219,6 +345,11 @@ ACTION_WORKFLOW = Workflow(
                     "Write a completion statement.",
                     lambda a: has_visible_text(a.completion_statement),
                 ),
+                Condition(
+                    "The sign-off body has too few members who did not deliver this action to "
+                    "reach its quorum: ask the tenant administrator to add a member first.",
+                    enough_independent_signers,
+                ),
             ),
         ),
         Transition(
@@ -226,7 +357,8 @@ ACTION_WORKFLOW = Workflow(
             label="Sign off",
             who="a member of the action's sign-off body",
             allowed=signs_off,
-            forbidden=not_own_evidence,
+            forbidden=not_delivered_by,
+            disqualified=delivered_by,
             approving_body=lambda a: a.sign_off_body,
             description=(
                 "You accept, on behalf of the sign-off body, that the evidence shows the action "
@@ -284,6 +416,7 @@ PLAN_WORKFLOW = Workflow(
             label="Submit for endorsement",
             who="a manager or tenant administrator",
             allowed=is_manager,
+            forbidden=submission_leaves_a_quorum,
             description=(
                 "The plan goes to its owning body, which endorses it or returns it for "
                 "redrafting. You cannot endorse it yourself."
@@ -302,6 +435,9 @@ PLAN_WORKFLOW = Workflow(
             who="a member of the plan's owning body",
             allowed=endorses,
             forbidden=not_own_submission,
+            disqualified=lambda p: (
+                {p.submitted_by_id: "you submitted it"} if p.submitted_by_id else {}
+            ),
             approving_body=lambda p: p.owner_body,
             description="You endorse the plan on behalf of its owning body.",
             approval_text="endorses it",

@@ -50,6 +50,15 @@ class TenantOwnedAdminForm(forms.ModelForm):
             self.add_error(None, errors_for_form(self, error))
 
 
+class NeverDeleted(admin.ModelAdmin):
+    """Rows that history points at (people, organisations, plans, actions, bodies) are never
+    deleted: people are deactivated, actions withdrawn, and the rest kept so the record still
+    says who did what."""
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class TenantOwnedAdmin(admin.ModelAdmin):
     form = TenantOwnedAdminForm
     list_filter = ("tenant",)
@@ -64,7 +73,7 @@ class TenantOwnedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(NeverDeleted):
     list_display = ("name", "slug", "kind", "nation", "is_active")
     list_filter = ("kind", "nation", "is_active")
     search_fields = ("name", "slug")
@@ -72,7 +81,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(NeverDeleted, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "is_active", "is_staff")
@@ -101,7 +110,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(TenantOwnedAdmin):
+class PartnerAdmin(NeverDeleted, TenantOwnedAdmin):
     list_display = ("name", "kind", "tenant", "contact")
     list_filter = ("tenant", "kind")
     search_fields = ("name",)
@@ -110,7 +119,10 @@ class PartnerAdmin(TenantOwnedAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(TenantOwnedAdmin):
+class MembershipAdmin(NeverDeleted, TenantOwnedAdmin):
+    """People leave an organisation through its administrator's people page, which also takes
+    them off its bodies and hands back what they led."""
+
     list_display = ("user", "tenant", "role", "partner")
     list_filter = ("tenant", "role")
     search_fields = ("user__email", "user__full_name")
@@ -140,7 +152,7 @@ class SignOffBodyAdminForm(TenantOwnedAdminForm):
 
 
 @admin.register(SignOffBody)
-class SignOffBodyAdmin(TenantOwnedAdmin):
+class SignOffBodyAdmin(NeverDeleted, TenantOwnedAdmin):
     form = SignOffBodyAdminForm
     list_display = ("name", "kind", "tenant", "chair", "quorum")
     list_filter = ("tenant", "kind")

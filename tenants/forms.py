@@ -4,7 +4,8 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.core.exceptions import ValidationError
 
-from tenants.models import User
+from tenants.models import AuditEntry, User
+from tenants.text import SEARCH
 
 EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
 NEW_PASSWORD_HINT = (
@@ -100,3 +101,52 @@ class UserChangeForm(BaseUserChangeForm):
         if not _email_is_free(email, self.instance):
             raise ValidationError("Someone already signs in with this e-mail address.")
         return email
+
+
+DATE_FORMATS = ["%d/%m/%Y", "%d %m %Y", "%Y-%m-%d"]
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters, read from the address so a filtered view can be shared."""
+
+    subject = forms.ChoiceField(
+        required=False,
+        label="What changed",
+        choices=[("", "Anything"), *AuditEntry.Subject.choices],
+        error_messages={"invalid_choice": "Choose what changed from the list."},
+    )
+    actor = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Changed by",
+        empty_label="Anyone",
+        error_messages={"invalid_choice": "Choose a person from the list."},
+    )
+    since = forms.DateField(
+        required=False,
+        label="From",
+        input_formats=DATE_FORMATS,
+        help_text="For example, 1/10/2026",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
+        error_messages={"invalid": "Enter the first date as day/month/year, like 1/10/2026."},
+    )
+    until = forms.DateField(
+        required=False,
+        label="To",
+        input_formats=DATE_FORMATS,
+        help_text="For example, 31/10/2026",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
+        error_messages={"invalid": "Enter the last date as day/month/year, like 31/10/2026."},
+    )
+    q = SEARCH.field(label="Search", help_text="What changed, or its name")
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = people
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The last date must be on or after the first date.")
+        return cleaned

@@ -1,8 +1,11 @@
 """Reads about tenants and people."""
 
-from django.db.models import QuerySet
+import datetime
 
-from tenants.models import Capability, Membership, Tenant, User, roles_that_can
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tenants.models import AuditEntry, Capability, Membership, Tenant, User, roles_that_can
 from tenants.scoping import across_tenants
 
 
@@ -38,4 +41,42 @@ def people_who_can_deliver(*, tenant: Tenant) -> QuerySet[User]:
         memberships__tenant=tenant,
         memberships__role__in=roles_that_can(Capability.DELIVER),
         is_active=True,
+    ).order_by("full_name")
+
+
+def audit_entries(
+    *,
+    tenant: Tenant,
+    subject_type: str = "",
+    actor: User | None = None,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    q: str = "",
+) -> QuerySet[AuditEntry]:
+    """The tenant's record of changes, newest first, narrowed by the audit page's filters.
+    Dates are the council's own (London) days."""
+    entries = AuditEntry.objects.filter(tenant=tenant).select_related("actor")
+    if subject_type:
+        entries = entries.filter(subject_type=subject_type)
+    if actor is not None:
+        entries = entries.filter(actor=actor)
+    if since is not None:
+        entries = entries.filter(at__gte=_start_of(since))
+    if until is not None:
+        entries = entries.filter(at__lt=_start_of(until + datetime.timedelta(days=1)))
+    if q:
+        entries = entries.filter(
+            Q(summary__icontains=q) | Q(subject_label__icontains=q) | Q(reason__icontains=q)
+        )
+    return entries.order_by("-at", "-pk")
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def people_in_audit(*, tenant: Tenant) -> QuerySet[User]:
+    """Everyone who has changed something here, members or not any more, for the filter."""
+    return User.objects.filter(
+        pk__in=AuditEntry.objects.filter(tenant=tenant).values("actor_id")
     ).order_by("full_name")

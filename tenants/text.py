@@ -147,6 +147,9 @@ def reason_text(*, missing: str = "", what: str = "the reason") -> TextRule:
     return paragraph_text(what, REASON_MAX_LENGTH, missing=missing)
 
 
+SEARCH = one_line_text("the search", 200)
+
+
 def texts_clean(**texts: tuple[TextRule, str | None]) -> dict[str, str]:
     """Clean each ``field=(rule, value)``; every failure together as one ValidationError keyed by
     field, so a service reports all of them at once, beside the fields a form shows."""

@@ -28,4 +28,5 @@ urlpatterns = [
 # Under ``t/<slug:tenant_slug>/``: the tenant administrator's settings.
 tenant_urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
+    path("settings/audit/", views.audit_list, name="audit"),
 ]

@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -402,3 +404,63 @@ def test_action_changes_are_read_only_in_the_admin(client, story, operator):
     assert client.get(admin_url(AuditEntry, "add")).status_code == 403
     [change] = AuditEntry.objects.filter(subject_id=action.pk, subject_type="action")
     assert client.get(admin_url(AuditEntry, "delete", change.pk)).status_code == 403
+
+
+def test_the_operator_cannot_rewrite_a_progress_update_or_evidence(client, story, operator):
+    action = story.action_in(Action.State.SIGNED_OFF)
+    update = progress_add(action=story.action("1.2"), author=story.bob, text="Begun", rag="green")
+    evidence = Evidence.objects.get(action=action)
+    client.force_login(operator)
+
+    response = client.post(
+        admin_url(ProgressUpdate, "change", update.pk),
+        {"text": "Rewritten", "rag": "red", "author": story.alice.pk},
+    )
+    assert response.status_code == 403
+    response = client.post(
+        admin_url(Evidence, "change", evidence.pk), {"description": "Something else"}
+    )
+    assert response.status_code == 403
+    response = client.post(admin_url(Evidence, "delete", evidence.pk), {"post": "yes"})
+    assert response.status_code == 403
+    assert ProgressUpdate.objects.get(pk=update.pk).text == "Begun"
+    assert Evidence.objects.get(pk=evidence.pk).description == "Board minutes"
+
+
+@pytest.mark.parametrize("model", ["action", "plan", "user", "partner", "body", "membership"])
+def test_nothing_with_history_can_be_deleted_in_the_admin(client, story, operator, model):
+    action = story.action_in(Action.State.SIGNED_OFF)
+    obj = {
+        "action": action,
+        "plan": story.plan,
+        "user": story.bob,
+        "partner": story.police,
+        "body": story.lscb,
+        "membership": Membership.objects.get(user=story.bob),
+    }[model]
+    client.force_login(operator)
+    response = client.post(admin_url(type(obj), "delete", obj.pk), {"post": "yes"})
+    assert response.status_code == 403
+    assert type(obj).objects.filter(pk=obj.pk).exists()
+
+
+def test_the_operator_moving_a_due_date_later_must_say_why(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    later = action.due_date + datetime.timedelta(days=90)
+
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, due_date=later.isoformat()),
+    )
+    assert response.status_code == 200
+    assert "Say why the due date moves later." in response.content.decode()
+    assert Action.objects.get(pk=action.pk).due_date == action.due_date
+
+    client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, due_date=later.isoformat(), reason="Board agreed."),
+    )
+    [change] = AuditEntry.objects.filter(subject_id=action.pk, subject_type="action")
+    assert change.reason == "Board agreed."
+    assert Action.objects.get(pk=action.pk).due_date == later

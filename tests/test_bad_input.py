@@ -2,6 +2,7 @@
 through the services that the other ways in (the operator's admin, imports) reach. A request
 body larger than any form needs is refused before it is read."""
 
+import datetime
 import re
 from io import BytesIO
 
@@ -13,7 +14,7 @@ from django.urls import reverse
 from notifications.models import EscalationPolicy, Message
 from notifications.services import escalation_policy_update
 from plans import services
-from plans.models import Action, ActionPlan, Evidence, ProgressUpdate
+from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
 from tenants.models import AuditEntry, SignOffBody, User
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform
@@ -134,6 +135,31 @@ def test_a_description_of_invisible_characters_only_is_saved_empty(client, story
     client.force_login(story.alice)
     client.post(url("action_new", pk=story.plan.pk), action_form(description=ZERO_WIDTH))
     assert Action.objects.get(reference="2.1").description == ""
+
+
+def test_a_change_reason_with_a_nul_byte_is_refused_and_changes_nothing(client, story):
+    action = story.action("2.1")
+    before = snapshot(action)
+    client.force_login(story.alice)
+
+    response = client.post(
+        url("action_edit", pk=action.pk), action_form(title="Clearer", reason="Clearer\x00")
+    )
+
+    assert response.status_code == 400
+    assert errors(response) == ["Remove the control characters from the reason for the change."]
+    assert snapshot(action) == before
+
+
+def test_an_invisible_reason_does_not_explain_a_later_due_date(story):
+    action = story.action(due_date=datetime.date(2027, 3, 1))
+    before = snapshot(action)
+    assert field_errors(
+        lambda: services.action_update(
+            action=action, by=story.alice, due_date=datetime.date(2027, 6, 1), reason=ZERO_WIDTH
+        )
+    ) == {"reason": ["Say why the due date moves later: the board will read it in the history."]}
+    assert snapshot(action) == before
 
 
 # -- what is reported on an action -----------------------------------------------------------
@@ -330,6 +356,16 @@ def test_a_bad_search_is_explained_and_the_list_is_left_unfiltered(client, story
     assert errors(response) == [message]
     actions = response.context["actions"]
     assert actions.matching == actions.total == 2
+
+
+def test_a_bad_search_of_the_record_of_changes_is_explained(client, story):
+    story.action()
+    client.force_login(story.erin)
+
+    response = client.get(url("audit"), {"q": "audit\x00"})
+
+    assert response.status_code == 400
+    assert errors(response) == ["Remove the control characters from the search."]
 
 
 # -- escalation settings and accounts --------------------------------------------------------
@@ -660,8 +696,21 @@ def test_a_body_larger_than_the_service_accepts_gets_413_before_it_is_read(clien
     assert response.status_code == 413
     content = response.content.decode()
     assert "The file is too large" in content
-    assert "Evidence files can be at most 20.0\xa0MB." in content
+    assert "Evidence files can be at most 20.0\xa0MB;" in content
     assert snapshot(action) == before
+
+
+def test_a_framework_file_too_large_for_any_form_gets_413_and_imports_nothing(client, story):
+    client.force_login(story.erin)
+    upload = SimpleUploadedFile("big.csv", b"x" * (30 * 1024 * 1024), "text/csv")
+
+    response = client.post(
+        url("framework_import"), {"title": "SCR Child H", "short_name": "scr-h", "file": upload}
+    )
+
+    assert response.status_code == 413
+    assert "The file is too large" in response.content.decode()
+    assert not Framework.objects.filter(short_name="scr-h").exists()
 
 
 def test_the_limit_is_an_evidence_file_at_its_limit_with_room_for_the_form(settings):

@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from notifications.models import Message, Notification
-from plans.models import Action, ActionPlan, Evidence
+from plans.models import Action, ActionPlan, Evidence, Framework
 from tenants.models import Tenant, User
 from tenants.scoping import tenant_scope
 
@@ -49,6 +49,7 @@ ID_SOURCES = {
     "evidence": lambda ids: ids["evidence"],
     "notifications": lambda ids: ids["notification"],
     "messages": lambda ids: ids["message"],
+    "frameworks": lambda ids: ids["framework"],
 }
 # Values for non-id parameters: a real step name, so only the object decides the answer.
 WORDS = {"name": {"plans": "submit", "actions": "agree"}}
@@ -124,7 +125,11 @@ def foreign_ids(story):
         notification = failed_notification(
             story.other_tenant, story.charlie, story.other_action, "CANARY"
         )
+        framework = Framework.objects.create(
+            tenant=story.other_tenant, title="CANARY review", short_name="canary-review"
+        )
         return {
+            "framework": framework.pk,
             "plan": story.other_plan.pk,
             "action": story.other_action.pk,
             "evidence": evidence.pk,
@@ -142,7 +147,11 @@ def own_ids(story):
         action=action, by=story.bob, url="https://example.org/own", description="Own evidence"
     )
     notification = failed_notification(story.tenant, story.bob, action, "Own")
+    framework = Framework.objects.create(
+        tenant=story.tenant, title="Own review", short_name="own-review"
+    )
     return {
+        "framework": framework.pk,
         "plan": story.plan.pk,
         "action": action.pk,
         "evidence": evidence.pk,

@@ -634,13 +634,36 @@ def test_manager_changes_an_actions_details(client, story):
 
     response = client.post(
         url("action_edit", pk=action.pk),
-        action_form(story, title="Audit every case file", due_date="2027-06-30"),
+        action_form(
+            story,
+            title="Audit every case file",
+            due_date="2027-06-30",
+            reason="Every file, not a sample: it takes longer.",
+        ),
     )
 
     action = reload(action)
     assert response.status_code == 302
     assert action.title == "Audit every case file"
     assert action.due_date == datetime.date(2027, 6, 30)
+    timeline = client.get(url("action", pk=action.pk)).content.decode()
+    assert "Every file, not a sample: it takes longer." in timeline
+
+
+def test_moving_the_due_date_later_without_a_reason_is_explained_and_nothing_changes(client, story):
+    action = story.action_in(Action.State.AGREED)
+    before = (action.title, action.due_date)
+    client.force_login(story.alice)
+    response = client.post(
+        url("action_edit", pk=action.pk),
+        action_form(story, title="Changed title", due_date="2030-06-30", reason="  "),
+    )
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert "Say why the due date moves later" in content
+    assert 'href="#id_reason"' in content
+    action = reload(action)
+    assert (action.title, action.due_date) == before
 
 
 def test_impossible_date_is_refused_and_the_action_is_unchanged(client, story):

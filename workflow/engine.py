@@ -113,6 +113,10 @@ class Transition:
     forbidden: Callable[[Actor, Any], str | None] | None = None
     # The body whose quorum of distinct approvals fires the transition.
     approving_body: Callable[[Any], SignOffBody | None] | None = None
+    # People whose approval counts for nothing towards the quorum, by user id, with why (the
+    # four-eyes rule: whoever delivered the item). ``forbidden`` should refuse them too; this
+    # also discounts an approval given before the person became one of them.
+    disqualified: Callable[[Any], dict[int, str]] | None = None
     style: str = "primary"  # "primary", "secondary" or "warning", for the page's button
     # What the step does, for the person about to take it.
     description: str = ""

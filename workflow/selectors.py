@@ -27,8 +27,13 @@ def _of(obj: WorkflowModel) -> dict[str, Any]:
 
 
 def current_approvals(*, obj: WorkflowModel, name: str) -> QuerySet[Approval]:
-    """Approvals towards ``name`` in the object's present visit to its state."""
-    return Approval.objects.filter(**_of(obj), transition=name, cycle=obj.state_changes)
+    """Approvals towards ``name`` in the object's present visit to its state, leaving out those
+    of people the step disqualifies (they count for nothing towards the quorum)."""
+    approvals = Approval.objects.filter(**_of(obj), transition=name, cycle=obj.state_changes)
+    transition = obj.workflow.get(name)
+    if transition is not None and transition.disqualified is not None:
+        approvals = approvals.exclude(approver_id__in=list(transition.disqualified(obj)))
+    return approvals
 
 
 def approvals_pending(*, obj: WorkflowModel, name: str) -> list[Approval]:

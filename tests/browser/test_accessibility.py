@@ -276,6 +276,29 @@ def send(
     return visit
 
 
+FRAMEWORK_CSV = (
+    b"Theme number,Theme title,Recommendation number,Recommendation title,Full text\n"
+    b"1,Referrals,1,Acknowledge every referral,In writing within a day.\n"
+    b"2,Supervision,2,Recorded supervision,\n"
+)
+
+
+def framework_upload(content: bytes, answer: str) -> Callable[[Page, Site], None]:
+    """Upload a framework file for checking: the page shows a preview or the file's problems."""
+
+    def visit(page: Page, site: Site) -> None:
+        page.goto(tenant_url("framework_import"))
+        page.get_by_label("Title", exact=True).fill("Serious case review")
+        page.get_by_label("Short name", exact=True).fill("scr-review")
+        page.get_by_label("Upload the file").set_input_files(
+            files=[{"name": "review.csv", "mimeType": "text/csv", "buffer": content}]
+        )
+        page.get_by_role("button", name="Check the file").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(answer)
+
+    return visit
+
+
 def ask_for_a_reset_too_often(page: Page, email: str) -> None:
     heading = page.get_by_role("heading", level=1)
     for answer in ["Check your e-mail"] * 3 + ["Too many attempts"]:  # three an hour an address
@@ -423,6 +446,35 @@ VISITS = [
         ("tenant-admin",),
     ),
     Visit("emails-not-sent", go(tenant_url("messages_not_sent")), ("tenant-admin",)),
+    Visit("settings", go(tenant_url("settings")), ("tenant-admin",), fits_narrow=True),
+    Visit("record-of-changes", go(tenant_url("audit")), ("tenant-admin",), fits_narrow=True),
+    Visit(
+        "record-of-changes-errors",
+        go(tenant_url("audit") + "?since=soon&until=later"),
+        ("tenant-admin",),
+    ),
+    Visit("frameworks", go(tenant_url("frameworks")), ("tenant-admin",)),
+    Visit(
+        "framework",
+        lambda page, site: page.goto(tenant_url("framework", pk=site.story.framework.pk)),
+        ("tenant-admin",),
+    ),
+    Visit("framework-import", go(tenant_url("framework_import")), ("tenant-admin",)),
+    Visit(
+        "framework-import-errors",
+        send(tenant_url("framework_import"), {"Title": ""}, "Check the file"),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "framework-import-preview",
+        framework_upload(FRAMEWORK_CSV, "Check the framework before importing"),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "framework-import-problems",
+        framework_upload(FRAMEWORK_CSV.replace(b"Supervision", b"Referrals"), "Import a framework"),
+        ("tenant-admin",),
+    ),
 ]
 
 

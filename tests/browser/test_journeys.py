@@ -281,14 +281,14 @@ def test_the_submitter_on_the_board_is_offered_no_sign_off_and_is_refused_it_at_
     act = submitted(story, story.dave)  # Dave leads the action and sits on the LSCB board
     sign_in(story.dave)
     why = (
-        "You submitted the evidence for this action, so another member of the sign-off body "
-        "must sign it off."
+        "You are its lead officer, so another member of the sign-off body who did not "
+        "deliver this action must sign it off."
     )
 
     page.goto(tenant_url("tenant_home"))
     waiting = page.get_by_role("table", name="Actions waiting for sign-off")
     expect(waiting.get_by_role("row").filter(has_text=TITLE)).to_contain_text(
-        "You submitted the evidence, so others sign it off"
+        "You cannot sign it off: you are its lead officer"
     )
     page.goto(tenant_url("action", pk=act.pk))
     steps = page.get_by_role("region", name="What you can do")

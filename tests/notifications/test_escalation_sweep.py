@@ -290,7 +290,9 @@ def test_due_date_moved_later_stops_the_chase_until_the_new_date_comes_round(sto
     sweep(REMINDER_DAY)
     sweep(OVERDUE_DAY)
     new_due = datetime.date(2026, 12, 18)  # a Friday: reminded on Friday 11 December
-    plan_services.action_update(action=action, by=story.alice, due_date=new_due)
+    plan_services.action_update(
+        action=action, by=story.alice, due_date=new_due, reason="Agreed with the board."
+    )
 
     for day in days(OVERDUE_DAY + ONE_DAY, datetime.date(2026, 12, 10)):
         sweep(day)
@@ -317,7 +319,9 @@ def test_due_date_moved_to_another_past_date_starts_the_chain_again_from_that_da
     assert steps_of(action) == [(Level.OVERDUE, MANAGERS_DAY), (Level.MANAGERS, MANAGERS_DAY)]
 
     new_due = datetime.date(2026, 11, 16)  # a Monday, already past
-    plan_services.action_update(action=action, by=story.alice, due_date=new_due)
+    plan_services.action_update(
+        action=action, by=story.alice, due_date=new_due, reason="Agreed with the board."
+    )
     sweep(datetime.date(2026, 11, 23))  # five working days after the new date
     assert steps_of(action)[2:] == [(Level.OVERDUE, datetime.date(2026, 11, 23))]
     assert told(action, Level.OVERDUE) == {story.bob, priya}

@@ -5,7 +5,7 @@ really changed."""
 import datetime
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from plans import services
 from plans.models import Action
@@ -33,6 +33,7 @@ def test_changing_details_records_each_changed_field_before_and_after(story):
         due_date=datetime.date(2027, 6, 1),
         title="Audit every case file",
         reference="1.1",
+        reason="The audit covers every case file, which takes longer.",
     )
 
     [change] = changes_of(action)
@@ -154,3 +155,29 @@ def test_delegates_added_and_removed_are_recorded_once_each(story):
             {"delegates": ["Erin Admin, Fiona Officer", "Fiona Officer"]},
         ),
     ]
+
+
+def test_moving_the_due_date_later_needs_a_reason_and_the_reason_is_kept(story):
+    action = story.action_in(Action.State.AGREED, due_date=datetime.date(2027, 3, 1))
+
+    with pytest.raises(ValidationError) as refused:
+        services.action_update(action=action, by=story.alice, due_date=datetime.date(2027, 6, 1))
+    assert "Say why the due date moves later" in str(refused.value)
+    assert Action.objects.get(pk=action.pk).due_date == datetime.date(2027, 3, 1)
+    assert changes_of(action) == []
+
+    services.action_update(
+        action=action,
+        by=story.alice,
+        due_date=datetime.date(2027, 6, 1),
+        reason="The audit team is on another review until May.",
+    )
+    [change] = changes_of(action)
+    assert changed(change) == {"due_date": ["1 March 2027", "1 June 2027"]}
+    assert change.reason == "The audit team is on another review until May."
+
+
+def test_bringing_the_due_date_forward_needs_no_reason(story):
+    action = story.action_in(Action.State.AGREED, due_date=datetime.date(2027, 3, 1))
+    services.action_update(action=action, by=story.alice, due_date=datetime.date(2027, 2, 1))
+    assert Action.objects.get(pk=action.pk).due_date == datetime.date(2027, 2, 1)

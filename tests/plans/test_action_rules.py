@@ -15,6 +15,7 @@ from plans.workflows import (
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
+    evidence_refusal,
     reporting_refusal,
 )
 from tests.tenants.factories import Role, member
@@ -63,7 +64,7 @@ def test_each_rule_refuses_exactly_what_its_service_refuses(story, actions, pers
             "details": (
                 details_change_refusal(actor, action),
                 lambda a=action: services.action_update(
-                    action=a, by=user, due_date=datetime.date(2030, 1, 1)
+                    action=a, by=user, due_date=datetime.date(2030, 1, 1), reason="Moved."
                 ),
             ),
             "progress": (
@@ -73,7 +74,7 @@ def test_each_rule_refuses_exactly_what_its_service_refuses(story, actions, pers
                 ),
             ),
             "evidence": (
-                reporting_refusal(actor, action, "add evidence"),
+                evidence_refusal(actor, action),
                 lambda a=action: services.evidence_add_link(
                     action=a, by=user, url="https://example.org/e", description="E"
                 ),

@@ -206,7 +206,7 @@ def test_waiting_is_counted_from_the_london_date_of_the_submission(story):
     assert item.waiting_working_days == 0
 
 
-def test_the_submitter_on_the_board_is_told_others_sign_it_off(story):
+def test_the_lead_officer_on_the_board_is_told_others_sign_it_off(story):
     act = story.action("1.1", lead_officer=story.carol)
     transition_perform(obj=act, name="agree", user=story.alice)
     transition_perform(obj=act, name="start", user=story.carol)
@@ -216,7 +216,7 @@ def test_the_submitter_on_the_board_is_told_others_sign_it_off(story):
     services.action_set_completion_statement(action=act, by=story.carol, text="Done.")
     transition_perform(obj=act, name="submit_evidence", user=story.carol)
     item = queues.sign_off_queue(tenant=story.tenant, user=story.carol, today=TODAY).items[0]
-    assert item.submitted_by_me
+    assert item.delivered_by_me == "you are its lead officer"
 
 
 def test_sign_off_queue_leaves_out_bodies_the_person_is_not_on_or_the_plan_does_not_authorise(

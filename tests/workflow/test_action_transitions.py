@@ -152,7 +152,7 @@ def test_board_member_signs_off_evidenced_action(story):
 def test_board_member_cannot_sign_off_own_evidence(story):
     # dave sits on the LSCB board and is also the action's lead officer.
     action = story.action_in(State.EVIDENCED, lead_officer=story.dave)
-    refused(action, "sign_off", story.dave, match="You submitted the evidence")
+    refused(action, "sign_off", story.dave, match="You are its lead officer, so another")
     assert transition_perform(obj=action, name="sign_off", user=story.carol).fired
 
 

@@ -9,6 +9,7 @@ there must be one log row per state change.
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -31,6 +32,9 @@ STEPS = [
     "agree",
     "start",
     "statement",
+    "evidence",
+    "delegate_dave",
+    "delegate_mark",
     "submit_evidence",
     "sign_off",
     "send_back",
@@ -47,8 +51,11 @@ OPEN = {State.PROPOSED, State.AGREED, State.IN_PROGRESS, State.EVIDENCED}
 LIKELY = {
     "agree": ["alice", "erin", "mark"],
     "start": ["lead", "alice"],
-    "statement": ["lead"],
-    "submit_evidence": ["lead"],
+    "statement": ["lead", "mark"],
+    "evidence": ["lead", "alice"],
+    "delegate_dave": ["lead", "alice"],
+    "delegate_mark": ["lead"],
+    "submit_evidence": ["lead", "dave", "mark"],
     "sign_off": ["carol", "dave"],
     "send_back": ["carol", "dave"],
     "reopen": ["carol", "dave"],
@@ -70,6 +77,9 @@ WEIGHTED_STEPS = [
     *["agree"] * 2,
     *["start"] * 2,
     *["statement"] * 2,
+    "evidence",
+    "delegate_dave",
+    "delegate_mark",
     *["submit_evidence"] * 3,
     *["sign_off"] * 3,
     "send_back",
@@ -83,39 +93,69 @@ class Model:
     quorum: int
     lead: str  # bob is an officer; dave is the lead but also sits on the LSCB board
     state: str = State.PROPOSED
-    statement: bool = False
+    statement_by: str | None = None
     submitter: str | None = None
     approvals: set = field(default_factory=set)
+    delegates: set = field(default_factory=set)
+    uploaders: set = field(default_factory=set)
+
+    def __post_init__(self):
+        self.uploaders.add(self.lead)  # the run starts with the lead's evidence
 
     def move(self, state):
         self.state = state
         self.approvals = set()
 
+    def delivers(self, who: str) -> bool:
+        return who == self.lead or who in self.delegates
+
+    @property
+    def delivered(self) -> set:
+        """Whoever delivered the action as it stands: none of them may sign it off."""
+        return {self.lead, *self.delegates, *self.uploaders, self.statement_by, self.submitter}
+
     def apply(self, step: str, who: str) -> str:
         """What the rules say happens: "fired", "approved", "written" or "refused"."""
         s = self.state
         if step == "statement":
-            ok = s in {State.AGREED, State.IN_PROGRESS} and (who == self.lead or who in MANAGERS)
+            ok = s in {State.AGREED, State.IN_PROGRESS} and (self.delivers(who) or who in MANAGERS)
             if ok:
-                self.statement = True
+                self.statement_by = who
+            return "written" if ok else "refused"
+        if step == "evidence":
+            ok = s in OPEN - {State.EVIDENCED} and (self.delivers(who) or who in MANAGERS)
+            if ok:
+                self.uploaders.add(who)
+            return "written" if ok else "refused"
+        if step.startswith("delegate_"):
+            ok = s in OPEN and (who == self.lead or who in MANAGERS)
+            if ok:
+                self.delegates.add(step.removeprefix("delegate_"))
             return "written" if ok else "refused"
         if step == "agree" and s == State.PROPOSED and who in MANAGERS:
             self.move(State.AGREED)
-        elif step == "start" and s == State.AGREED and (who == self.lead or who in MANAGERS):
+        elif step == "start" and s == State.AGREED and (self.delivers(who) or who in MANAGERS):
             self.move(State.IN_PROGRESS)
         elif (
             step == "submit_evidence"
             and s == State.IN_PROGRESS
-            and who == self.lead
-            and self.statement
+            and self.delivers(who)
+            and self.statement_by is not None
+            and len(LSCB - self.delivered - {who}) >= self.quorum
         ):
             self.move(State.EVIDENCED)
             self.submitter = who
-        elif step == "sign_off" and s == State.EVIDENCED and who in LSCB and who != self.submitter:
+        elif (
+            step == "sign_off"
+            and s == State.EVIDENCED
+            and who in LSCB
+            and who not in self.delivered
+        ):
             if who in self.approvals:
                 return "refused"
             self.approvals.add(who)
-            if len(self.approvals) < self.quorum:
+            # An approval from someone who has since delivered the action counts for nothing.
+            if len(self.approvals - self.delivered) < self.quorum:
                 return "approved"
             self.move(State.SIGNED_OFF)
         elif who in LSCB and (step, s) in {
@@ -133,13 +173,25 @@ class Model:
 
 def engine_apply(story, action, step, who) -> str:
     person = getattr(story, who)
-    if step == "statement":
+    writes = {
+        "statement": lambda: plan_services.action_set_completion_statement(
+            action=action, by=person, text="What was done."
+        ),
+        "evidence": lambda: plan_services.evidence_add_link(
+            action=action, by=person, url="https://example.org/more", description="More"
+        ),
+        "delegate_dave": lambda: plan_services.action_delegate(
+            action=action, by=person, delegate=story.dave
+        ),
+        "delegate_mark": lambda: plan_services.action_delegate(
+            action=action, by=person, delegate=story.mark
+        ),
+    }
+    if step in writes:
         try:
             with transaction.atomic():
-                plan_services.action_set_completion_statement(
-                    action=action, by=person, text="What was done."
-                )
-        except Exception:
+                writes[step]()
+        except (PermissionDenied, ValidationError):
             return "refused"
         return "written"
     try:
@@ -201,9 +253,10 @@ def test_workflow_as_a_state_machine(story):
                 )
                 assert logs.count() == stored.state_changes
                 if stored.state == State.SIGNED_OFF:
-                    # Four eyes: whoever submitted the evidence never signs it off.
-                    lead = getattr(story, self.model.lead)
-                    assert logs.order_by("-pk").first().actor_id != lead.pk
+                    # Four eyes: nobody who delivered the action signs it off.
+                    signer = logs.order_by("-pk").first().actor_id
+                    delivered = {getattr(story, who).pk for who in self.model.delivered if who}
+                    assert signer not in delivered
 
         def teardown(self):
             if hasattr(self, "atomic"):
