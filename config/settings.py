@@ -172,6 +172,9 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "100/h/ip,3/h/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "10/15m/user",
+    # Invitation links opened or accepted: their secrets are long enough that guessing is
+    # hopeless, and this keeps anyone from trying.
+    "invitation": "20/m/ip",
 }
 # In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
@@ -203,6 +206,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# An invitation's link works for this many days (and once).
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
 
 # Evidence uploads: the size limit and the allowed types are a policy officers see on the form.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -58,7 +58,7 @@ def escalation_title(kind: str, label: str, due_date: datetime.date | None) -> s
     return {
         Kind.REMINDER: f"Due soon: {label}{due}",
         Kind.OVERDUE: f"Overdue: {label}{due}",
-        Kind.MANAGERS: f"Overdue, for the management team: {label}{due}",
+        Kind.MANAGERS: f"Overdue, for the body monitoring the plan: {label}{due}",
         Kind.CHAIR: f"Overdue, for the chair: {label}{due}",
         Kind.SIGN_OFF_WAITING: f"Waiting for your sign-off: {label}",
     }[kind]
@@ -168,3 +168,39 @@ def _footer_html() -> str:
         f'<p style="color:#505a5f">This message was sent by {SERVICE_NAME}. Sign in to see the '
         f'full detail. You can <a href="{url}">choose how you hear about events</a>.</p>'
     )
+
+
+def invitation_email(
+    *, tenant_name: str, full_name: str, role: str, link: str, expires: datetime.datetime
+) -> tuple[str, str, str]:
+    """Subject, text and HTML of an invitation: which organisation, in what role, the link and
+    until when it works. The link is the one secret; it works once."""
+    url = absolute(link)
+    until = f"{long_date(expires.date())} at {expires:%H:%M}"
+    subject = f"{SERVICE_NAME}: you are invited to join {tenant_name}"
+    text = "\n".join(
+        [
+            f"Dear {full_name},",
+            "",
+            f"You are invited to join {tenant_name} on {SERVICE_NAME} as {role.lower()}.",
+            "",
+            f"Accept the invitation: {url}",
+            "",
+            f"The link works once, until {until}. If you were not expecting this e-mail, you "
+            "can ignore it.",
+            "",
+            f"This message was sent by {SERVICE_NAME}.",
+        ]
+    )
+    html = "".join(
+        [
+            f"<p>Dear {escape(full_name)},</p>",
+            f"<p>You are invited to join {escape(tenant_name)} on {SERVICE_NAME} as "
+            f"{escape(role.lower())}.</p>",
+            f'<p><a href="{escape(url)}">Accept the invitation</a></p>',
+            f"<p>The link works once, until {escape(until)}. If you were not expecting this "
+            "e-mail, you can ignore it.</p>",
+            f'<p style="color:#505a5f">This message was sent by {SERVICE_NAME}.</p>',
+        ]
+    )
+    return subject, text, html

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from notifications.models import (
     Sweep,
 )
 from notifications.services import outbox_queue_on_commit
-from plans.models import Action
+from plans.models import Action, ActionPlanGroupObjectPermission
 from tenants.models import Partner, SignOffBody, SignOffBodyMember, Tenant
 from tenants.scoping import across_tenants
 from tenants.working_days import (
@@ -172,12 +172,39 @@ def _record_steps(sweep: Sweep, tenants: dict[int, TenantFacts], today: datetime
 
 
 def _recipients(new_steps: list) -> dict[int, dict]:
-    """For each new step: who is told, and why. A handful of queries whatever the count."""
+    """For each new step: who is told, and why. A handful of queries whatever the count.
+
+    Each level goes to the people answerable for the action in its own plan, never to bodies
+    the plan has nothing to do with:
+
+    - ten working days overdue (the managers level): the members of the body watching the
+      plan, and of the lead partner's own agency committees;
+    - twenty working days overdue (the chair level): the chair of the action's sign-off body,
+      while the plan still lets that body sign off its actions, and the chair of the body
+      watching the plan;
+    - evidence waiting: the sign-off body's members, while the plan still lets it sign off.
+
+    The body watching a plan is its monitoring body. A plan without one is watched by the body
+    that endorses it: a plan nobody has yet given a monitoring body still has its long-overdue
+    actions chased, by the body that answers for the plan as a whole, rather than by nobody.
+    """
     action_ids = {action_id for _, _, action_id, _ in new_steps}
-    tenant_ids = {tenant_id for _, tenant_id, _, _ in new_steps}
     actions = {
         row["pk"]: row
-        for row in Action.objects.filter(pk__in=action_ids).values(
+        for row in Action.objects.filter(pk__in=action_ids)
+        .annotate(
+            # The plan's grant is read as the workflow reads it (plans.workflows.signs_off): a
+            # body whose right to sign off was taken away is not asked to sign off.
+            sign_off_authorised=Exists(
+                ActionPlanGroupObjectPermission.objects.filter(
+                    tenant_id=OuterRef("tenant_id"),
+                    content_object_id=OuterRef("plan_id"),
+                    group__sign_off_bodies=OuterRef("sign_off_body_id"),
+                    permission__codename="sign_off_actions",
+                )
+            )
+        )
+        .values(
             "pk",
             "tenant_id",
             "reference",
@@ -187,7 +214,10 @@ def _recipients(new_steps: list) -> dict[int, dict]:
             "lead_officer_id",
             "lead_partner_id",
             "sign_off_body_id",
+            "sign_off_authorised",
             "evidence_submitted_by_id",
+            monitoring_body_id=F("plan__monitoring_body_id"),
+            endorsing_body_id=F("plan__owner_body_id"),
         )
     }
     partner_ids = {a["lead_partner_id"] for a in actions.values() if a["lead_partner_id"]}
@@ -197,24 +227,27 @@ def _recipients(new_steps: list) -> dict[int, dict]:
             "pk", "name", "contact_id"
         )
     }
-    body_ids = {a["sign_off_body_id"] for a in actions.values() if a["sign_off_body_id"]}
-    bodies = {
-        pk: (name, chair_id)
-        for pk, name, chair_id in SignOffBody.objects.filter(pk__in=body_ids).values_list(
-            "pk", "name", "chair_id"
-        )
+    body_ids = {
+        body_id
+        for a in actions.values()
+        for body_id in (a["sign_off_body_id"], a["monitoring_body_id"], a["endorsing_body_id"])
+        if body_id
     }
+    bodies: dict[int, tuple[str, int | None]] = {}
+    agency_committees: dict[int, list[int]] = defaultdict(list)
+    # The bodies these actions name, and the agency committees of their lead partners only.
+    for pk, name, chair_id, kind, partner_id in SignOffBody.objects.filter(
+        Q(pk__in=body_ids) | Q(kind=SignOffBody.Kind.AGENCY_COMMITTEE, partner_id__in=partner_ids)
+    ).values_list("pk", "name", "chair_id", "kind", "partner_id"):
+        bodies[pk] = (name, chair_id)
+        if kind == SignOffBody.Kind.AGENCY_COMMITTEE and partner_id in partner_ids:
+            agency_committees[partner_id].append(pk)
     body_members: dict[int, list[int]] = defaultdict(list)
-    management_teams: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    # The bodies of these actions, and every management team of these tenants.
-    for body_id, user_id, tenant_id, kind, name in (
-        SignOffBodyMember.objects.filter(tenant_id__in=tenant_ids)
-        .filter(Q(body_id__in=body_ids) | Q(body__kind=SignOffBody.Kind.MANAGEMENT_TEAM))
-        .values_list("body_id", "user_id", "tenant_id", "body__kind", "body__name")
-    ):
-        body_members[body_id].append(user_id)
-        if kind == SignOffBody.Kind.MANAGEMENT_TEAM:
-            management_teams[tenant_id].append((name, user_id))
+    if bodies:
+        for body_id, user_id in SignOffBodyMember.objects.filter(
+            body_id__in=list(bodies)
+        ).values_list("body_id", "user_id"):
+            body_members[body_id].append(user_id)
     waiting_ids = [a for _, _, a, level in new_steps if level == Level.SIGN_OFF_WAITING]
     approved: set[tuple[int, int, int]] = (
         set(
@@ -233,6 +266,12 @@ def _recipients(new_steps: list) -> dict[int, dict]:
     for step_id, _, action_id, level in new_steps:
         action = actions[action_id]
         told: dict[int, str] = {}
+        watching_id, watching_reason = _watching_body(action, bodies)
+        signing_id = (
+            action["sign_off_body_id"]
+            if action["sign_off_authorised"] and action["sign_off_body_id"] in bodies
+            else None
+        )
         if level in (Level.REMINDER, Level.OVERDUE) and action["lead_officer_id"]:
             told[action["lead_officer_id"]] = "you are the lead officer for this action"
         if level == Level.OVERDUE and action["lead_partner_id"] in partners:
@@ -240,15 +279,30 @@ def _recipients(new_steps: list) -> dict[int, dict]:
             if contact_id and contact_id not in told:
                 told[contact_id] = f"you are the named contact at {name}, which leads this action"
         if level == Level.MANAGERS:
-            for team_name, user_id in management_teams.get(action["tenant_id"], []):
-                told.setdefault(user_id, f"you sit on the {team_name}")
-        if level == Level.CHAIR and action["sign_off_body_id"] in bodies:
-            name, chair_id = bodies[action["sign_off_body_id"]]
-            if chair_id:
-                told[chair_id] = f"you chair the {name}, which signs off this action"
-        if level == Level.SIGN_OFF_WAITING and action["sign_off_body_id"] in bodies:
-            name, _ = bodies[action["sign_off_body_id"]]
-            for user_id in body_members.get(action["sign_off_body_id"], []):
+            if watching_id:
+                name, _ = bodies[watching_id]
+                for user_id in body_members.get(watching_id, []):
+                    told.setdefault(user_id, f"you sit on the {name}, which {watching_reason}")
+            if action["lead_partner_id"] in partners:
+                partner_name, _ = partners[action["lead_partner_id"]]
+                for committee_id in agency_committees.get(action["lead_partner_id"], []):
+                    name, _ = bodies[committee_id]
+                    for user_id in body_members.get(committee_id, []):
+                        told.setdefault(
+                            user_id, f"you sit on the {name}, and {partner_name} leads this action"
+                        )
+        if level == Level.CHAIR:
+            if signing_id:
+                name, chair_id = bodies[signing_id]
+                if chair_id:
+                    told[chair_id] = f"you chair the {name}, which signs off this action"
+            if watching_id:
+                name, chair_id = bodies[watching_id]
+                if chair_id:
+                    told.setdefault(chair_id, f"you chair the {name}, which {watching_reason}")
+        if level == Level.SIGN_OFF_WAITING and signing_id:
+            name, _ = bodies[signing_id]
+            for user_id in body_members.get(signing_id, []):
                 # Four eyes: whoever submitted the evidence cannot approve it, so is not chased.
                 if user_id == action["evidence_submitted_by_id"]:
                     continue
@@ -257,6 +311,15 @@ def _recipients(new_steps: list) -> dict[int, dict]:
                 told[user_id] = f"you sit on the {name} and have not yet approved the evidence"
         result[step_id] = {"action": action, "told": told}
     return result
+
+
+def _watching_body(action: dict, bodies: dict) -> tuple[int | None, str]:
+    """The body watching the action's plan, and why it is that body (see ``_recipients``)."""
+    if action["monitoring_body_id"] in bodies:
+        return action["monitoring_body_id"], "monitors this plan"
+    if action["endorsing_body_id"] in bodies:
+        return action["endorsing_body_id"], "endorses this plan, which has no monitoring body"
+    return None, ""
 
 
 class NewNotification(NamedTuple):

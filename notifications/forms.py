@@ -45,12 +45,12 @@ class EscalationPolicyForm(forms.Form):
         "Working days after the due date.",
     )
     managers_days = days_field(
-        "Tell the management team",
+        "Tell the body monitoring the plan and the lead partner's committee",
         "Working days after the due date. More than for the lead officer.",
     )
     chair_days = days_field(
-        "Tell the chair of the sign-off body",
-        "Working days after the due date. More than for the management team.",
+        "Tell the chairs of the sign-off body and the monitoring body",
+        "Working days after the due date. More than for the monitoring body.",
     )
     sign_off_waiting_days = days_field(
         "Remind the sign-off body of evidence waiting for sign-off",

@@ -13,7 +13,7 @@ class Level(models.TextChoices):
 
     REMINDER = "reminder", "Due soon"
     OVERDUE = "overdue", "Overdue"
-    MANAGERS = "managers", "Overdue: management team"
+    MANAGERS = "managers", "Overdue: body monitoring the plan"
     CHAIR = "chair", "Overdue: chair of the sign-off body"
     SIGN_OFF_WAITING = "sign_off_waiting", "Waiting for sign-off"
 
@@ -33,7 +33,7 @@ class EscalationPolicy(TenantOwnedModel):
         "lead officer and lead partner's contact, working days overdue", default=1
     )
     managers_days = models.PositiveSmallIntegerField(
-        "management team, working days overdue", default=10
+        "body monitoring the plan and the lead agency's committee, working days overdue", default=10
     )
     chair_days = models.PositiveSmallIntegerField(
         "chair of the sign-off body, working days overdue", default=20
@@ -83,12 +83,12 @@ class EscalationPolicy(TenantOwnedModel):
         if not errors:
             if self.managers_days <= self.overdue_days:
                 errors["managers_days"] = (
-                    "The management team is told later than the lead officer: give more "
+                    "The monitoring body is told later than the lead officer: give more "
                     "working days than for the lead officer."
                 )
             elif self.chair_days <= self.managers_days:
                 errors["chair_days"] = (
-                    "The chair is told last: give more working days than for the management team."
+                    "The chair is told last: give more working days than for the monitoring body."
                 )
         if self.channel == self.Channel.NOTIFY:
             if not self.notify_api_key:

@@ -8,10 +8,11 @@ from django.urls import reverse
 
 from notifications.content import action_label
 from notifications.models import Notification
-from notifications.services import Event, notifications_send
+from notifications.services import Event, invitation_send, notifications_send
 from plans.models import Action, ActionPlan
 from plans.signals import delegate_added, lead_officer_assigned, recording_history
-from tenants.models import SignOffBodyMember
+from tenants.models import Invitation, SignOffBodyMember
+from tenants.signals import invitation_created
 from workflow.signals import transition_recorded
 
 Kind = Notification.Kind
@@ -122,3 +123,9 @@ def delegate_told(sender, action: Action, delegate, by, **kwargs):
     event = _action_event(action, Kind.MADE_DELEGATE, key, f"You can now deliver: {label}")
     reason = "the lead officer or a manager added you as a delegate for this action"
     notifications_send(event=event, recipients={delegate.pk: reason})
+
+
+@receiver(invitation_created, sender=Invitation, dispatch_uid="notifications.invitation")
+def invitation_told(sender, invitation: Invitation, token: str, recipient, by, **kwargs):
+    link = reverse("invitation_accept", kwargs={"pk": invitation.pk, "token": token})
+    invitation_send(invitation=invitation, link=link, recipient=recipient)

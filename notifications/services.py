@@ -16,14 +16,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications import channels
-from notifications.content import Item, event_email
+from notifications.content import Item, event_email, invitation_email
 from notifications.models import (
     EscalationPolicy,
     Message,
     Notification,
     NotificationPreference,
 )
-from tenants.models import AuditEntry, Tenant, User
+from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.scoping import tenant_scope
 from tenants.selectors import membership_for
 from tenants.services import audit_record
@@ -110,6 +110,30 @@ def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Noti
     Notification.objects.bulk_create(notifications)
     outbox_queue_on_commit([m.pk for m in messages])
     return notifications
+
+
+def invitation_send(*, invitation: Invitation, link: str, recipient: User) -> Message:
+    """The invitation's e-mail, in the outbox in the caller's transaction. Each link is sent
+    once: a resent invitation has a new link and so a new message."""
+    subject, text, html = invitation_email(
+        tenant_name=invitation.tenant.name,
+        full_name=invitation.full_name,
+        role=invitation.get_role_display(),
+        link=link,
+        expires=timezone.localtime(invitation.expires_at),
+    )
+    message = Message.objects.create(
+        recipient=recipient,
+        tenant=invitation.tenant,
+        kind=Message.Kind.EVENT,
+        channel=channel_of(invitation.tenant_id),
+        subject=subject[:250],
+        body_text=text,
+        body_html=html,
+        key=f"invitation:{invitation.tenant_id}:{invitation.pk}:{invitation.token_hash[:16]}",
+    )
+    outbox_queue_on_commit([message.pk])
+    return message
 
 
 # --- The outbox -------------------------------------------------------------------------------

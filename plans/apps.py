@@ -6,4 +6,4 @@ class PlansConfig(AppConfig):
     verbose_name = "Action plans"
 
     def ready(self):
-        from plans import workflows  # noqa: F401  (attaches each model's workflow)
+        from plans import receivers, workflows  # noqa: F401  (workflows; receivers connected)

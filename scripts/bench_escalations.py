@@ -7,8 +7,10 @@
 
 Part 1, the sweep. Creates a fresh database (its name must contain "bench"; it is dropped at the
 end unless --keep), migrates it and fills it with set-based SQL: per tenant about forty people
-(lead officers, partner contacts, an LSCB board with its chair, a management team, an
-administrator), partners, both sign-off bodies with their permission groups, plans and actions.
+(lead officers, partner contacts, an LSCB board with its chair, a management team, the police's
+own safeguarding committee, an administrator), partners, the three bodies with their permission
+groups, plans (monitored by the board or the management team, or by nobody, so that their
+endorsing board is chased instead) authorising the board and the team to sign off, and actions.
 About a tenth of the actions are overdue at various depths in working days of the tenant's
 nation, a few percent are due within five working days, some evidenced actions have waited more
 than ten working days for sign-off, and the rest are due later, signed off, proposed or
@@ -62,7 +64,7 @@ PEOPLE_PER_TENANT = 40  # see the layout in ``build``
 TENANTS_PER_REGION = 5  # tenants sharing one regional police contact
 PLANS_PER_TENANT = 4
 DEEPEST = 60  # working days: the deepest overdue action
-BODY_NAMES = ("LSCB board", "Management team")
+BODY_NAMES = ("LSCB board", "Management team", "Police safeguarding committee")
 
 FIRST_NAMES = [
     "Aisha", "Ben", "Carys", "Dylan", "Eilidh", "Femi", "Gareth", "Hannah", "Imran", "Jess",
@@ -252,9 +254,12 @@ def database_drop() -> None:
 # Each tenant t (ids 1..T) has people (t-1)*40 + k:
 #   k 1-20 lead officers, k 21-26 staff of partner k-20 (the contact of each partner but the
 #   police, whose contact is a regional officer shared by five tenants), k 27-34 the LSCB board
-#   (27 chairs), k 35-39 the management team (35 chairs), k 40 the tenant administrator.
+#   (27 chairs), k 35-39 the management team (35 chairs), k 40 the tenant administrator; k 22
+#   (police staff, chair) and k 33 (also on the board) sit on the police's own committee.
 # Regional police contacts follow: T*40 + region. Partners are (t-1)*6 + p, sign-off bodies and
-# their groups (t-1)*2 + b (1 board, 2 management team), plans (t-1)*4 + j, actions (t-1)*A + i.
+# their groups (t-1)*3 + b (1 board, 2 management team, 3 police committee), plans (t-1)*4 + j
+# (plan 2 monitored by the management team, plan 4 by nobody, the others by the board; the board
+# endorses every plan), actions (t-1)*A + i.
 
 NATION_OF_TENANT = """
     CASE mod(t, 20)
@@ -333,7 +338,7 @@ SELECT
     CASE WHEN a.state = 'proposed' AND mod(a.s, 3) = 0 THEN NULL
         ELSE (a.tenant_id - 1) * %(people)s + 1 + mod(a.i * 13, 20) END,
     (a.tenant_id - 1) * 6 + 1 + mod(a.i + a.s, 6),
-    (a.tenant_id - 1) * 2 + CASE WHEN mod(a.i, 5) = 0 THEN 2 ELSE 1 END,
+    (a.tenant_id - 1) * 3 + CASE WHEN mod(a.i, 5) = 0 THEN 2 ELSE 1 END,
     CASE
         WHEN a.state NOT IN ('evidenced', 'signed_off') THEN NULL
         -- A delegate on the board submitted it: the four-eyes rule keeps them from being chased.
@@ -372,11 +377,12 @@ def _calendar(today: datetime.date) -> list[tuple[str, int, datetime.date, datet
 
 def build(*, tenants: int, actions: int, today: datetime.date) -> None:
     """Fill the migrated database with set-based statements (no ORM call per row)."""
+    from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from plans.models import Action, Framework
+    from plans.models import Action, ActionPlan, Framework
 
     now = timezone.now()
     regions = -(-tenants // TENANTS_PER_REGION)
@@ -411,6 +417,11 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
         )
         p["framework"] = framework.pk
         p["action_type"] = ContentType.objects.get_for_model(Action).pk
+        plan_type = ContentType.objects.get_for_model(ActionPlan)
+        p["sign_off"], p["endorse"] = (
+            Permission.objects.get(content_type=plan_type, codename=codename).pk
+            for codename in ("sign_off_actions", "endorse_plan")
+        )
 
         cursor.execute(
             f"""
@@ -476,27 +487,33 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
         cursor.execute(
             """
             INSERT INTO auth_group (id, name)
-            SELECT (t - 1) * 2 + b,
+            SELECT (t - 1) * 3 + b,
                    'sign-off body bench-' || lpad(t::text, 4, '0') || ' '
                        || (%(body_names)s::text[])[b]
-            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 2) AS b
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 3) AS b
             """,
             p,
         )
         cursor.execute(
             """
-            INSERT INTO tenants_signoffbody (id, tenant_id, name, kind, quorum, chair_id, group_id)
-            SELECT (t - 1) * 2 + b, t, (%(body_names)s::text[])[b],
-                   (ARRAY['lscb_board', 'management_team'])[b], CASE b WHEN 1 THEN 2 ELSE 1 END,
-                   (t - 1) * %(people)s + CASE b WHEN 1 THEN 27 ELSE 35 END, (t - 1) * 2 + b
-            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 2) AS b
+            INSERT INTO tenants_signoffbody (id, tenant_id, name, kind, quorum, chair_id, group_id,
+                                             partner_id)
+            SELECT (t - 1) * 3 + b, t, (%(body_names)s::text[])[b],
+                   (ARRAY['lscb_board', 'management_team', 'agency_committee'])[b],
+                   CASE b WHEN 1 THEN 2 ELSE 1 END,
+                   (t - 1) * %(people)s + (ARRAY[27, 35, 22])[b], (t - 1) * 3 + b,
+                   CASE b WHEN 3 THEN (t - 1) * 6 + 2 END
+            FROM generate_series(1, %(tenants)s) AS t, generate_series(1, 3) AS b
             """,
             p,
         )
         members = """
-            SELECT t AS tenant_id, (t - 1) * 2 + CASE WHEN k <= 34 THEN 1 ELSE 2 END AS body_id,
+            SELECT t AS tenant_id, (t - 1) * 3 + CASE WHEN k <= 34 THEN 1 ELSE 2 END AS body_id,
                    (t - 1) * %(people)s + k AS user_id
             FROM generate_series(1, %(tenants)s) AS t, generate_series(27, 39) AS k
+            UNION ALL
+            SELECT t, (t - 1) * 3 + 3, (t - 1) * %(people)s + k
+            FROM generate_series(1, %(tenants)s) AS t, unnest(ARRAY[22, 33]) AS k
         """
         cursor.execute(
             f"INSERT INTO tenants_signoffbodymember (tenant_id, body_id, user_id) {members}", p
@@ -509,15 +526,31 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
         cursor.execute(
             """
             INSERT INTO plans_actionplan (id, tenant_id, framework_id, title, owner_body_id,
-                                          owner_id, state, state_changes, state_changed_at,
-                                          submitted_by_id, created_at)
+                                          monitoring_body_id, owner_id, state, state_changes,
+                                          state_changed_at, submitted_by_id, created_at)
             SELECT (t - 1) * %(plans)s + j, t, %(framework)s,
                    (ARRAY['Response to the national review', 'Serious case review action plan',
                           'Inspection improvement plan', 'Business plan'])[1 + mod(j - 1, 4)]
                        || ' ' || j::text,
-                   (t - 1) * 2 + 1, (t - 1) * %(people)s + 40, 'endorsed', 2, %(now)s,
+                   (t - 1) * 3 + 1,
+                   (t - 1) * 3 + CASE j WHEN 2 THEN 2 WHEN 4 THEN NULL ELSE 1 END,
+                   (t - 1) * %(people)s + 40, 'endorsed', 2, %(now)s,
                    (t - 1) * %(people)s + 35, %(now)s
             FROM generate_series(1, %(tenants)s) AS t, generate_series(1, %(plans)s) AS j
+            """,
+            p,
+        )
+        # Every plan lets the board and the management team sign off its actions and the board
+        # endorse it, as the services grant them.
+        cursor.execute(
+            """
+            INSERT INTO plans_actionplangroupobjectpermission (tenant_id, permission_id, group_id,
+                                                              content_object_id)
+            SELECT pl.tenant_id, grant_of.permission_id, (pl.tenant_id - 1) * 3 + grant_of.b,
+                   pl.id
+            FROM plans_actionplan pl
+            CROSS JOIN (VALUES (%(sign_off)s, 1), (%(sign_off)s, 2), (%(endorse)s, 1))
+                AS grant_of (permission_id, b)
             """,
             p,
         )
@@ -529,7 +562,7 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
                                            cycle, approver_id, comment, at)
             SELECT a.tenant_id, %(action_type)s, a.id, 'sign_off', a.state_changes,
                    (a.tenant_id - 1) * %(people)s
-                       + CASE WHEN a.sign_off_body_id = (a.tenant_id - 1) * 2 + 1
+                       + CASE WHEN a.sign_off_body_id = (a.tenant_id - 1) * 3 + 1
                               THEN 30 ELSE 36 END,
                    '', a.state_changed_at + interval '1 day'
             FROM plans_action a
@@ -813,6 +846,26 @@ def baselines(today: datetime.date, repeats: int) -> tuple[float, float, int]:
     return statistics.median(selects), statistics.median(inserts), rows
 
 
+def told_by_level(sweep_id: int) -> str:
+    """How many people each level of a sweep told: the monitoring-body level must reach some."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.level, count(n.id), count(DISTINCT n.recipient_id)
+            FROM notifications_escalationstep s
+            LEFT JOIN notifications_notification n ON n.step_id = s.id
+            WHERE s.sweep_id = %s
+            GROUP BY s.level ORDER BY s.level
+            """,
+            [sweep_id],
+        )
+        return "; ".join(
+            f"{level} {told} ({people} people)" for level, told, people in cursor.fetchall()
+        )
+
+
 def part1(args: argparse.Namespace, summary: list[tuple[str, str]]) -> None:
     from django.urls import reverse
 
@@ -899,6 +952,7 @@ def part1(args: argparse.Namespace, summary: list[tuple[str, str]]) -> None:
         f"{digests['notify']} for Notify); largest {digests['max_items']} items, "
         f"{digests['max_bytes'] / 1024:.0f} KiB; average {digests['avg_bytes'] / 1024:.1f} KiB"
     )
+    say(f"  notifications of the first sweep by level: {told_by_level(first.sweep_id)}")
     say("  slowest statements of the first sweep:")
     for sql, seconds in first.log.slowest(6):
         say(f"    {seconds * 1000:9.1f} ms  {short_sql(sql)}")

@@ -2,9 +2,10 @@ from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from tenants.models import AuditEntry, User
+from tenants.models import AuditEntry, Membership, Partner, User
+from tenants.services import OWN_NAME, PARTNER_NAME, PERSON_NAME
 from tenants.text import SEARCH
 
 EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
@@ -12,6 +13,16 @@ NEW_PASSWORD_HINT = (
     "Use at least 8 characters. Do not use a common password, only numbers, or anything like "
     "your name or e-mail address."
 )
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names, or above the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            field = name if name in form.fields else NON_FIELD_ERRORS
+            form.add_error(None, ValidationError({field: errors}))
+    else:
+        form.add_error(None, error.messages)
 
 
 def _labels_not_placeholders(form: forms.Form) -> None:
@@ -101,6 +112,157 @@ class UserChangeForm(BaseUserChangeForm):
         if not _email_is_free(email, self.instance):
             raise ValidationError("Someone already signs in with this e-mail address.")
         return email
+
+
+# -- the tenant administrator's people and partner agency pages ---------------------------------
+
+ROLE_HINT = (
+    "Officers lead and deliver actions; managers also agree and chase them; board members sit on "
+    "sign-off bodies; read-only viewers see plans; tenant administrators also manage settings."
+)
+
+
+def _role_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Role",
+        choices=Membership.Role.choices,
+        widget=forms.RadioSelect,
+        help_text=ROLE_HINT,
+        error_messages={
+            "required": "Choose the role they will have.",
+            "invalid_choice": "Choose the role they will have.",
+        },
+    )
+
+
+def _partner_field(tenant) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label="Partner agency they work for",
+        queryset=Partner.objects.filter(tenant=tenant).order_by("name"),
+        required=False,
+        empty_label="None: they work for the organisation itself",
+        error_messages={"invalid_choice": "Choose a partner agency from the list."},
+    )
+
+
+class InvitationForm(forms.Form):
+    full_name = PERSON_NAME.field(
+        label="Full name",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="The invitation is sent here. They sign in with this address.",
+        error_messages={"required": "Enter the person's e-mail address.", "invalid": EMAIL_FORMAT},
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"] = _role_field()
+        self.fields["partner"] = _partner_field(tenant)
+        self.fields["partner"].help_text = (
+            "Escalations about that agency's actions reach its named contact. If the agency has "
+            "no named contact, this person becomes it when they accept."
+        )
+
+
+class PersonForm(forms.Form):
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"] = _role_field()
+        self.fields["partner"] = _partner_field(tenant)
+
+
+class PartnerForm(forms.Form):
+    name = PARTNER_NAME.field(label="Name")
+    kind = forms.ChoiceField(
+        label="Kind of agency",
+        choices=[("", "Choose the kind of agency"), *Partner.Kind.choices],
+        error_messages={
+            "required": "Choose the kind of agency.",
+            "invalid_choice": "Choose the kind of agency.",
+        },
+    )
+    contact_name = PERSON_NAME.field(
+        label="Full name",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    contact_email = forms.EmailField(
+        label="E-mail address",
+        required=False,
+        error_messages={"invalid": EMAIL_FORMAT},
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"] = forms.ModelChoiceField(
+            label="Named contact",
+            help_text="The person escalations about this agency's overdue actions reach.",
+            queryset=User.objects.filter(memberships__tenant=tenant).order_by("full_name"),
+            required=False,
+            empty_label="No named contact",
+            error_messages={"invalid_choice": "Choose a named contact from the list."},
+        )
+        # The contact list comes before the boxes for inviting someone new.
+        self.order_fields(["name", "kind", "contact", "contact_name", "contact_email"])
+
+    def clean(self):
+        data = super().clean()
+        name, email = data.get("contact_name", ""), data.get("contact_email", "")
+        if self.has_error("contact_email"):
+            return data
+        if name or email:
+            if data.get("contact"):
+                self.add_error(
+                    "contact",
+                    "Choose a named contact from the list or invite someone new, not both.",
+                )
+            if not name:
+                self.add_error("contact_name", "Enter the full name of the contact to invite.")
+            if not email:
+                self.add_error(
+                    "contact_email", "Enter the e-mail address of the contact to invite."
+                )
+        return data
+
+    @property
+    def invite_contact(self) -> tuple[str, str] | None:
+        name, email = self.cleaned_data.get("contact_name"), self.cleaned_data.get("contact_email")
+        return (name, email) if name and email else None
+
+
+class AcceptInvitationForm(forms.Form):
+    """A new person's name and first password, checked by Django's password validators in the
+    service."""
+
+    full_name = OWN_NAME.field(
+        label="Full name",
+        help_text="As colleagues will see it.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password1 = forms.CharField(
+        label="Password",
+        help_text=NEW_PASSWORD_HINT,
+        strip=False,
+        error_messages={"required": "Enter a password."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Confirm password",
+        strip=False,
+        error_messages={"required": "Enter the password again."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        one, two = data.get("password1"), data.get("password2")
+        if one and two and one != two:
+            self.add_error("password2", "The two passwords are not the same. Enter them again.")
+        return data
 
 
 DATE_FORMATS = ["%d/%m/%Y", "%d %m %Y", "%Y-%m-%d"]

@@ -5,7 +5,16 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from tenants.models import AuditEntry, Capability, Membership, Tenant, User, roles_that_can
+from tenants.models import (
+    AuditEntry,
+    Capability,
+    Invitation,
+    Membership,
+    Partner,
+    Tenant,
+    User,
+    roles_that_can,
+)
 from tenants.scoping import across_tenants
 
 
@@ -42,6 +51,50 @@ def people_who_can_deliver(*, tenant: Tenant) -> QuerySet[User]:
         memberships__role__in=roles_that_can(Capability.DELIVER),
         is_active=True,
     ).order_by("full_name")
+
+
+def people_of_tenant(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The organisation's members with their accounts and agencies: one query."""
+    return (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user", "partner")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def invitations_waiting(*, tenant: Tenant) -> QuerySet[Invitation]:
+    """Invitations neither accepted nor cancelled, newest first, expired ones included so they
+    can be sent again."""
+    return (
+        Invitation.objects.filter(
+            tenant=tenant, accepted_at__isnull=True, cancelled_at__isnull=True
+        )
+        .select_related("partner")
+        .order_by("-created_at")
+    )
+
+
+def invitations_pending_for_partners(*, tenant: Tenant) -> dict[int, Invitation]:
+    """For each agency, the newest invitation still waiting for someone who will work there."""
+    waiting = invitations_waiting(tenant=tenant).filter(
+        partner__isnull=False, expires_at__gt=timezone.now()
+    )
+    found: dict[int, Invitation] = {}
+    for invitation in waiting:
+        found.setdefault(invitation.partner_id, invitation)
+    return found
+
+
+def partners_of_tenant(*, tenant: Tenant) -> QuerySet[Partner]:
+    return Partner.objects.filter(tenant=tenant).select_related("contact").order_by("name")
+
+
+def member_of(*, tenant: Tenant, user_id: int) -> Membership | None:
+    return (
+        Membership.objects.filter(tenant=tenant, user_id=user_id)
+        .select_related("user", "partner", "tenant")
+        .first()
+    )
 
 
 def audit_entries(

@@ -1,12 +1,24 @@
-"""Writes for tenants, partners, memberships and sign-off bodies. One transaction each."""
+"""Writes for tenants, partners, memberships, invitations and sign-off bodies. One
+transaction each."""
 
+import datetime
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from tenants.models import (
     AuditEntry,
     Capability,
+    Invitation,
     Membership,
     Partner,
     SignOffBody,
@@ -14,6 +26,16 @@ from tenants.models import (
     Tenant,
     User,
 )
+from tenants.rules import (
+    administer_refusal,
+    enforce,
+    invite_refusal,
+    removal_refusal,
+    role_change_refusal,
+)
+from tenants.scoping import across_tenants, tenant_scope
+from tenants.signals import invitation_created, person_leaving
+from tenants.text import one_line_text
 
 
 def audit_record(
@@ -176,3 +198,591 @@ def sign_off_body_set_chair(*, body: SignOffBody, chair: User | None) -> SignOff
     body.chair = chair
     body.save(update_fields=["chair"])
     return body
+
+
+# -- people --------------------------------------------------------------------------------------
+
+PERSON_LABELS = {
+    "role": "Role",
+    "partner": "Partner agency",
+    "sign_off_bodies": "Sign-off bodies",
+}
+
+
+def _person_texts(membership: Membership | None, bodies: str = "") -> dict[str, str]:
+    if membership is None:
+        return {"role": "", "partner": "", "sign_off_bodies": bodies}
+    return {
+        "role": membership.get_role_display(),
+        "partner": membership.partner.name if membership.partner_id else "",
+        "sign_off_bodies": bodies,
+    }
+
+
+def _person_record(
+    *, membership: Membership, by: User | None, summary: str, before: dict, after: dict
+) -> AuditEntry | None:
+    return audit_record(
+        tenant_id=membership.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PERSON,
+        subject_id=membership.user_id,
+        subject_label=str(membership.user),
+        summary=summary,
+        labels=PERSON_LABELS,
+        before=before,
+        after=after,
+    )
+
+
+def _locked_membership(membership: Membership) -> Membership:
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "partner", "tenant")
+        .get(pk=membership.pk, tenant_id=membership.tenant_id)
+    )
+
+
+def _lock_administrators(tenant_id: int) -> None:
+    # Two administrators demoting or removing each other at once must not both succeed and
+    # leave nobody: every change that could take away an administrator waits for the others.
+    list(
+        Membership.objects.select_for_update()
+        .filter(tenant_id=tenant_id, role=Membership.Role.TENANT_ADMIN)
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def membership_change(
+    *, membership: Membership, by: User, role: str, partner: Partner | None
+) -> Membership:
+    """Give a member another role or partner agency."""
+    _lock_administrators(membership.tenant_id)
+    membership = _locked_membership(membership)
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose a role."})
+    enforce(role_change_refusal(by=by, membership=membership, role=role))
+    before = _person_texts(membership)
+    membership.role = role
+    membership.partner = partner
+    membership.full_clean()
+    membership.save(update_fields=["role", "partner"])
+    _person_record(
+        membership=membership,
+        by=by,
+        summary="Role or partner agency changed",
+        before=before,
+        after=_person_texts(membership),
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, by: User) -> None:
+    """Take a person out of the organisation: their membership, their seats on its sign-off
+    bodies and their delegations go; what they did stays in the history under their name.
+    Their next request to the organisation is refused, since every request checks membership."""
+    _lock_administrators(membership.tenant_id)
+    membership = _locked_membership(membership)
+    bodies = list(
+        SignOffBody.objects.select_for_update()
+        .filter(
+            tenant_id=membership.tenant_id,
+            pk__in=SignOffBodyMember.objects.filter(
+                tenant_id=membership.tenant_id, user_id=membership.user_id
+            ).values("body_id"),
+        )
+        .select_related("group")
+        .order_by("name")
+    )
+    enforce(removal_refusal(by=by, membership=membership))
+    person = membership.user
+    before = _person_texts(membership, ", ".join(body.name for body in bodies))
+    person_leaving.send(sender=Membership, membership=membership, by=by)
+    SignOffBodyMember.objects.filter(tenant_id=membership.tenant_id, user=person).delete()
+    for body in bodies:
+        body.group.user_set.remove(person)
+    _person_record(
+        membership=membership,
+        by=by,
+        summary="Removed from the organisation",
+        before=before,
+        after=_person_texts(None),
+    )
+    membership.delete()
+
+
+# -- invitations ---------------------------------------------------------------------------------
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_token_matches(invitation: Invitation, token: str) -> bool:
+    # Constant time, so the time an answer takes says nothing about how much of a guess was right.
+    return hmac.compare_digest(invitation_token_hash(token), invitation.token_hash)
+
+
+class InvitationPending(ValidationError):
+    """The address already has an invitation waiting: the page offers to send it again."""
+
+    def __init__(self, invitation: Invitation):
+        self.invitation = invitation
+        super().__init__(
+            {
+                "email": f"{invitation.email} was invited on "
+                f"{date_format(timezone.localtime(invitation.created_at), 'j F Y')} and has not "
+                "accepted yet. Send the invitation again instead."
+            }
+        )
+
+
+INVITATION_LABELS = {
+    "email": "E-mail address",
+    "full_name": "Name",
+    "role": "Role",
+    "partner": "Partner agency",
+    "status": "Status",
+    "expires": "Link works until",
+}
+
+
+def _invitation_texts(invitation: Invitation) -> dict[str, str]:
+    if invitation.accepted_at:
+        status = "Accepted"
+    elif invitation.cancelled_at:
+        status = "Cancelled"
+    else:
+        status = "Waiting"
+    return {
+        "email": invitation.email,
+        "full_name": invitation.full_name,
+        "role": invitation.get_role_display(),
+        "partner": invitation.partner.name if invitation.partner_id else "",
+        "status": status,
+        "expires": date_format(timezone.localtime(invitation.expires_at), "j F Y, H:i:s"),
+    }
+
+
+def _invitation_record(
+    invitation: Invitation, *, by: User | None, summary: str, before: dict, always=False
+) -> AuditEntry | None:
+    return audit_record(
+        tenant_id=invitation.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.INVITATION,
+        subject_id=invitation.pk,
+        subject_label=str(invitation),
+        summary=summary,
+        labels=INVITATION_LABELS,
+        before=before,
+        after=_invitation_texts(invitation),
+        always=always,
+    )
+
+
+def _new_link(invitation: Invitation) -> str:
+    """A fresh secret for the invitation's link; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = invitation_token_hash(token)
+    invitation.expires_at = timezone.now() + datetime.timedelta(days=settings.INVITATION_DAYS)
+    return token
+
+
+def _account_for(email: str, full_name: str) -> User:
+    """The account the invitation is e-mailed to: the person's own if they have one, else a new
+    one without a password, which they choose when they accept. (The outbox sends to accounts.)"""
+    account = User.objects.filter(email__iexact=email).first()
+    if account is None:
+        account = User.objects.create_user(email=email, password=None, full_name=full_name)
+    return account
+
+
+# A person's name travels in e-mails and headers: one line, like every name.
+PERSON_NAME = one_line_text("the full name", 200, missing="Enter the person's full name.")
+OWN_NAME = one_line_text("your full name", 200, missing="Enter your full name.")
+PARTNER_NAME = one_line_text("the agency's name", 200, missing="Enter the agency's name.")
+
+
+def _clean_invitation(*, tenant: Tenant, email: str, full_name: str, role: str) -> tuple[str, str]:
+    errors = {}
+    email = (email or "").strip().lower()
+    try:
+        full_name = PERSON_NAME.clean(full_name)
+    except ValidationError as invalid:
+        errors["full_name"] = invalid.messages
+    if not email:
+        errors["email"] = "Enter the person's e-mail address."
+    else:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = "Enter an e-mail address in the correct format, like name@example.org"
+    if role not in Membership.Role.values:
+        errors["role"] = "Choose the role they will have."
+    if errors:
+        raise ValidationError(errors)
+    member = (
+        Membership.objects.filter(tenant_id=tenant.pk, user__email__iexact=email)
+        .select_related("user")
+        .first()
+    )
+    if member is not None:
+        raise ValidationError(
+            {"email": f"{member.user} ({email}) is already a member of {tenant.name}."}
+        )
+    return email, full_name
+
+
+def _pending_for(tenant: Tenant, email: str) -> Invitation | None:
+    return (
+        Invitation.objects.filter(
+            tenant_id=tenant.pk,
+            email__iexact=email,
+            accepted_at__isnull=True,
+            cancelled_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    tenant: Tenant,
+    by: User,
+    email: str,
+    full_name: str,
+    role: str,
+    partner: Partner | None = None,
+) -> Invitation:
+    """Invite someone to the organisation: an e-mail with a link that works once, for
+    INVITATION_DAYS days. Someone already a member is refused; an address with an invitation
+    waiting raises ``InvitationPending``, naming it, so it can be sent again instead."""
+    enforce(invite_refusal(by=by, tenant=tenant))
+    # Invitations to one organisation are made one at a time, so two administrators inviting
+    # the same person at once make one invitation, not two.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+    email, full_name = _clean_invitation(tenant=tenant, email=email, full_name=full_name, role=role)
+    pending = _pending_for(tenant, email)
+    if pending is not None:
+        raise InvitationPending(pending)
+    recipient = _account_for(email, full_name)
+    if not recipient.is_active:
+        raise ValidationError(
+            {
+                "email": "The account with this e-mail address has been closed by the service "
+                "operator. Ask them to open it again before inviting this person."
+            }
+        )
+    invitation = Invitation(
+        tenant=tenant, email=email, full_name=full_name, role=role, partner=partner, invited_by=by
+    )
+    token = _new_link(invitation)
+    invitation.full_clean()
+    invitation.save()
+    _invitation_record(invitation, by=by, summary="Invitation sent", before={}, always=True)
+    invitation_created.send(
+        sender=Invitation, invitation=invitation, token=token, recipient=recipient, by=by
+    )
+    return invitation
+
+
+def _locked_invitation(invitation: Invitation) -> Invitation:
+    return (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("tenant", "partner")
+        .get(pk=invitation.pk, tenant_id=invitation.tenant_id)
+    )
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, by: User) -> Invitation:
+    """Send the invitation again with a new link; the old link stops working."""
+    invitation = _locked_invitation(invitation)
+    enforce(invite_refusal(by=by, tenant=invitation.tenant))
+    if invitation.accepted_at or invitation.cancelled_at:
+        raise ValidationError(
+            f"The invitation to {invitation.email} was "
+            f"{'accepted' if invitation.accepted_at else 'cancelled'}; invite them afresh instead."
+        )
+    before = _invitation_texts(invitation)
+    token = _new_link(invitation)
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    recipient = _account_for(invitation.email, invitation.full_name)
+    _invitation_record(
+        invitation, by=by, summary="Invitation sent again", before=before, always=True
+    )
+    invitation_created.send(
+        sender=Invitation, invitation=invitation, token=token, recipient=recipient, by=by
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_cancel(*, invitation: Invitation, by: User) -> Invitation:
+    invitation = _locked_invitation(invitation)
+    enforce(invite_refusal(by=by, tenant=invitation.tenant))
+    if invitation.accepted_at:
+        raise ValidationError(f"{invitation.full_name} has already accepted the invitation.")
+    if invitation.cancelled_at:
+        raise ValidationError("This invitation was already cancelled.")
+    before = _invitation_texts(invitation)
+    invitation.cancelled_at = timezone.now()
+    invitation.save(update_fields=["cancelled_at"])
+    _invitation_record(invitation, by=by, summary="Invitation cancelled", before=before)
+    return invitation
+
+
+class InvitationLinkBroken(ValidationError):
+    """The link is wrong, used, cancelled, replaced or out of date: nothing was changed."""
+
+
+def invitation_link_problem(invitation: Invitation | None) -> str:
+    """Why a link to ``invitation`` (whose token matched) does not work; empty if it does."""
+    if invitation is None:
+        return "This link is not complete, or it was replaced when the invitation was sent again."
+    if invitation.accepted_at:
+        return "This invitation has already been accepted. Sign in instead."
+    if invitation.cancelled_at:
+        return "This invitation was cancelled."
+    if invitation.expires_at <= timezone.now():
+        return (
+            f"This invitation ran out on "
+            f"{date_format(timezone.localtime(invitation.expires_at), 'j F Y')}."
+        )
+    return ""
+
+
+def needs_password(account: User | None) -> bool:
+    """Whether accepting means choosing a password: a person with no account, or with one they
+    have never been able to sign in to. Anyone else signs in first."""
+    return account is None or not account.has_usable_password()
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    invitation_id: int,
+    token: str,
+    signed_in: User | None = None,
+    full_name: str = "",
+    password: str = "",
+) -> tuple[Invitation, User]:
+    """Accept an invitation from its link: the person's account (choosing a password if they
+    have none) and their membership, in one transaction. Someone who already signs in with the
+    address must be signed in as that person, and chooses no password."""
+    with across_tenants():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("tenant", "partner")
+            .filter(pk=invitation_id)
+            .first()
+        )
+    if invitation is None or not invitation_token_matches(invitation, token):
+        raise InvitationLinkBroken(invitation_link_problem(None))
+    problem = invitation_link_problem(invitation) or (
+        "" if invitation.tenant.is_active else "This organisation no longer uses the service."
+    )
+    if problem:
+        raise InvitationLinkBroken(problem)
+    with tenant_scope(invitation.tenant):
+        return _accept(invitation, signed_in, full_name, password)
+
+
+def _accept(
+    invitation: Invitation, signed_in: User | None, full_name: str, password: str
+) -> tuple[Invitation, User]:
+    account = User.objects.select_for_update().filter(email__iexact=invitation.email).first()
+    if account is not None and not account.is_active:
+        raise InvitationLinkBroken(
+            "The account with this e-mail address has been closed. Ask the person who invited "
+            "you to contact the service operator."
+        )
+    if needs_password(account):
+        errors = {}
+        try:
+            full_name = OWN_NAME.clean(full_name)
+        except ValidationError as invalid:
+            errors["full_name"] = invalid.messages
+        candidate = account or User(email=invitation.email)
+        candidate.full_name = full_name
+        try:
+            password_validation.validate_password(password or "", user=candidate)
+        except ValidationError as error:
+            errors["password1"] = error.messages
+        if not password:
+            errors["password1"] = ["Enter a password."]
+        if errors:
+            raise ValidationError(errors)
+        if account is None:
+            account = User.objects.create_user(
+                email=invitation.email, password=password, full_name=full_name
+            )
+        else:
+            account.full_name = full_name
+            account.set_password(password)
+            account.save(update_fields=["full_name", "password"])
+    elif signed_in is None or signed_in.pk != account.pk:
+        raise PermissionDenied(f"Sign in as {invitation.email} to accept this invitation.")
+
+    membership = Membership.objects.filter(tenant_id=invitation.tenant_id, user=account).first()
+    if membership is None:
+        membership = Membership(
+            tenant=invitation.tenant,
+            user=account,
+            role=invitation.role,
+            partner=invitation.partner,
+        )
+        membership.full_clean()
+        membership.save()
+        _person_record(
+            membership=membership,
+            by=account,
+            summary="Joined the organisation by invitation",
+            before=_person_texts(None),
+            after=_person_texts(membership),
+        )
+    before = _invitation_texts(invitation)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = account
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    _invitation_record(invitation, by=account, summary="Invitation accepted", before=before)
+    partner = invitation.partner
+    if partner is not None:
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        if partner.contact_id is None:
+            # An agency with no named contact gets the first person to join it: the partner
+            # page invites a new contact this way.
+            _partner_change(
+                partner=partner,
+                by=account,
+                summary="Named contact joined by invitation",
+                contact=account,
+            )
+    return invitation, account
+
+
+# -- partner agencies ----------------------------------------------------------------------------
+
+PARTNER_LABELS = {"name": "Name", "kind": "Kind of agency", "contact": "Named contact"}
+
+
+def _partner_texts(partner: Partner) -> dict[str, str]:
+    return {
+        "name": partner.name,
+        "kind": partner.get_kind_display() if partner.kind else "",
+        "contact": str(partner.contact) if partner.contact_id else "",
+    }
+
+
+def _partner_change(*, partner: Partner, by: User | None, summary: str = "", **values) -> Partner:
+    before = _partner_texts(partner) if partner.pk else {}
+    for name, value in values.items():
+        setattr(partner, name, value.strip() if isinstance(value, str) else value)
+    partner.full_clean()
+    partner.save()
+    audit_record(
+        tenant_id=partner.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PARTNER,
+        subject_id=partner.pk,
+        subject_label=partner.name,
+        summary=summary or ("Partner agency added" if not before else "Partner agency changed"),
+        labels=PARTNER_LABELS,
+        before=before,
+        after=_partner_texts(partner),
+    )
+    return partner
+
+
+def _contact_invitation(
+    *, partner: Partner, by: User, invite: tuple[str, str] | None
+) -> Invitation | None:
+    """Invite a new named contact (name, e-mail) who works for ``partner``; they become its
+    contact when they accept."""
+    if invite is None:
+        return None
+    full_name, email = invite
+    try:
+        return invitation_create(
+            tenant=partner.tenant,
+            by=by,
+            email=email,
+            full_name=full_name,
+            role=Membership.Role.OFFICER,
+            partner=partner,
+        )
+    except InvitationPending:
+        raise
+    except ValidationError as error:
+        # The partner form names these boxes contact_name and contact_email.
+        if hasattr(error, "error_dict"):
+            renamed = {
+                {"email": "contact_email", "full_name": "contact_name"}.get(k, k): v
+                for k, v in error.error_dict.items()
+            }
+            raise ValidationError(renamed) from None
+        raise
+
+
+def _check_contact(partner: Partner, contact: User | None) -> None:
+    if (
+        contact is not None
+        and not Membership.objects.filter(tenant_id=partner.tenant_id, user=contact).exists()
+    ):
+        raise ValidationError({"contact": "Choose a named contact from the organisation's people."})
+
+
+@transaction.atomic
+def partner_add(
+    *,
+    tenant: Tenant,
+    by: User,
+    name: str,
+    kind: str,
+    contact: User | None = None,
+    invite_contact: tuple[str, str] | None = None,
+) -> tuple[Partner, Invitation | None]:
+    """Add a partner agency, with a named contact chosen from the members or invited (name,
+    e-mail) in the same step."""
+    enforce(administer_refusal(by=by, tenant=tenant))
+    partner = Partner(tenant=tenant)
+    _check_contact(partner, contact)
+    if Partner.objects.filter(tenant_id=tenant.pk, name__iexact=(name or "").strip()).exists():
+        raise ValidationError({"name": f"{tenant.name} already has a partner agency called this."})
+    partner = _partner_change(partner=partner, by=by, name=name, kind=kind, contact=contact)
+    invitation = _contact_invitation(partner=partner, by=by, invite=invite_contact)
+    return partner, invitation
+
+
+@transaction.atomic
+def partner_update(
+    *,
+    partner: Partner,
+    by: User,
+    name: str,
+    kind: str,
+    contact: User | None = None,
+    invite_contact: tuple[str, str] | None = None,
+) -> tuple[Partner, Invitation | None]:
+    """Change a partner agency. Inviting a new contact leaves the agency without one until they
+    accept."""
+    partner = Partner.objects.select_for_update().get(pk=partner.pk, tenant_id=partner.tenant_id)
+    enforce(administer_refusal(by=by, tenant=partner.tenant))
+    _check_contact(partner, contact)
+    if (
+        Partner.objects.filter(tenant_id=partner.tenant_id, name__iexact=(name or "").strip())
+        .exclude(pk=partner.pk)
+        .exists()
+    ):
+        raise ValidationError({"name": "Another partner agency is already called this."})
+    if invite_contact is not None:
+        contact = None
+    partner = _partner_change(partner=partner, by=by, name=name, kind=kind, contact=contact)
+    invitation = _contact_invitation(partner=partner, by=by, invite=invite_contact)
+    return partner, invitation

@@ -23,10 +23,27 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.account.urls")),
     path("", views.home, name="home"),
+    # E-mailed: the path is part of what has been sent out.
+    path("invitations/<int:pk>/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]
 
 # Under ``t/<slug:tenant_slug>/``: the tenant administrator's settings.
 tenant_urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
     path("settings/audit/", views.audit_list, name="audit"),
+    path("settings/people/", views.people, name="people"),
+    path("settings/people/invite/", views.invitation_new, name="invitation_new"),
+    path("settings/people/<int:user_id>/", views.person, name="person"),
+    path("settings/people/<int:user_id>/remove/", views.person_remove, name="person_remove"),
+    path(
+        "settings/invitations/<int:pk>/send-again/",
+        views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "settings/invitations/<int:pk>/cancel/", views.invitation_cancel, name="invitation_cancel"
+    ),
+    path("settings/partners/", views.partners, name="partners"),
+    path("settings/partners/new/", views.partner_new, name="partner_new"),
+    path("settings/partners/<int:pk>/", views.partner_edit, name="partner_edit"),
 ]

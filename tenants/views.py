@@ -1,14 +1,29 @@
 """Pages outside any tenant (choosing an organisation, the account pages allauth lacks) and the
 tenant administrator's settings."""
 
+from allauth.core import ratelimit
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from tenants.forms import AuditFilterForm
-from tenants.models import Capability, Membership
+from tenants import selectors, services
+from tenants.forms import (
+    AcceptInvitationForm,
+    AuditFilterForm,
+    InvitationForm,
+    PartnerForm,
+    PersonForm,
+    add_service_errors,
+)
+from tenants.models import Capability, Invitation, Membership, Partner, User
+from tenants.rules import Refusal, removal_refusal
+from tenants.scoping import across_tenants
 from tenants.selectors import audit_entries, memberships_of_user, people_in_audit
 
 
@@ -50,6 +65,299 @@ CAPABILITY_REFUSALS = {
 def settings_index(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     require_capability(request.membership, Capability.ADMINISTER)
     return render(request, "tenants/settings.html")
+
+
+# -- people ------------------------------------------------------------------------------------
+# Objects are found through queries filtered to request.tenant, so another organisation's id is
+# the same 404 as a missing one; refusals of a role come after that, as 403.
+
+
+def _administrator(request: HttpRequest) -> None:
+    require_capability(request.membership, Capability.ADMINISTER)
+
+
+@login_required
+def people(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    _administrator(request)
+    return render(
+        request,
+        "tenants/people.html",
+        {
+            "people": list(selectors.people_of_tenant(tenant=request.tenant)),
+            "invitations": list(selectors.invitations_waiting(tenant=request.tenant)),
+        },
+    )
+
+
+@login_required
+def invitation_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    _administrator(request)
+    form = InvitationForm(request.POST or None, tenant=request.tenant)
+    pending = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                tenant=request.tenant, by=request.user, **form.cleaned_data
+            )
+        except services.InvitationPending as error:
+            pending = error.invitation
+            add_service_errors(form, error)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("people", tenant_slug=request.tenant.slug)
+    return render(
+        request,
+        "tenants/invitation_form.html",
+        {"form": form, "pending": pending, "invitation_days": settings.INVITATION_DAYS},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _invitation(request: HttpRequest, pk: int) -> Invitation:
+    return get_object_or_404(Invitation.objects.filter(tenant=request.tenant), pk=pk)
+
+
+@login_required
+@require_POST
+def invitation_resend(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    invitation = _invitation(request, pk)
+    _administrator(request)
+    try:
+        services.invitation_resend(invitation=invitation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Invitation sent again to {invitation.email}. The earlier link no longer works.",
+        )
+    return redirect("people", tenant_slug=request.tenant.slug)
+
+
+@login_required
+@require_POST
+def invitation_cancel(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    invitation = _invitation(request, pk)
+    _administrator(request)
+    try:
+        services.invitation_cancel(invitation=invitation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"Invitation to {invitation.email} cancelled. Its link no longer works."
+        )
+    return redirect("people", tenant_slug=request.tenant.slug)
+
+
+def _member(request: HttpRequest, user_id: int) -> Membership:
+    membership = selectors.member_of(tenant=request.tenant, user_id=user_id)
+    if membership is None:
+        raise Http404("No such page.")
+    return membership
+
+
+@login_required
+def person(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse:
+    """Change a member's role and agency; the way to remove them, or why it cannot be done."""
+    membership = _member(request, user_id)
+    _administrator(request)
+    form = PersonForm(
+        request.POST or None,
+        tenant=request.tenant,
+        initial={"role": membership.role, "partner": membership.partner},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_change(membership=membership, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{membership.user}'s role and partner agency are saved.")
+            if membership.user_id == request.user.pk and not membership.can_administer:
+                # Someone who has just stepped down as administrator can no longer see People.
+                return redirect("tenant_home", tenant_slug=request.tenant.slug)
+            return redirect("people", tenant_slug=request.tenant.slug)
+    return render(
+        request,
+        "tenants/person.html",
+        {
+            "person": membership.user,
+            "member": membership,
+            "form": form,
+            "removal_refusal": removal_refusal(by=request.user, membership=membership),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def person_remove(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse:
+    """Confirm taking a person out of the organisation; refused with the reasons while something
+    still needs them."""
+    membership = _member(request, user_id)
+    _administrator(request)
+    refusal = removal_refusal(by=request.user, membership=membership)
+    if request.method == "POST" and refusal is None:
+        try:
+            services.membership_remove(membership=membership, by=request.user)
+        except ValidationError as error:
+            refusal = Refusal(" ".join(error.messages), not_now=True)
+        else:
+            messages.success(
+                request, f"{membership.user} no longer has access to {request.tenant.name}."
+            )
+            return redirect("people", tenant_slug=request.tenant.slug)
+    return render(
+        request,
+        "tenants/person_remove.html",
+        {"person": membership.user, "member": membership, "refusal": refusal},
+        status=409 if request.method == "POST" and refusal else 200,
+    )
+
+
+# -- partner agencies ---------------------------------------------------------------------------
+
+
+@login_required
+def partners(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    _administrator(request)
+    found = list(selectors.partners_of_tenant(tenant=request.tenant))
+    invited = selectors.invitations_pending_for_partners(tenant=request.tenant)
+    for partner in found:
+        # Shown as the coming contact while the agency has none.
+        partner.invited = invited.get(partner.pk)
+    return render(request, "tenants/partners.html", {"partners": found})
+
+
+def _partner_form_page(request: HttpRequest, partner: Partner | None) -> HttpResponse:
+    initial = (
+        {"name": partner.name, "kind": partner.kind, "contact": partner.contact_id}
+        if partner is not None
+        else None
+    )
+    form = PartnerForm(request.POST or None, tenant=request.tenant, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = {
+            "by": request.user,
+            "name": form.cleaned_data["name"],
+            "kind": form.cleaned_data["kind"],
+            "contact": form.cleaned_data["contact"],
+            "invite_contact": form.invite_contact,
+        }
+        try:
+            if partner is None:
+                saved, invitation = services.partner_add(tenant=request.tenant, **values)
+            else:
+                saved, invitation = services.partner_update(partner=partner, **values)
+        except services.InvitationPending as error:
+            form.add_error(
+                "contact_email",
+                f"{error.invitation.email} already has an invitation waiting. Send it again "
+                "from the people page, or choose another contact.",
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            done = f"{saved.name} saved."
+            if invitation is not None:
+                done += (
+                    f" {invitation.full_name} is invited and becomes the named contact when they "
+                    "accept."
+                )
+            messages.success(request, done)
+            return redirect("partners", tenant_slug=request.tenant.slug)
+    return render(
+        request,
+        "tenants/partner_form.html",
+        {"form": form, "partner": partner},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def partner_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    _administrator(request)
+    return _partner_form_page(request, None)
+
+
+@login_required
+def partner_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    partner = get_object_or_404(Partner.objects.filter(tenant=request.tenant), pk=pk)
+    _administrator(request)
+    return _partner_form_page(request, partner)
+
+
+# -- accepting an invitation, outside any tenant -------------------------------------------------
+
+
+def _broken_link(request: HttpRequest, problem: str) -> HttpResponse:
+    return render(request, "tenants/invitation_broken.html", {"problem": problem}, status=404)
+
+
+def invitation_accept(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """The e-mailed link. A new person chooses a password; someone who already signs in with the
+    address signs in and accepts. Either way the membership is made in one step and they arrive
+    at the organisation's home page."""
+    # Opening a link counts as well as posting one: the link itself is what a guess tries.
+    limited = ratelimit.consume_or_429(request, action="invitation", limit_get=True)
+    if limited is not None:
+        return limited
+    with across_tenants():
+        invitation = Invitation.objects.select_related("tenant").filter(pk=pk).first()
+    if invitation is None or not services.invitation_token_matches(invitation, token):
+        return _broken_link(request, services.invitation_link_problem(None))
+    problem = services.invitation_link_problem(invitation)
+    if problem or not invitation.tenant.is_active:
+        return _broken_link(request, problem or "This organisation no longer uses the service.")
+
+    account = User.objects.filter(email__iexact=invitation.email).first()
+    new_person = services.needs_password(account)
+    form = (
+        AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name})
+        if new_person
+        else None
+    )
+    signed_in = request.user if request.user.is_authenticated else None
+    status = 200
+    if request.method == "POST" and (form is None or form.is_valid()):
+        data = form.cleaned_data if form is not None else {}
+        try:
+            invitation, user = services.invitation_accept(
+                invitation_id=pk,
+                token=token,
+                signed_in=signed_in,
+                full_name=data.get("full_name", ""),
+                password=data.get("password1", ""),
+            )
+        except services.InvitationLinkBroken as error:
+            return _broken_link(request, " ".join(error.messages))
+        except PermissionDenied:
+            status = 403
+        except ValidationError as error:
+            add_service_errors(form, error)
+            status = 400
+        else:
+            if signed_in is None or signed_in.pk != user.pk:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {invitation.tenant.name}.")
+            return redirect("tenant_home", tenant_slug=invitation.tenant.slug)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "tenants/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "signed_in_as_invited": signed_in is not None
+            and account is not None
+            and signed_in.pk == account.pk,
+        },
+        status=status,
+    )
 
 
 AUDIT_PAGE_SIZE = 50

@@ -6,15 +6,17 @@ as soon as it is added; a URL whose ids this test cannot fill fails until ``ID_S
 what its path segment names.
 """
 
+import datetime
 import re
 from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from notifications.models import Message, Notification
 from plans.models import Action, ActionPlan, Evidence, Framework
-from tenants.models import Tenant, User
+from tenants.models import Invitation, Partner, Tenant, User
 from tenants.scoping import tenant_scope
 
 MISSING_ID = 987_654_321
@@ -49,6 +51,9 @@ ID_SOURCES = {
     "evidence": lambda ids: ids["evidence"],
     "notifications": lambda ids: ids["notification"],
     "messages": lambda ids: ids["message"],
+    "people": lambda ids: ids["person"],
+    "invitations": lambda ids: ids["invitation"],
+    "partners": lambda ids: ids["partner"],
     "frameworks": lambda ids: ids["framework"],
 }
 # Values for non-id parameters: a real step name, so only the object decides the answer.
@@ -111,6 +116,19 @@ def failed_notification(tenant: Tenant, user: User, action: Action, text: str) -
     )
 
 
+def _invitation(tenant: Tenant, by: User) -> Invitation:
+    """An invitation made as the service does, without its e-mail."""
+    return Invitation.objects.create(
+        tenant=tenant,
+        email=f"invited-{tenant.slug}@example.org",
+        full_name="Invited Person",
+        role="officer",
+        token_hash="0" * 64,
+        invited_by=by,
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+    )
+
+
 @pytest.fixture
 def foreign_ids(story):
     from plans.services import evidence_add_link
@@ -128,8 +146,12 @@ def foreign_ids(story):
         framework = Framework.objects.create(
             tenant=story.other_tenant, title="CANARY review", short_name="canary-review"
         )
+        invitation = _invitation(story.other_tenant, story.charlie)
         return {
             "framework": framework.pk,
+            "person": story.charlie.pk,
+            "invitation": invitation.pk,
+            "partner": Partner.objects.filter(tenant=story.other_tenant).first().pk,
             "plan": story.other_plan.pk,
             "action": story.other_action.pk,
             "evidence": evidence.pk,
@@ -152,6 +174,9 @@ def own_ids(story):
     )
     return {
         "framework": framework.pk,
+        "person": story.bob.pk,
+        "invitation": _invitation(story.tenant, story.erin).pk,
+        "partner": story.police.pk,
         "plan": story.plan.pk,
         "action": action.pk,
         "evidence": evidence.pk,

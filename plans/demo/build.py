@@ -1,8 +1,10 @@
 """Demo data: two tenants modelled on two councils' public 2009 Laming papers.
 
-Central Bedfordshire Council's Executive endorses its plan, its management team signs off
-single-agency actions and its LSCB board partnership ones; Sunderland's Children's Trust has
-each partner agency lead its own actions, merged by a task and finish group into a draft plan.
+Central Bedfordshire Council's Executive endorses its plan, its LSCB board monitors it and signs
+off partnership actions, and its management team signs off single-agency ones; Sunderland's
+Children's Trust has each partner agency lead its own actions, merged by a task and finish group
+into a draft plan that the Trust board monitors, with the police and the primary care trust's
+own safeguarding committees chased about their agencies' long-overdue actions.
 The organisations are real and their papers public; every person, e-mail address, action,
 progress note and item of evidence here is fictional.
 
@@ -201,6 +203,12 @@ def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.dat
             )
             for b in spec.bodies
         }
+        # No service yet sets a committee's agency or a plan's monitoring body: both are set
+        # on the models, whose saves still check that they belong to this tenant.
+        for b in spec.bodies:
+            if b.partner:
+                bodies[b.key].partner = partners[b.partner]
+                bodies[b.key].save(update_fields=["partner"])
         plan = action_plan_create(
             tenant=tenant,
             framework=framework,
@@ -209,6 +217,9 @@ def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.dat
             owner=people[spec.plan.owner],
             sign_off_bodies=[bodies[key] for key in spec.plan.sign_off_bodies],
         )
+        if spec.plan.monitoring_body:
+            plan.monitoring_body = bodies[spec.plan.monitoring_body]
+            plan.save(update_fields=["monitoring_body"])
         built = _Built(
             spec=spec,
             today=today,

@@ -46,6 +46,7 @@ class BodySpec:
     members: tuple[str, ...]
     chair: str
     quorum: int = 1
+    partner: str | None = None  # the agency whose own committee this is
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class PlanSpec:
     owner: str
     sign_off_bodies: tuple[str, ...]
     state: str
+    monitoring_body: str | None = None  # watches delivery; chased about long-overdue actions
     endorsers: tuple[str, ...] = ()
 
 
@@ -146,12 +148,15 @@ CENTRAL_BEDFORDSHIRE = TenantSpec(
         ),
         BodySpec("executive", "Executive", B.EXECUTIVE, members=("executive",), chair="executive"),
     ),
+    # The Executive endorses the partnership plan, the LSCB board monitors its delivery and
+    # signs off partnership actions, and the management team signs off the council's own.
     plan=PlanSpec(
         title="Response to Lord Laming's recommendations",
         owner_body="executive",
         owner="director",
         sign_off_bodies=("lscb", "team"),
         state=ActionPlan.State.SUBMITTED,
+        monitoring_body="lscb",
     ),
     actions=(
         ActionSpec(
@@ -424,6 +429,16 @@ SUNDERLAND = TenantSpec(
         PersonSpec(
             "schools", "schools.sunderland@example.org", "Rachel Lowes", R.OFFICER, "schools"
         ),
+        PersonSpec(
+            "police_lead",
+            "police-lead.sunderland@example.org",
+            "Det Supt Alan Reay",
+            R.MANAGER,
+            "police",
+        ),
+        PersonSpec(
+            "pct_lead", "pct-lead.sunderland@example.org", "Dr Helen Marsh", R.MANAGER, "pct"
+        ),
     ),
     bodies=(
         BodySpec(
@@ -436,7 +451,7 @@ SUNDERLAND = TenantSpec(
         BodySpec(
             "task_group",
             "Laming task and finish group",
-            B.MANAGEMENT_TEAM,
+            B.TASK_AND_FINISH_GROUP,
             members=("manager", "sscb"),
             chair="manager",
         ),
@@ -447,13 +462,33 @@ SUNDERLAND = TenantSpec(
             members=("sscb_chair", "board"),
             chair="sscb_chair",
         ),
+        # Two partner agencies' own committees, chased about their agency's long-overdue actions.
+        BodySpec(
+            "police_committee",
+            "Northumbria Police safeguarding committee",
+            B.AGENCY_COMMITTEE,
+            members=("police_lead", "police"),
+            chair="police_lead",
+            partner="police",
+        ),
+        BodySpec(
+            "pct_committee",
+            "Sunderland Teaching PCT safeguarding committee",
+            B.AGENCY_COMMITTEE,
+            members=("pct_lead", "pct"),
+            chair="pct_lead",
+            partner="pct",
+        ),
     ),
+    # The Children's Trust board endorses the plan and monitors its delivery; the task and
+    # finish group signs off the agencies' actions and the safeguarding board its own.
     plan=PlanSpec(
         title="Children's Trust Laming plan",
         owner_body="trust",
         owner="manager",
         sign_off_bodies=("task_group", "sscb"),
         state=ActionPlan.State.DRAFT,
+        monitoring_body="trust",
     ),
     actions=(
         ActionSpec(

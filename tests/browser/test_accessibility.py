@@ -15,6 +15,7 @@ journeys, which do change things, get a fresh database and browser context each.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,12 @@ from plans import services as plan_services
 from plans.models import Action
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
-from tenants.services import membership_add, sign_off_body_add_member, sign_off_body_set_quorum
+from tenants.services import (
+    invitation_create,
+    membership_add,
+    sign_off_body_add_member,
+    sign_off_body_set_quorum,
+)
 from tests.browser.conftest import (
     DESKTOP,
     NARROW,
@@ -77,6 +83,8 @@ class Site:
     sessions: dict[str, str]
     # A working link from a password reset e-mail (for Dave, who is not signed in here).
     reset_link: str
+    # Working invitation links: for someone new, and for Charlie, who already signs in.
+    invitation_links: dict[str, str]
 
     def action_url(self, state: str, view: str = "action", step: str = "") -> str:
         if step:
@@ -146,6 +154,21 @@ def build_site(story: Story) -> dict[str, Action]:
             attempts=6,
             last_error="SMTP 550: mailbox unavailable",
         )
+        invitation_create(
+            tenant=s.tenant,
+            by=s.erin,
+            email="nina@example.org",
+            full_name="Nina Newcomer",
+            role=Membership.Role.OFFICER,
+            partner=s.health,
+        )
+        invitation_create(
+            tenant=s.tenant,
+            by=s.erin,
+            email=s.charlie.email,
+            full_name="Charlie Outsider",
+            role=Membership.Role.VIEWER,
+        )
     # Everyone also reads Sunderland's plans, so each of them has the organisation chooser.
     with tenant_scope(s.other_tenant):
         for name in ROLES.values():
@@ -177,7 +200,20 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Site]
                     "key": default_token_generator.make_token(story.dave),
                 },
             )
-            yield Site(story=story, actions=actions, sessions=sessions, reset_link=reset_link)
+            invitation_links = {
+                message.recipient.email: re.search(r"/invitations/\S+/", message.body_text).group(0)
+                for message in Message.objects.filter(key__startswith="invitation:")
+            }
+            yield Site(
+                story=story,
+                actions=actions,
+                sessions=sessions,
+                reset_link=reset_link,
+                invitation_links={
+                    "new": invitation_links["nina@example.org"],
+                    "existing": invitation_links[story.charlie.email],
+                },
+            )
         finally:
             # Committed outside any test's transaction, so removed by hand for the tests after.
             call_command("flush", interactive=False, verbosity=0)
@@ -308,6 +344,20 @@ def ask_for_a_reset_too_often(page: Page, email: str) -> None:
         expect(heading).to_have_text(answer)
         # Leaving before the answer has loaded its scripts would cancel them.
         page.wait_for_load_state("load")
+
+
+def person_page(name: str) -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(tenant_url("person", user_id=getattr(site.story, name).pk))
+
+
+def _invite_again(page: Page) -> None:
+    """Invite someone whose invitation is still waiting: the page offers to send it again."""
+    page.goto(tenant_url("invitation_new"))
+    page.get_by_label("Full name").fill("Nina Newcomer")
+    page.get_by_label("E-mail address").fill("nina@example.org")
+    page.get_by_label("Officer", exact=True).check()
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.get_by_role("alert")).to_contain_text("There is a problem")
 
 
 @dataclass(frozen=True)
@@ -475,6 +525,67 @@ VISITS = [
         framework_upload(FRAMEWORK_CSV.replace(b"Supervision", b"Referrals"), "Import a framework"),
         ("tenant-admin",),
     ),
+    Visit("people", go(tenant_url("people")), ("tenant-admin",)),
+    Visit("invite", go(tenant_url("invitation_new")), ("tenant-admin",)),
+    Visit(
+        "invite-errors",
+        send(
+            tenant_url("invitation_new"),
+            {"E-mail address": "not an address"},
+            "Send the invitation",
+        ),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "invite-already-waiting",
+        lambda page, site: _invite_again(page),
+        ("tenant-admin",),
+    ),
+    # Bob leads actions, so his page says why he cannot be removed; Victor's offers it.
+    Visit("person-refused", person_page("bob"), ("tenant-admin",)),
+    Visit("person", person_page("victor"), ("tenant-admin",)),
+    Visit(
+        "person-remove",
+        lambda page, site: page.goto(tenant_url("person_remove", user_id=site.story.victor.pk)),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "person-remove-refused",
+        lambda page, site: page.goto(tenant_url("person_remove", user_id=site.story.bob.pk)),
+        ("tenant-admin",),
+    ),
+    Visit("partners", go(tenant_url("partners")), ("tenant-admin",)),
+    Visit("partner-new", go(tenant_url("partner_new")), ("tenant-admin",)),
+    Visit(
+        "partner-new-errors",
+        send(tenant_url("partner_new"), {"Full name": "Someone"}, "Save the partner agency"),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "partner-edit",
+        lambda page, site: page.goto(tenant_url("partner_edit", pk=site.story.police.pk)),
+        ("tenant-admin",),
+    ),
+    Visit(
+        "invitation-new-person",
+        lambda page, site: page.goto(site.invitation_links["new"]),
+        ANONYMOUS,
+    ),
+    Visit(
+        "invitation-new-person-errors",
+        send(
+            lambda site: site.invitation_links["new"],
+            {"Password": "plum orchard ladder 47", "Confirm password": "plum"},
+            "Accept and set the password",
+        ),
+        ANONYMOUS,
+    ),
+    Visit(
+        "invitation-existing-account",
+        lambda page, site: page.goto(site.invitation_links["existing"]),
+        ANONYMOUS,
+    ),
+    Visit("invitation-link-broken", go("/invitations/1/nonsense/"), ANONYMOUS),
 ]
 
 

@@ -1,11 +1,14 @@
 """The daily escalation sweep, told as the life of an action in Central Bedfordshire.
 
 Action 1.1 is due on Friday 6 November 2026 and led by bob, for Bedfordshire Police, whose named
-contact is priya. With the default policy bob is reminded on Friday 30 October (five working days
-before), bob and priya hear on Monday 9 November (one working day overdue), the management team
-(alice and mark) on Friday 20 November (ten), and carol, who chairs the LSCB board, on Friday
-4 December (twenty). Evidence left waiting ten working days chases the board members who have
-not yet approved it.
+contact is priya. The LSCB board (carol and dave) monitors the plan and signs the action off.
+With the default policy bob is reminded on Friday 30 October (five working days before), bob and
+priya hear on Monday 9 November (one working day overdue), the LSCB board on Friday 20 November
+(ten), and carol, who chairs it, on Friday 4 December (twenty). Evidence left waiting ten working
+days chases the board members who have not yet approved it.
+
+Who each level reaches in other plans (another monitoring body, none, an agency committee, a
+body whose right to sign off was taken away) is told in test_escalation_routing.py.
 """
 
 import datetime
@@ -36,7 +39,8 @@ from tenants.services import (
     sign_off_body_set_quorum,
 )
 from tests.plans.factories import action as new_action
-from tests.tenants.factories import Role, member
+from tests.plans.factories import plan_monitored_by
+from tests.tenants.factories import Role, agency_committee, member
 from workflow.services import transition_perform
 
 State = Action.State
@@ -61,6 +65,11 @@ PEOPLE = (
     "Charlie Outsider",
     "Priya Police",
 )
+
+
+@pytest.fixture(autouse=True)
+def _lscb_monitors_the_plan(story):
+    plan_monitored_by(story.plan, story.lscb)
 
 
 @pytest.fixture
@@ -151,12 +160,13 @@ def test_lead_officer_and_lead_partners_contact_hear_one_working_day_after_the_d
     assert told(action, Level.OVERDUE) == {story.bob, priya}
 
 
-def test_management_team_hears_after_ten_working_days_overdue(story, priya):
+def test_the_body_monitoring_the_plan_hears_after_ten_working_days_overdue(story, priya):
     action = story.action_in(State.IN_PROGRESS, due_date=DUE)
     sweep(MANAGERS_DAY - ONE_DAY)
     assert told(action, Level.MANAGERS) == set()
     sweep(MANAGERS_DAY)
-    assert told(action, Level.MANAGERS) == {story.alice, story.mark}
+    # Not the management team (alice and mark): it does not monitor this plan.
+    assert told(action, Level.MANAGERS) == {story.carol, story.dave}
 
 
 def test_chair_of_the_sign_off_body_hears_after_twenty_working_days_overdue(story, priya):
@@ -266,20 +276,16 @@ def test_sweeping_every_day_reaches_each_level_once_on_its_day(story, priya):
     ]
     escalations = Notification.objects.filter(action=action, step__isnull=False)
     assert sorted(n.recipient.full_name for n in escalations) == [
-        "Alice Manager",
         "Bob Officer",
         "Bob Officer",
         "Carol Board",
-        "Mark Team",
+        "Carol Board",
+        "Dave Board",
         "Priya Police",
     ]
     # One digest per person on each day something reached them, and none on the other days.
-    assert [len(digests_to(person)) for person in (story.bob, priya, story.alice, story.carol)] == [
-        2,
-        1,
-        1,
-        1,
-    ]
+    people = (story.bob, priya, story.carol, story.dave, story.alice)
+    assert [len(digests_to(person)) for person in people] == [2, 1, 2, 1, 0]
 
 
 # --- A changed due date starts a fresh chain ----------------------------------------------------
@@ -576,6 +582,72 @@ def test_the_sweep_costs_the_same_queries_for_thirty_overdue_actions_as_for_thre
     assert (first.steps_created, second.steps_created) == (3, 30)
     assert (first.notifications_created, second.notifications_created) == (6, 60)
     assert len(thirty.captured_queries) == len(three.captured_queries)
+
+
+def test_every_level_costs_the_same_queries_however_many_actions_and_bodies_there_are(
+    postgres, story, priya
+):
+    """Monitoring bodies, agency committees and the plan's sign-off grants are read for all
+    the actions at once: neither more actions nor more bodies, here or in another tenant, add
+    a query. (On PostgreSQL: SQLite's bulk inserts are split into batches by row count.)"""
+    police_committee = agency_committee(
+        story.tenant, name="Police safeguarding committee", partner=story.police, members=[priya]
+    )
+    for n in range(3):
+        story.action_in(State.IN_PROGRESS, f"1.{n}", due_date=DUE)
+        evidence_dated(story.action_in(State.EVIDENCED, f"2.{n}", due_date=DUE), EVIDENCE_SUBMITTED)
+    with CaptureQueriesContext(connection) as few:
+        first = sweep(CHAIR_DAY)
+
+    # More of everything a week later: actions, another agency's committee, and another
+    # tenant's monitored plan with an agency committee and overdue actions of its own.
+    agency_committee(
+        story.tenant,
+        name="Health safeguarding committee",
+        partner=story.health,
+        members=[story.mark],
+    )
+    sign_off_body_add_member(body=police_committee, user=story.alice)
+    for n in range(30):
+        lead_partner = story.police if n % 2 else story.health
+        story.action_in(
+            State.IN_PROGRESS, f"3.{n}", due_date=DUE + 7 * ONE_DAY, lead_partner=lead_partner
+        )
+    for n in range(10):
+        waiting = story.action_in(State.EVIDENCED, f"4.{n}", due_date=DUE + 7 * ONE_DAY)
+        evidence_dated(waiting, EVIDENCE_SUBMITTED + 7 * ONE_DAY)
+    sunderland = story.other_tenant
+    with tenant_scope(sunderland):
+        board = SignOffBody.objects.get(name="Children's Trust Board")
+        northumbria = Partner.objects.get(name="Northumbria Police")
+        plan_monitored_by(story.other_plan, board)
+        agency_committee(
+            sunderland,
+            name="Northumbria safeguarding committee",
+            partner=northumbria,
+            members=[story.charlie],
+        )
+        for n in range(5):
+            theirs = new_action(
+                story.other_plan,
+                by=story.charlie,
+                reference=f"5.{n}",
+                lead_officer=story.charlie,
+                lead_partner=northumbria,
+                due_date=DUE + 7 * ONE_DAY,
+                sign_off_body=board,
+            )
+            transition_perform(obj=theirs, name="agree", user=story.charlie)
+    with CaptureQueriesContext(connection) as many:
+        second = sweep(CHAIR_DAY + 7 * ONE_DAY)
+
+    # Overdue, monitoring body and chair for each delivering action; the waiting ones once.
+    assert (first.steps_created, second.steps_created) == (3 * 3 + 3, 35 * 3 + 10)
+    # First: 3 x (bob, priya; carol, dave, priya; carol) + 3 x (carol, dave). Second: 15 police
+    # actions x 7 (alice joined the committee), 15 health ones x 5 (no named contact), 10 x 2
+    # waiting, and Sunderland's 5 x charlie twice (as lead officer, then on both bodies).
+    assert (first.notifications_created, second.notifications_created) == (24, 210)
+    assert len(many.captured_queries) == len(few.captured_queries)
 
 
 def test_evidence_submitted_just_after_midnight_in_summer_time_counts_from_that_london_day(

@@ -348,7 +348,7 @@ def test_tenant_admin_changes_the_policy(client, story):
     [
         (
             {"managers_days": "1"},
-            "The management team is told later than the lead officer",
+            "The monitoring body is told later than the lead officer",
             "managers_days",
         ),
         ({"chair_days": "10"}, "The chair is told last", "chair_days"),
@@ -627,4 +627,4 @@ def test_operator_edits_a_policy_and_a_blank_key_keeps_the_stored_one(client, st
         admin_url(EscalationPolicy, "change", policy.pk), {**data, "managers_days": 1}
     )
     assert response.status_code == 200
-    assert "The management team is told later" in response.content.decode()
+    assert "The monitoring body is told later" in response.content.decode()

@@ -11,7 +11,11 @@ def test_changing_the_escalation_settings_records_before_and_after(story):
     [entry] = AuditEntry.objects.filter(subject_type=AuditEntry.Subject.ESCALATION_POLICY)
     assert entry.actor == story.erin
     assert [(row.label, row.before, row.after) for row in entry.rows] == [
-        ("Management team, working days overdue", "10", "15")
+        (
+            "Body monitoring the plan and the lead agency's committee, working days overdue",
+            "10",
+            "15",
+        )
     ]
 
 

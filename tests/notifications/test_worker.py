@@ -21,6 +21,7 @@ from tenants import services as tenant_services
 from tenants.models import User
 from tenants.scoping import tenant_scope
 from tests.notifications.conftest import celery_publishing_to, wait_until
+from tests.plans.factories import plan_monitored_by
 from tests.tenants.factories import Role, member
 from workflow.services import transition_perform
 
@@ -59,7 +60,9 @@ def _two_sweeps_at_once(today) -> list:
 
 
 def _overdue_story(story):
-    """Bob leads an in-progress action due last Friday; Pat is Bedfordshire Police's contact."""
+    """Bob leads an in-progress action due last Friday; Pat is Bedfordshire Police's contact.
+    The management team (alice and mark) monitors the plan."""
+    plan_monitored_by(story.plan, story.management_team)
     pat = member(story.tenant, Role.OFFICER, full_name="Pat Police", partner=story.police)
     tenant_services.partner_set_contact(partner=story.police, contact=pat)
     action = story.action_in(Action.State.IN_PROGRESS, due_date=FRIDAY_BEFORE)
@@ -88,7 +91,7 @@ def test_overdue_action_reaches_each_person_once_and_later_sweeps_send_nothing(
         assert escalation_sweep(today=MONDAY).messages_created == 0
         assert [s.messages_created for s in _two_sweeps_at_once(MONDAY)] == [0, 0]
 
-        # Ten working days overdue, two sweeps at once: the management team, once each.
+        # Ten working days overdue, two sweeps at once: the monitoring body, once each.
         ten_days_on = datetime.date(2026, 12, 4)
         results = _two_sweeps_at_once(ten_days_on)
         assert sorted(s.steps_created for s in results) == [0, 1]

@@ -5,6 +5,7 @@ import factory
 from plans import services
 from plans.models import (
     Action,
+    ActionPlanGroupObjectPermission,
     ActionRecommendation,
     Framework,
     ProgressUpdate,
@@ -80,3 +81,17 @@ def bulk_actions(story, count: int, start: int = 0) -> None:
         )
         for a in actions
     )
+
+
+def plan_monitored_by(plan, body) -> None:
+    """Give ``plan`` a monitoring body. Set on the model: the plan's settings are not changed
+    through a service here, and saving still checks that the body is the plan's tenant's."""
+    plan.monitoring_body = body
+    plan.save(update_fields=["monitoring_body"])
+
+
+def plan_sign_off_revoked(plan, body) -> None:
+    """Take away ``body``'s right to sign off actions in ``plan``."""
+    ActionPlanGroupObjectPermission.objects.filter(
+        content_object=plan, group_id=body.group_id, permission__codename="sign_off_actions"
+    ).delete()

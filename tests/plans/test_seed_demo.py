@@ -9,7 +9,8 @@ from django.core.management.base import CommandError
 
 from plans.demo import DEMO_PASSWORD, DemoRefused, demo_build, laming_framework_ensure
 from plans.models import Action, ActionPlan, Framework, Recommendation, Theme
-from tenants.models import Membership, Tenant, User
+from plans.services import sign_off_bodies_of_plan
+from tenants.models import Membership, SignOffBody, Tenant, User
 from tenants.scoping import across_tenants, tenant_scope
 from workflow.models import Approval, TransitionLog
 
@@ -163,6 +164,59 @@ def test_sunderland_plan_is_a_draft_with_actions_led_by_different_partners(demo)
     assert plan.state == ActionPlan.State.DRAFT
     assert len(leads) >= 7
     assert len(set(leads)) == len(leads)
+
+
+def test_central_bedfordshire_lscb_monitors_the_plan_the_executive_endorses_it(demo):
+    tenant = Tenant.objects.get(slug="central-bedfordshire")
+    with tenant_scope(tenant):
+        plan = ActionPlan.objects.select_related("monitoring_body", "owner_body").get(tenant=tenant)
+        signing = sign_off_bodies_of_plan(plan=plan)
+
+    assert plan.monitoring_body.name == "Central Bedfordshire LSCB board"
+    assert plan.monitoring_body.kind == SignOffBody.Kind.LSCB_BOARD
+    assert plan.owner_body.name == "Executive"
+    assert [b.name for b in signing] == [
+        "Central Bedfordshire LSCB board",
+        "Children, Families and Learning management team",
+    ]
+
+
+def test_sunderland_trust_board_monitors_the_plan_and_two_agencies_have_committees(demo):
+    tenant = Tenant.objects.get(slug="sunderland")
+    with tenant_scope(tenant):
+        plan = ActionPlan.objects.select_related("monitoring_body").get(tenant=tenant)
+        committees = {
+            body.name: body.partner.name
+            for body in SignOffBody.objects.filter(
+                tenant=tenant, kind=SignOffBody.Kind.AGENCY_COMMITTEE
+            ).select_related("partner")
+        }
+        task_group = SignOffBody.objects.get(tenant=tenant, name="Laming task and finish group")
+
+    assert plan.monitoring_body.name == "Children's Trust Board"
+    assert plan.monitoring_body == plan.owner_body
+    assert committees == {
+        "Northumbria Police safeguarding committee": "Northumbria Police",
+        "Sunderland Teaching PCT safeguarding committee": "Sunderland Teaching Primary Care Trust",
+    }
+    assert task_group.kind == SignOffBody.Kind.TASK_AND_FINISH_GROUP
+
+
+def test_the_demos_long_overdue_action_chases_the_lscb_board_not_the_management_team(demo):
+    from notifications.escalations import escalation_sweep
+    from notifications.models import Level, Notification
+
+    escalation_sweep(today=TODAY)
+
+    # 3.2, led by NHS Bedfordshire, is 15 working days overdue; the other overdue action is 9.
+    with across_tenants():
+        told = {
+            (n.action.reference, n.recipient.full_name)
+            for n in Notification.objects.filter(kind=Level.MANAGERS).select_related(
+                "action", "recipient"
+            )
+        }
+    assert told == {("3.2", "Margaret Ellison"), ("3.2", "Ruth Adeyemi")}
 
 
 def test_every_state_change_has_exactly_one_log_row(demo):

@@ -1,7 +1,7 @@
 import factory
 
 from tenants import services
-from tenants.models import Membership, Partner, Tenant, User
+from tenants.models import Membership, Partner, SignOffBody, Tenant, User
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -52,3 +52,14 @@ def sign_off_body(tenant: Tenant, *, name: str, kind: str, members=(), quorum: i
 
 
 Role = Membership.Role
+
+
+def agency_committee(tenant: Tenant, *, name: str, partner: Partner, members=(), chair=None):
+    """A partner agency's own committee. Its agency is set on the model: no service sets it
+    here."""
+    body = sign_off_body(
+        tenant, name=name, kind=SignOffBody.Kind.AGENCY_COMMITTEE, members=members, chair=chair
+    )
+    body.partner = partner
+    body.save(update_fields=["partner"])
+    return body

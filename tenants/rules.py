@@ -1,0 +1,171 @@
+"""Who may change people, invitations and partner agencies in a tenant, and what must be true
+first. Read by the services and by the pages, so a page offers a button only when the service
+would accept it."""
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from tenants.models import (
+    CAPABILITIES,
+    Capability,
+    Membership,
+    Partner,
+    SignOffBody,
+    SignOffBodyMember,
+    Tenant,
+    User,
+)
+from tenants.signals import person_commitments_asked
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why something may not be done, in words for the person asking.
+
+    ``not_now`` refusals are about the present state of things (an open action still led by the
+    person) rather than who is asking: pages say them beside the button instead of answering 403.
+    """
+
+    message: str
+    not_now: bool = False
+
+    def raise_error(self) -> NoReturn:
+        if self.not_now:
+            raise ValidationError(self.message)
+        raise PermissionDenied(self.message)
+
+
+def enforce(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        refusal.raise_error()
+
+
+def _membership(tenant: Tenant | int, user: User | None) -> Membership | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    tenant_id = getattr(tenant, "pk", tenant)
+    return Membership.objects.filter(tenant_id=tenant_id, user=user).first()
+
+
+def administer_refusal(*, by: User, tenant: Tenant) -> Refusal | None:
+    membership = _membership(tenant, by)
+    if membership is None or not membership.can(Capability.ADMINISTER):
+        return Refusal("Only a tenant administrator can manage people and partner agencies.")
+    return None
+
+
+def has_administrator(tenant: Tenant | int) -> bool:
+    return Membership.objects.filter(
+        tenant_id=getattr(tenant, "pk", tenant), role=Membership.Role.TENANT_ADMIN
+    ).exists()
+
+
+def invite_refusal(*, by: User, tenant: Tenant) -> Refusal | None:
+    """A tenant administrator invites people; the service operator (an active staff account)
+    invites a new organisation's first administrator, and may again for as long as it has none."""
+    if administer_refusal(by=by, tenant=tenant) is None:
+        return None
+    if by.is_active and by.is_staff and not has_administrator(tenant):
+        return None
+    return Refusal("Only a tenant administrator can invite people.")
+
+
+def _bodies_of(membership: Membership) -> list[SignOffBody]:
+    return list(
+        SignOffBody.objects.filter(
+            tenant_id=membership.tenant_id,
+            pk__in=SignOffBodyMember.objects.filter(
+                tenant_id=membership.tenant_id, user_id=membership.user_id
+            ).values("body_id"),
+        ).order_by("name")
+    )
+
+
+def _commitments(membership: Membership, *, leaving: bool) -> list[str]:
+    """What the apps above this one still need the person for, in their words."""
+    answers = person_commitments_asked.send(
+        sender=Membership, membership=membership, leaving=leaving
+    )
+    return [answer for _receiver, answer in answers if answer]
+
+
+def _last_administrator(membership: Membership) -> bool:
+    return (
+        membership.role == Membership.Role.TENANT_ADMIN
+        and not Membership.objects.filter(
+            tenant_id=membership.tenant_id, role=Membership.Role.TENANT_ADMIN
+        )
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def role_change_refusal(*, by: User, membership: Membership, role: str) -> Refusal | None:
+    """Whether ``by`` may give ``membership`` the role ``role``."""
+    refusal = administer_refusal(by=by, tenant=membership.tenant)
+    if refusal is not None:
+        return refusal
+    if role == membership.role:
+        return None
+    if _last_administrator(membership):
+        return Refusal(
+            f"{membership.user} is the only tenant administrator. Make someone else a tenant "
+            "administrator first, so the organisation is never left without one.",
+            not_now=True,
+        )
+    if Capability.DELIVER in CAPABILITIES.get(role, ()) or role not in Membership.Role.values:
+        return None
+    # A role that cannot deliver actions cannot lead them, deliver them or sit on a body.
+    held = [f"sit on the {body.name}" for body in _bodies_of(membership)]
+    held += _commitments(membership, leaving=False)
+    if held:
+        return Refusal(
+            f"{membership.user} cannot become a read-only viewer yet: they "
+            + "; ".join(held)
+            + ".",
+            not_now=True,
+        )
+    return None
+
+
+def removal_refusal(*, by: User, membership: Membership) -> Refusal | None:
+    """Whether ``by`` may take ``membership``'s person out of the organisation."""
+    refusal = administer_refusal(by=by, tenant=membership.tenant)
+    if refusal is not None:
+        return refusal
+    if membership.user_id == by.pk:
+        return Refusal(
+            "You cannot remove yourself. Another tenant administrator can.", not_now=True
+        )
+    if _last_administrator(membership):
+        return Refusal(
+            f"{membership.user} is the only tenant administrator and cannot be removed.",
+            not_now=True,
+        )
+    person = membership.user
+    problems = _commitments(membership, leaving=True)
+    for body in _bodies_of(membership):
+        if body.chair_id == person.pk:
+            problems.append(f"chair the {body.name}: choose another chair first")
+        remaining = (
+            SignOffBodyMember.objects.filter(tenant_id=body.tenant_id, body=body)
+            .exclude(user=person)
+            .count()
+        )
+        if remaining < body.quorum:
+            problems.append(
+                f"sit on the {body.name}, which would be left with {remaining} "
+                f"member{'s' if remaining != 1 else ''}, fewer than its quorum of {body.quorum}: "
+                "add a member or lower the quorum first"
+            )
+    for partner in Partner.objects.filter(
+        tenant_id=membership.tenant_id, contact_id=person.pk
+    ).order_by("name"):
+        problems.append(f"are the named contact for {partner.name}: name another contact first")
+    if problems:
+        return Refusal(
+            f"{person} cannot be removed yet. They " + "; ".join(problems) + ".", not_now=True
+        )
+    return None

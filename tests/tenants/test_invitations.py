@@ -1,0 +1,285 @@
+"""Invitations: made by a tenant administrator, e-mailed through the outbox with a link that
+works once, for INVITATION_DAYS, and accepted by someone new (choosing a password) or by someone
+who already signs in with the address (without one)."""
+
+import datetime
+import re
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from notifications.models import Message
+from tenants import services
+from tenants.models import AuditEntry, Invitation, Membership, User
+from tenants.scoping import across_tenants, tenant_scope
+from tests.tenants.factories import Role, UserFactory
+
+PASSWORD = "plum orchard ladder 47"
+
+
+def invite(story, email="new.person@example.org", **fields) -> Invitation:
+    fields.setdefault("full_name", "Nina New")
+    fields.setdefault("role", Role.OFFICER)
+    fields.setdefault("partner", None)
+    return services.invitation_create(tenant=story.tenant, by=story.erin, email=email, **fields)
+
+
+def link_of(message: Message) -> tuple[int, str]:
+    match = re.search(r"/invitations/(\d+)/([^/\s]+)/", message.body_text)
+    return int(match.group(1)), match.group(2)
+
+
+def latest_link(invitation: Invitation) -> tuple[int, str]:
+    message = Message.objects.filter(key__startswith=f"invitation:{invitation.tenant_id}:").latest(
+        "pk"
+    )
+    return link_of(message)
+
+
+def accept(pk, token, **kwargs):
+    kwargs.setdefault("full_name", "Nina New")
+    kwargs.setdefault("password", PASSWORD)
+    return services.invitation_accept(invitation_id=pk, token=token, **kwargs)
+
+
+def test_invitation_keeps_only_a_hash_and_writes_its_email_to_the_outbox(story, settings):
+    settings.SITE_URL = "https://plans.example.org"
+    invitation = invite(story, email=" New.Person@Example.org ")
+
+    assert invitation.email == "new.person@example.org"
+    assert invitation.is_pending
+    assert invitation.expires_at - invitation.created_at == pytest.approx(
+        datetime.timedelta(days=7), abs=datetime.timedelta(seconds=5)
+    )
+    [message] = Message.objects.filter(key__startswith="invitation:")
+    assert message.recipient.email == "new.person@example.org"
+    assert message.tenant == story.tenant
+    pk, token = link_of(message)
+    assert pk == invitation.pk
+    assert f"https://plans.example.org/invitations/{pk}/{token}/" in message.body_text
+    assert invitation.token_hash == services.invitation_token_hash(token)
+    assert token not in invitation.token_hash
+    # The person has an account with no password until they accept.
+    assert not message.recipient.has_usable_password()
+
+
+def test_invitation_days_come_from_the_setting(story, settings):
+    settings.INVITATION_DAYS = 2
+    invitation = invite(story)
+    assert invitation.expires_at - timezone.now() < datetime.timedelta(days=2, seconds=5)
+
+
+def test_link_works_once_and_makes_the_membership_and_the_password(story):
+    invitation = invite(story, partner=story.health, role=Role.MANAGER)
+    pk, token = latest_link(invitation)
+
+    accepted, user = accept(pk, token, full_name="Nina Newcomer")
+
+    assert user.full_name == "Nina Newcomer" and user.check_password(PASSWORD)
+    membership = Membership.objects.get(tenant=story.tenant, user=user)
+    assert (membership.role, membership.partner) == (Role.MANAGER, story.health)
+    assert accepted.accepted_by == user and accepted.accepted_at is not None
+    with pytest.raises(services.InvitationLinkBroken, match="already been accepted"):
+        accept(pk, token)
+    assert Membership.objects.filter(user=user).count() == 1
+
+
+def test_a_wrong_token_is_refused_and_changes_nothing(story):
+    invitation = invite(story)
+    pk, token = latest_link(invitation)
+    with pytest.raises(services.InvitationLinkBroken):
+        accept(pk, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    with pytest.raises(services.InvitationLinkBroken):
+        accept(pk + 1000, token)
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+    assert not Membership.objects.filter(user__email="new.person@example.org").exists()
+
+
+def test_an_expired_link_is_refused_and_changes_nothing(story):
+    invitation = invite(story)
+    pk, token = latest_link(invitation)
+    Invitation.objects.filter(pk=pk).update(expires_at=timezone.now() - datetime.timedelta(hours=1))
+    with pytest.raises(services.InvitationLinkBroken, match="ran out"):
+        accept(pk, token)
+    assert not Membership.objects.filter(user__email="new.person@example.org").exists()
+
+
+def test_sending_again_makes_a_new_link_and_the_old_one_dies(story):
+    invitation = invite(story)
+    old_pk, old_token = latest_link(invitation)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(hours=1)
+    )
+
+    services.invitation_resend(invitation=invitation, by=story.erin)
+
+    new_pk, new_token = latest_link(invitation)
+    assert new_pk == old_pk and new_token != old_token
+    assert Message.objects.filter(key__startswith="invitation:").count() == 2
+    invitation.refresh_from_db()
+    assert invitation.expires_at > timezone.now() + datetime.timedelta(days=6)
+    with pytest.raises(services.InvitationLinkBroken):
+        accept(old_pk, old_token)
+    accept(new_pk, new_token)
+
+
+def test_a_cancelled_invitation_cannot_be_accepted_or_sent_again(story):
+    invitation = invite(story)
+    pk, token = latest_link(invitation)
+    services.invitation_cancel(invitation=invitation, by=story.erin)
+    with pytest.raises(services.InvitationLinkBroken, match="cancelled"):
+        accept(pk, token)
+    with pytest.raises(ValidationError, match="cancelled"):
+        services.invitation_resend(invitation=invitation, by=story.erin)
+    with pytest.raises(ValidationError, match="already cancelled"):
+        services.invitation_cancel(invitation=invitation, by=story.erin)
+
+
+def test_someone_already_a_member_is_not_invited(story):
+    with pytest.raises(ValidationError, match="already a member") as error:
+        invite(story, email=story.bob.email.upper())
+    assert "email" in error.value.error_dict
+    assert not Invitation.objects.exists()
+    assert not Message.objects.filter(key__startswith="invitation:").exists()
+
+
+def test_an_address_with_an_invitation_waiting_is_offered_sending_it_again(story):
+    first = invite(story)
+    with pytest.raises(services.InvitationPending) as error:
+        invite(story, email="NEW.person@example.org", full_name="Someone Else")
+    assert error.value.invitation == first
+    assert Invitation.objects.count() == 1
+
+
+def test_only_a_tenant_administrator_invites(story):
+    for someone in (story.alice, story.bob, story.victor, story.charlie):
+        with pytest.raises(PermissionDenied):
+            services.invitation_create(
+                tenant=story.tenant,
+                by=someone,
+                email="x@example.org",
+                full_name="X",
+                role=Role.OFFICER,
+            )
+    invitation = invite(story)
+    with pytest.raises(PermissionDenied):
+        services.invitation_resend(invitation=invitation, by=story.alice)
+    with pytest.raises(PermissionDenied):
+        services.invitation_cancel(invitation=invitation, by=story.bob)
+    assert not Invitation.objects.filter(cancelled_at__isnull=False).exists()
+
+
+def test_the_operator_invites_only_while_the_organisation_has_no_administrator(story):
+    operator = UserFactory(is_staff=True, full_name="Olive Operator")
+    with pytest.raises(PermissionDenied):
+        services.invitation_create(
+            tenant=story.tenant, by=operator, email="x@example.org", full_name="X", role="officer"
+        )
+    fresh = services.tenant_create(name="Luton Council", slug="luton", kind="local_authority")
+    with tenant_scope(fresh):
+        invitation = services.invitation_create(
+            tenant=fresh,
+            by=operator,
+            email="head@luton.example.org",
+            full_name="Hana Head",
+            role=Role.TENANT_ADMIN,
+        )
+        assert invitation.invited_by == operator
+
+
+def test_someone_who_already_signs_in_accepts_without_a_new_password(story):
+    with tenant_scope(story.other_tenant):
+        invitation = services.invitation_create(
+            tenant=story.other_tenant,
+            by=_admin_of(story.other_tenant),
+            email=story.bob.email,
+            full_name="Bob Officer",
+            role=Role.VIEWER,
+        )
+    pk, token = latest_link(invitation)
+    with pytest.raises(PermissionDenied, match="Sign in as"):
+        accept(pk, token, signed_in=None)
+    with pytest.raises(PermissionDenied, match="Sign in as"):
+        accept(pk, token, signed_in=story.alice)
+
+    _, user = accept(pk, token, signed_in=story.bob, password="", full_name="")
+
+    assert user == story.bob
+    story.bob.refresh_from_db()
+    assert story.bob.check_password("correct horse battery")
+    with across_tenants():
+        assert Membership.objects.get(tenant=story.other_tenant, user=story.bob).role == Role.VIEWER
+        assert Membership.objects.get(tenant=story.tenant, user=story.bob).role == Role.OFFICER
+
+
+def _admin_of(tenant):
+    with tenant_scope(tenant):
+        return services.membership_add(
+            tenant=tenant, user=UserFactory(), role=Role.TENANT_ADMIN
+        ).user
+
+
+def test_a_weak_or_missing_password_is_refused_with_the_validators_words(story):
+    invitation = invite(story)
+    pk, token = latest_link(invitation)
+    with pytest.raises(ValidationError) as error:
+        accept(pk, token, password="12345678")
+    assert "password1" in error.value.error_dict
+    with pytest.raises(ValidationError) as error:
+        accept(pk, token, full_name=" ", password=PASSWORD)
+    assert "full_name" in error.value.error_dict
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+    assert not User.objects.get(email="new.person@example.org").has_usable_password()
+
+
+def test_a_new_contact_becomes_the_agencys_contact_on_accepting(story):
+    story.health.contact = None
+    story.health.save()
+    invitation = invite(story, partner=story.health)
+    pk, token = latest_link(invitation)
+    _, user = accept(pk, token)
+    story.health.refresh_from_db()
+    assert story.health.contact == user
+
+
+def test_each_invitation_write_is_audited_with_before_and_after(story):
+    invitation = invite(story, partner=story.police)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(days=1)
+    )
+    services.invitation_resend(invitation=invitation, by=story.erin)
+    services.invitation_cancel(invitation=invitation, by=story.erin)
+    second = invite(story, email="second@example.org")
+    pk, token = latest_link(second)
+    _, user = accept(pk, token)
+
+    rows = AuditEntry.objects.filter(subject_type=AuditEntry.Subject.INVITATION).order_by("pk")
+    sent, resent, cancelled, _sent2, accepted = rows
+    assert (sent.summary, sent.actor) == ("Invitation sent", story.erin)
+    assert {c["field"]: c["after"] for c in sent.changes}["partner"] == "Bedfordshire Police"
+    assert resent.summary == "Invitation sent again"
+    assert [c["field"] for c in resent.changes] == ["expires"]
+    [change] = cancelled.changes
+    assert (change["before"], change["after"]) == ("Waiting", "Cancelled")
+    assert accepted.actor == user
+    assert {c["field"]: (c["before"], c["after"]) for c in accepted.changes}["status"] == (
+        "Waiting",
+        "Accepted",
+    )
+    joined = AuditEntry.objects.get(subject_type=AuditEntry.Subject.PERSON, subject_id=user.pk)
+    assert {c["field"]: (c["before"], c["after"]) for c in joined.changes}["role"] == (
+        "",
+        "Officer",
+    )
+
+
+def test_a_refused_acceptance_leaves_no_audit_row(story):
+    invitation = invite(story)
+    pk, token = latest_link(invitation)
+    before = AuditEntry.objects.count()
+    with pytest.raises(ValidationError):
+        accept(pk, token, password="short")
+    assert AuditEntry.objects.count() == before
