@@ -15,7 +15,8 @@ from notifications.models import EscalationPolicy, Message
 from notifications.services import escalation_policy_update
 from plans import services
 from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
-from tenants.models import AuditEntry, SignOffBody, User
+from tenants import services as tenant_services
+from tenants.models import AuditEntry, Invitation, SignOffBody, User
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform
 
@@ -735,3 +736,17 @@ def test_a_body_within_the_limit_reaches_the_page(client, story, settings):
     assert small.status_code == 302
     assert large.status_code == 413
     assert ProgressUpdate.objects.filter(action=action).count() == 1
+
+
+def test_an_invitation_to_a_name_on_two_lines_is_refused_and_sends_nothing(story, mailoutbox):
+    assert field_errors(
+        lambda: tenant_services.invitation_create(
+            tenant=story.tenant,
+            by=story.erin,
+            email="new.person@example.org",
+            full_name="New\nPerson",
+            role="officer",
+        )
+    ) == {"full_name": ["The full name must be on one line."]}
+    assert not Invitation.objects.filter(email="new.person@example.org").exists()
+    assert mailoutbox == []
