@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that nothing has read an oversized body before it is refused.
+    "tenants.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -210,8 +212,12 @@ INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
 
 # Evidence uploads: the size limit and the allowed types are a policy officers see on the form.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# The form fields of one request, files apart; more is refused (400) as it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# A request body declared larger than one evidence file at its limit with the form around it is
+# refused with 413 before it is read (tenants.middleware.RequestBodyLimitMiddleware).
+REQUEST_BODY_MAX_BYTES = EVIDENCE_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
 # An action due within this many days and not yet evidenced is amber on the schedule.
 RAG_DUE_SOON_DAYS = env_int("RAG_DUE_SOON_DAYS", 28, minimum=1)
 

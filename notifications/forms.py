@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from notifications.models import EscalationPolicy, NotificationPreference
+from notifications.services import NOTIFY_API_KEY, NOTIFY_TEMPLATE_ID
 
 DAYS_ERROR = "Give a number of working days from 1 to 250."
 
@@ -65,18 +66,12 @@ class EscalationPolicyForm(forms.Form):
         },
     )
     # Write-only: never rendered back into the page, and a blank box keeps the stored key.
-    notify_api_key = forms.CharField(
+    notify_api_key = NOTIFY_API_KEY.field(
         label="GOV.UK Notify API key",
-        required=False,
-        strip=True,
-        max_length=200,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
-    notify_template_id = forms.CharField(
+    notify_template_id = NOTIFY_TEMPLATE_ID.field(
         label="GOV.UK Notify e-mail template ID",
-        required=False,
-        strip=True,
-        max_length=64,
         help_text=(
             "Only needed to send through GOV.UK Notify. The template's subject is ((subject)) "
             "and its message ((body))."

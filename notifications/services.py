@@ -27,6 +27,7 @@ from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.scoping import tenant_scope
 from tenants.selectors import membership_for
 from tenants.services import audit_record
+from tenants.text import one_line_text, texts_clean
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +302,8 @@ POLICY_FIELDS = (
     "channel",
     "notify_template_id",
 )
+NOTIFY_API_KEY = one_line_text("the API key", 200)
+NOTIFY_TEMPLATE_ID = one_line_text("the template ID", 64)
 
 
 @transaction.atomic
@@ -312,6 +315,15 @@ def escalation_policy_update(
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ValueError(f"Not part of the policy: {', '.join(sorted(unknown))}")
+    # Both travel in requests to GOV.UK Notify, where a line break or control character fails.
+    texts = texts_clean(
+        notify_template_id=(NOTIFY_TEMPLATE_ID, values.get("notify_template_id")),
+        notify_api_key=(NOTIFY_API_KEY, notify_api_key),
+    )
+    if "notify_template_id" in values:
+        values["notify_template_id"] = texts["notify_template_id"]
+    if notify_api_key is not None:
+        notify_api_key = texts["notify_api_key"]
     policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
     before = _policy_texts(policy)
     for name, value in values.items():

@@ -1,6 +1,7 @@
 """Forms for the plan and action pages. Every choice is limited to the tenant's own rows, so an id
 from another organisation is "not one of the available choices", never a crash or a leak."""
 
+import dataclasses
 import datetime
 
 from django import forms
@@ -12,7 +13,15 @@ from plans.evidence import allowed_extensions_text, check_upload
 from plans.frameworks.reading import MAX_BYTES, MAX_ROWS
 from plans.models import Action, ActionPlan, Framework, Rag, Recommendation
 from plans.selectors import PlanFilters, frameworks_visible
-from plans.services import sign_off_bodies_of_plan
+from plans.services import (
+    ACTION_TEXTS,
+    CHANGE_REASON,
+    COMPLETION_STATEMENT,
+    EVIDENCE_DESCRIPTION,
+    EVIDENCE_LINK,
+    PROGRESS_TEXT,
+    sign_off_bodies_of_plan,
+)
 from plans.workflows import framework_change_refusal
 from tenants.models import (
     Capability,
@@ -23,6 +32,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.selectors import people_who_can_deliver
+from tenants.text import SEARCH, TextRule
 
 DATE_ERROR = "Enter a real date, for example 31 3 2027."
 
@@ -97,19 +107,25 @@ class GovukDateInput(forms.MultiWidget):
         return f"{id_}_day" if id_ else id_
 
 
+class WebAddressField(forms.URLField):
+    """A web address, read first as one line of text so that a pasted line break or control
+    character is explained by the text rules rather than called an invalid address."""
+
+    def __init__(self, *, rule: TextRule, **kwargs):
+        self.rule = dataclasses.replace(rule, missing="")  # whether one is needed is the form's
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return super().to_python(self.rule.clean(value))
+
+
 class ActionForm(forms.Form):
-    reference = forms.CharField(
-        max_length=20,
+    reference = ACTION_TEXTS["reference"].field(
         widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
         help_text='As the plan numbers it, for example "3.2".',
-        error_messages={"required": 'Enter a reference, for example "3.2".'},
     )
-    title = forms.CharField(
-        max_length=300, error_messages={"required": "Enter a title for the action."}
-    )
-    description = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}), label="Description (optional)"
-    )
+    title = ACTION_TEXTS["title"].field()
+    description = ACTION_TEXTS["description"].field(label="Description (optional)")
     recommendations = forms.ModelMultipleChoiceField(
         queryset=Recommendation.objects.none(),
         required=False,
@@ -138,12 +154,11 @@ class ActionForm(forms.Form):
     sign_off_body = forms.ModelChoiceField(
         queryset=SignOffBody.objects.none(),
         required=False,
+        label="Sign-off body",
         empty_label="Not chosen yet",
         help_text="The board or team that will sign the action off.",
     )
-    reason = forms.CharField(
-        required=False,
-        max_length=2000,
+    reason = CHANGE_REASON.field(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Why the change",
         help_text="Needed when the due date moves later; kept in the action's history.",
@@ -213,11 +228,7 @@ class AdoptionForm(forms.Form):
 
 
 class ProgressForm(forms.Form):
-    text = forms.CharField(
-        label="What has happened since the last update",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Describe the progress made."},
-    )
+    text = PROGRESS_TEXT.field(label="What has happened since the last update")
     rag = forms.ChoiceField(
         label="Your RAG rating",
         widget=forms.RadioSelect,
@@ -234,15 +245,11 @@ class ProgressForm(forms.Form):
 
 
 class EvidenceForm(forms.Form):
-    description = forms.CharField(
-        max_length=500,
-        label="What the evidence shows",
-        error_messages={"required": "Say what the evidence shows."},
-    )
+    description = EVIDENCE_DESCRIPTION.field(label="What the evidence shows")
     file = forms.FileField(required=False, label="Upload a file")
-    link = forms.URLField(
+    link = WebAddressField(
+        rule=EVIDENCE_LINK,
         required=False,
-        max_length=1000,
         assume_scheme="https",
         label="Or give a web address for it",
         help_text="For example a page on the council's intranet.",
@@ -274,11 +281,10 @@ class EvidenceForm(forms.Form):
 
 
 class CompletionForm(forms.Form):
-    text = forms.CharField(
+    text = COMPLETION_STATEMENT.field(
         label="Completion statement",
         help_text="What was done, and how it is now part of everyday practice.",
         widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={"required": "Write the completion statement."},
     )
 
 
@@ -310,12 +316,7 @@ class DelegateForm(forms.Form):
 class PlanFilterForm(forms.Form):
     """The plan page's filters, read from the address so a filtered view can be shared."""
 
-    q = forms.CharField(
-        required=False,
-        max_length=200,
-        label="Search",
-        help_text="Reference, title or description",
-    )
+    q = SEARCH.field(label="Search", help_text="Reference, title or description")
     state = forms.ChoiceField(
         required=False,
         choices=[("", "Any state"), *Action.State.choices],

@@ -9,6 +9,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from tenants.models import Partner, SignOffBody
 from tenants.scoping import TenantOwnedModel
+from tenants.text import PARAGRAPH_MAX_LENGTH, OneLineText, ParagraphText
 from workflow.engine import WorkflowModel
 
 
@@ -22,10 +23,10 @@ class Framework(models.Model):
     tenant = models.ForeignKey(
         "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    title = models.CharField(max_length=300)
-    short_name = models.CharField(max_length=60)
+    title = models.CharField(max_length=300, validators=[OneLineText()])
+    short_name = models.CharField(max_length=60, validators=[OneLineText()])
     published = models.DateField(null=True, blank=True)
-    source = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=300, blank=True, validators=[OneLineText()])
     # An outline holds short titles in our own words until the official text is imported.
     is_outline = models.BooleanField(default=False)
 
@@ -57,7 +58,7 @@ class Theme(models.Model):
         "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     position = models.PositiveSmallIntegerField()
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[OneLineText()])
 
     class Meta:
         ordering = ["framework", "position"]
@@ -78,8 +79,8 @@ class Recommendation(models.Model):
     )
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="recommendations")
     number = models.PositiveSmallIntegerField()
-    title = models.CharField(max_length=300)
-    text = models.TextField(blank=True)
+    title = models.CharField(max_length=300, validators=[OneLineText()])
+    text = models.TextField(blank=True, validators=[ParagraphText()])
 
     class Meta:
         ordering = ["framework", "number"]
@@ -106,7 +107,7 @@ class ActionPlan(TenantOwnedModel, WorkflowModel):
         ENDORSED = "endorsed", "Endorsed"
 
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="+")
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[OneLineText()])
     # The body that endorses the plan: the Executive, the LSCB, the Children's Trust board.
     owner_body = models.ForeignKey(
         SignOffBody, on_delete=models.PROTECT, related_name="+", verbose_name="endorsing body"
@@ -194,9 +195,15 @@ class Action(TenantOwnedModel, WorkflowModel):
 
     # Actions and what they record are never deleted: withdrawn instead.
     plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="actions")
-    reference = models.CharField(max_length=20, help_text='As the plan numbers it, e.g. "3.2".')
-    title = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=20,
+        help_text='As the plan numbers it, e.g. "3.2".',
+        validators=[OneLineText()],
+    )
+    title = models.CharField(max_length=300, validators=[OneLineText()])
+    description = models.TextField(
+        blank=True, validators=[ParagraphText(max_length=PARAGRAPH_MAX_LENGTH)]
+    )
     recommendations = models.ManyToManyField(
         Recommendation, through="ActionRecommendation", related_name="+"
     )
@@ -217,7 +224,9 @@ class Action(TenantOwnedModel, WorkflowModel):
     sign_off_body = models.ForeignKey(
         SignOffBody, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    completion_statement = models.TextField(blank=True)
+    completion_statement = models.TextField(
+        blank=True, validators=[ParagraphText(max_length=PARAGRAPH_MAX_LENGTH)]
+    )
     # Who last wrote the completion statement: they delivered the action (four-eyes rule).
     completion_statement_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -342,7 +351,7 @@ class Rag(models.TextChoices):
 class ProgressUpdate(TenantOwnedModel):
     action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="progress_updates")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
+    text = models.TextField(validators=[ParagraphText(max_length=PARAGRAPH_MAX_LENGTH)])
     # The author's own judgement, shown beside the schedule RAG the service computes.
     rag = models.CharField("RAG rating", max_length=10, choices=Rag.choices)
     created_at = models.DateTimeField(default=timezone.now)
@@ -364,10 +373,10 @@ def evidence_upload_path(instance: "Evidence", filename: str) -> str:
 
 class Evidence(TenantOwnedModel):
     action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="evidence")
-    description = models.CharField(max_length=500)
+    description = models.CharField(max_length=500, validators=[OneLineText()])
     file = models.FileField(upload_to=evidence_upload_path, blank=True, max_length=300)
-    link = models.URLField(blank=True, max_length=1000)
-    original_name = models.CharField(max_length=200, blank=True)
+    link = models.URLField(blank=True, max_length=1000, validators=[OneLineText()])
+    original_name = models.CharField(max_length=200, blank=True, validators=[OneLineText()])
     storage_key = models.CharField(max_length=64, blank=True, editable=False)
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)

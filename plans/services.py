@@ -51,6 +51,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.services import audit_record, require_administrator
+from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
 
 
@@ -61,6 +62,29 @@ def _permission(codename: str) -> Permission:
 def _enforce(refusal: Refusal | None) -> None:
     if refusal is not None:
         refusal.raise_error()
+
+
+# -- what the texts people write may be ------------------------------------------------------
+
+PLAN_TITLE = one_line_text("the plan's title", 300, missing="Enter a title for the plan.")
+ACTION_TEXTS = {
+    "reference": one_line_text(
+        "the reference", 20, missing='Enter a reference, for example "3.2".'
+    ),
+    "title": one_line_text("the title", 300, missing="Enter a title for the action."),
+    "description": paragraph_text("the description"),
+}
+CHANGE_REASON = reason_text(what="the reason for the change")
+PROGRESS_TEXT = paragraph_text("the progress update", missing="Describe the progress made.")
+EVIDENCE_DESCRIPTION = one_line_text(
+    "the description of the evidence", 500, missing="Say what the evidence shows."
+)
+EVIDENCE_LINK = one_line_text(
+    "the web address", 1000, missing="Enter a full web address starting https://"
+)
+COMPLETION_STATEMENT = paragraph_text(
+    "the completion statement", missing="Write the completion statement."
+)
 
 
 # -- the record of changes other than workflow steps -------------------------------------------
@@ -240,6 +264,7 @@ def action_plan_create(
     """Create a plan; its endorsing body may endorse it, and ``sign_off_bodies`` may sign off
     its actions. Tenant administrators only."""
     require_administrator(by=by, tenant_id=tenant.pk)
+    title = texts_clean(title=(PLAN_TITLE, title))["title"]
     plan = ActionPlan(
         tenant=tenant,
         framework=framework,
@@ -446,12 +471,15 @@ def action_create(
         .get(pk=plan.pk, tenant_id=plan.tenant_id)
     )
     _enforce(plan_management_refusal(Actor(by, plan.tenant_id), plan, "add actions to a plan"))
+    texts = texts_clean(
+        reference=(ACTION_TEXTS["reference"], reference),
+        title=(ACTION_TEXTS["title"], title),
+        description=(ACTION_TEXTS["description"], description),
+    )
     action = Action(
         tenant_id=plan.tenant_id,
         plan=plan,
-        reference=reference.strip(),
-        title=title.strip(),
-        description=description,
+        **texts,
         lead_officer=lead_officer,
         lead_partner=lead_partner,
         due_date=due_date,
@@ -462,6 +490,13 @@ def action_create(
     action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
+    action_change_record(
+        action=action,
+        by=by,
+        before={},
+        after=action_detail_texts(action, [*ACTION_DETAIL_FIELDS, "recommendations"]),
+        summary="Action added",
+    )
     if plan.state == ActionPlan.State.ENDORSED:
         plan_variation_record(plan=plan, by=by, change=f"action {action.reference} added")
     if action.lead_officer_id is not None:
@@ -499,6 +534,10 @@ def action_update(
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
+    texts = {name: (rule, changes[name]) for name, rule in ACTION_TEXTS.items() if name in changes}
+    cleaned = texts_clean(**texts, reason=(CHANGE_REASON, reason))
+    reason = cleaned.pop("reason")
+    changes.update(cleaned)
     compared = [
         *changes,
         *(["recommendations"] if recommendations is not None else []),
@@ -508,7 +547,6 @@ def action_update(
     previous_lead_id = action.lead_officer_id
     previous_due = action.due_date
     new_due = changes.get("due_date", previous_due)
-    reason = reason.strip()
     if previous_due is not None and new_due is not None and new_due > previous_due and not reason:
         raise ValidationError(
             {"reason": "Say why the due date moves later: the board will read it in the history."}
@@ -538,8 +576,9 @@ def action_update(
 def action_set_completion_statement(*, action: Action, by: User, text: str) -> Action:
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
     _enforce(completion_statement_refusal(Actor(by, action.tenant_id), action))
+    text = texts_clean(text=(COMPLETION_STATEMENT, text))["text"]
     before = action.completion_statement
-    action.completion_statement = text.strip()
+    action.completion_statement = text
     action.completion_statement_by = by
     action.save(update_fields=["completion_statement", "completion_statement_by", "updated_at"])
     action_change_record(
@@ -613,10 +652,9 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
     _require_can_report(actor, action, "add progress")
     if rag not in Rag.values or rag == Rag.BLUE:
         raise ValidationError({"rag": "Choose red, amber or green."})
-    if not text.strip():
-        raise ValidationError({"text": "Describe the progress made."})
+    text = texts_clean(text=(PROGRESS_TEXT, text))["text"]
     update = ProgressUpdate(
-        tenant_id=action.tenant_id, action=action, author=author, text=text.strip(), rag=rag
+        tenant_id=action.tenant_id, action=action, author=author, text=text, rag=rag
     )
     update.save()
     return update
@@ -626,13 +664,12 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
 def evidence_add_file(*, action: Action, by: User, upload, description: str) -> Evidence:
     action = _locked(action)
     _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
-    if not description.strip():
-        raise ValidationError({"description": "Say what the evidence shows."})
+    description = texts_clean(description=(EVIDENCE_DESCRIPTION, description))["description"]
     checked = check_upload(upload)
     evidence = Evidence(
         tenant_id=action.tenant_id,
         action=action,
-        description=description.strip(),
+        description=description,
         original_name=checked.name,
         storage_key=checked.storage_key,
         sha256=checked.sha256,
@@ -651,9 +688,8 @@ def evidence_add_file(*, action: Action, by: User, upload, description: str) -> 
 def evidence_add_link(*, action: Action, by: User, url: str, description: str) -> Evidence:
     action = _locked(action)
     _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
-    if not description.strip():
-        raise ValidationError({"description": "Say what the evidence shows."})
-    url = url.strip()
+    texts = texts_clean(description=(EVIDENCE_DESCRIPTION, description), link=(EVIDENCE_LINK, url))
+    description, url = texts["description"], texts["link"]
     try:
         URLValidator(schemes=["https", "http"])(url)
     except ValidationError:
@@ -661,7 +697,7 @@ def evidence_add_link(*, action: Action, by: User, url: str, description: str) -
     evidence = Evidence(
         tenant_id=action.tenant_id,
         action=action,
-        description=description.strip(),
+        description=description,
         link=url,
         uploaded_by=by,
     )

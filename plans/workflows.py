@@ -21,6 +21,7 @@ from plans.models import (
     Evidence,
 )
 from tenants.models import Capability, SignOffBodyMember
+from tenants.text import has_visible_text
 from workflow.engine import Actor, Condition, Transition, Workflow
 
 
@@ -473,7 +474,7 @@ ACTION_WORKFLOW = Workflow(
                 Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
                 Condition(
                     "Write a completion statement.",
-                    lambda a: bool(a.completion_statement.strip()),
+                    lambda a: has_visible_text(a.completion_statement),
                 ),
                 Condition(
                     "The sign-off body has too few members who did not deliver this action to "

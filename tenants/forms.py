@@ -15,6 +15,8 @@ from tenants.models import (
     User,
     roles_that_can,
 )
+from tenants.services import OWN_NAME, PARTNER_NAME, PERSON_NAME
+from tenants.text import SEARCH
 
 EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
 NEW_PASSWORD_HINT = (
@@ -284,10 +286,8 @@ def _partner_field(tenant) -> forms.ModelChoiceField:
 
 
 class InvitationForm(forms.Form):
-    full_name = forms.CharField(
+    full_name = PERSON_NAME.field(
         label="Full name",
-        max_length=200,
-        error_messages={"required": "Enter the person's full name."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     email = forms.EmailField(
@@ -315,11 +315,7 @@ class PersonForm(forms.Form):
 
 
 class PartnerForm(forms.Form):
-    name = forms.CharField(
-        label="Name",
-        max_length=200,
-        error_messages={"required": "Enter the agency's name."},
-    )
+    name = PARTNER_NAME.field(label="Name")
     kind = forms.ChoiceField(
         label="Kind of agency",
         choices=[("", "Choose the kind of agency"), *Partner.Kind.choices],
@@ -328,9 +324,8 @@ class PartnerForm(forms.Form):
             "invalid_choice": "Choose the kind of agency.",
         },
     )
-    contact_name = forms.CharField(
+    contact_name = PERSON_NAME.field(
         label="Full name",
-        max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -383,11 +378,9 @@ class AcceptInvitationForm(forms.Form):
     """A new person's name and first password, checked by Django's password validators in the
     service."""
 
-    full_name = forms.CharField(
+    full_name = OWN_NAME.field(
         label="Full name",
-        max_length=200,
         help_text="As colleagues will see it.",
-        error_messages={"required": "Enter your full name."},
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     password1 = forms.CharField(
@@ -447,9 +440,7 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
         error_messages={"invalid": "Enter the last date as day/month/year, like 31/10/2026."},
     )
-    q = forms.CharField(
-        required=False, max_length=200, label="Search", help_text="What changed, or its name"
-    )
+    q = SEARCH.field(label="Search", help_text="What changed, or its name")
 
     def __init__(self, *args, people, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,11 +4,46 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 
 from tenants.models import Tenant
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.selectors import membership_for
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses a request whose body says it is larger than any form here needs, with 413 and
+    before any of it is read.
+
+    The largest body the service accepts is an evidence file at its limit with the form around
+    it (REQUEST_BODY_MAX_BYTES). Checked first, so nothing has read the body yet: a person with
+    a file that is far too large is told at once rather than after uploading all of it, and
+    nobody can make a worker spool gigabytes to disk. A body sent without a length (chunked) is
+    not read at all, because Django reads only as many bytes as Content-Length declares.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0  # Django reads nothing of a body whose length is not a number
+        if declared > settings.REQUEST_BODY_MAX_BYTES:
+            return request_too_large()
+        return self.get_response(request)
+
+
+def request_too_large() -> HttpResponse:
+    # Rendered without the request, like Django's own error pages: nothing about the person or
+    # the session has been read, and nothing needs to be.
+    content = render_to_string(
+        "413.html", {"evidence_limit": filesizeformat(settings.EVIDENCE_MAX_BYTES)}
+    )
+    return HttpResponse(content, status=413)
 
 
 class TenantScopeMiddleware:

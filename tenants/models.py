@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tenants.scoping import TenantOwnedModel
+from tenants.text import OneLineText
 
 
 class Users(BaseUserManager):
@@ -38,7 +39,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person. Signs in with an e-mail address; belongs to tenants through memberships."""
 
     email = models.EmailField("e-mail address", unique=True)
-    full_name = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=200, validators=[OneLineText()])
     is_active = models.BooleanField(default=True)
     # Staff are the operator's people (Django admin); tenant users are never staff.
     is_staff = models.BooleanField(default=False)
@@ -82,7 +83,7 @@ class Tenant(models.Model):
         SCOTLAND = "scotland", "Scotland"
         NORTHERN_IRELAND = "northern_ireland", "Northern Ireland"
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[OneLineText()])
     slug = models.SlugField(max_length=60, unique=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)
     nation = models.CharField(max_length=30, choices=Nation.choices, default=Nation.ENGLAND)
@@ -108,7 +109,7 @@ class Partner(TenantOwnedModel):
         VOLUNTARY = "voluntary", "Voluntary and community sector"
         LSCB = "lscb", "Local Safeguarding Children Board"
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[OneLineText()])
     kind = models.CharField(max_length=30, choices=Kind.choices)
     # The named person escalations reach at this agency.
     contact = models.ForeignKey(
@@ -211,7 +212,7 @@ class SignOffBody(TenantOwnedModel):
         # about that agency's overdue actions.
         AGENCY_COMMITTEE = "agency_committee", "Agency committee"
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[OneLineText()])
     kind = models.CharField(max_length=30, choices=Kind.choices)
     chair = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -266,7 +267,7 @@ class Invitation(TenantOwnedModel):
     """
 
     email = models.EmailField("e-mail address")
-    full_name = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=200, validators=[OneLineText()])
     role = models.CharField(max_length=20, choices=Membership.Role.choices)
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -36,6 +36,7 @@ from tenants.rules import (
 )
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.signals import invitation_created, person_leaving
+from tenants.text import one_line_text
 
 
 def audit_record(
@@ -653,11 +654,19 @@ def _account_for(email: str, full_name: str) -> User:
     return account
 
 
+# A person's name travels in e-mails and headers: one line, like every name.
+PERSON_NAME = one_line_text("the full name", 200, missing="Enter the person's full name.")
+OWN_NAME = one_line_text("your full name", 200, missing="Enter your full name.")
+PARTNER_NAME = one_line_text("the agency's name", 200, missing="Enter the agency's name.")
+
+
 def _clean_invitation(*, tenant: Tenant, email: str, full_name: str, role: str) -> tuple[str, str]:
     errors = {}
-    email, full_name = (email or "").strip().lower(), (full_name or "").strip()
-    if not full_name:
-        errors["full_name"] = "Enter the person's full name."
+    email = (email or "").strip().lower()
+    try:
+        full_name = PERSON_NAME.clean(full_name)
+    except ValidationError as invalid:
+        errors["full_name"] = invalid.messages
     if not email:
         errors["email"] = "Enter the person's e-mail address."
     else:
@@ -849,10 +858,11 @@ def _accept(
             "you to contact the service operator."
         )
     if needs_password(account):
-        full_name = (full_name or "").strip()
         errors = {}
-        if not full_name:
-            errors["full_name"] = "Enter your full name."
+        try:
+            full_name = OWN_NAME.clean(full_name)
+        except ValidationError as invalid:
+            errors["full_name"] = invalid.messages
         candidate = account or User(email=invitation.email)
         candidate.full_name = full_name
         try:

@@ -18,6 +18,8 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from tenants.text import TextRule, reason_text
+
 if TYPE_CHECKING:
     from tenants.models import Membership, SignOffBody, User
 
@@ -136,6 +138,13 @@ class Transition:
     def reason_missing(self) -> str:
         """The refusal when a reason is needed and none is given."""
         return f"Give a reason to {self.label.lower()}."
+
+    @property
+    def reason_rule(self) -> TextRule:
+        """What the reason or comment may be; required only where the step needs a reason."""
+        if self.reason_required:
+            return reason_text(missing=self.reason_missing)
+        return reason_text(what="the comment")
 
     @property
     def done_text(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -136,9 +137,12 @@ def transition_perform(
     transition = model.workflow.get(name)
     if transition is None:
         raise TransitionRefused(f"There is no step called '{name}'.")
-    comment = (comment or "").strip()
-    if transition.reason_required and not comment:
-        raise TransitionRefused(transition.reason_missing)
+    try:
+        comment = transition.reason_rule.clean(comment)
+    except ValidationError as invalid:
+        # A NUL byte would fail in PostgreSQL, and a reason of invisible characters says
+        # nothing: refused before anything is locked or written.
+        raise TransitionRefused(" ".join(invalid.messages)) from None
 
     with transaction.atomic():
         try:
