@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from notifications import selectors, services
 from notifications.forms import EscalationPolicyForm, NotificationPreferenceForm
-from plans.forms import add_service_errors
+from tenants.forms import add_service_errors
 
 PER_PAGE = 50
 

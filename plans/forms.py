@@ -6,7 +6,7 @@ import datetime
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from plans.evidence import allowed_extensions_text, check_upload
@@ -35,16 +35,6 @@ from tenants.selectors import people_who_can_deliver
 from tenants.text import SEARCH, TextRule
 
 DATE_ERROR = "Enter a real date, for example 31 3 2027."
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError next to the fields it names, or above the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            field = name if name in form.fields else NON_FIELD_ERRORS
-            form.add_error(None, ValidationError({field: errors}))
-    else:
-        form.add_error(None, error.messages)
 
 
 class GovukDateInput(forms.MultiWidget):

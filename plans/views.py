@@ -28,7 +28,6 @@ from plans.forms import (
     PlanFilterForm,
     PlanForm,
     ProgressForm,
-    add_service_errors,
 )
 from plans.models import Action, ActionPlan, Evidence, Rag, schedule_rag
 from plans.selectors import (
@@ -54,6 +53,7 @@ from plans.workflows import (
     is_manager,
     plan_management_refusal,
 )
+from tenants.forms import add_service_errors
 from tenants.models import Capability, Membership
 from tenants.views import require_capability
 from workflow.engine import Actor

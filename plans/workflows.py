@@ -7,10 +7,6 @@ the service would accept it.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import NoReturn
-
-from django.core.exceptions import PermissionDenied, ValidationError
 
 from plans.models import (
     Action,
@@ -21,6 +17,7 @@ from plans.models import (
     Evidence,
 )
 from tenants.models import Capability, SignOffBodyMember
+from tenants.rules import Refusal
 from tenants.text import has_visible_text
 from workflow.engine import Actor, Condition, Transition, Workflow
 
@@ -224,23 +221,6 @@ def submission_leaves_a_quorum(actor: Actor, plan: ActionPlan) -> str | None:
 # What a board signs off must not change under it: details are fixed once evidenced.
 EDITABLE_STATES = (Action.State.PROPOSED, Action.State.AGREED, Action.State.IN_PROGRESS)
 STATEMENT_STATES = (Action.State.AGREED, Action.State.IN_PROGRESS)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why someone may not do something to an action, in words for them.
-
-    ``not_now`` refusals are about the action's present state rather than who is asking: the
-    pages say them beside the action instead of answering 403.
-    """
-
-    message: str
-    not_now: bool = False
-
-    def raise_error(self) -> NoReturn:
-        if self.not_now:
-            raise ValidationError(self.message)
-        raise PermissionDenied(self.message)
 
 
 def _state(action: Action) -> str:

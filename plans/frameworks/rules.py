@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from plans.models import ActionRecommendation, Recommendation
-from plans.workflows import Refusal
 from tenants.models import Capability, Tenant, User
+from tenants.rules import Refusal
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.selectors import membership_for
 

@@ -178,7 +178,7 @@ def test_a_unitary_council_is_set_up_through_its_pages_and_its_manager_agrees_an
     page.get_by_role("textbox", name="Day", exact=True).fill("31")
     page.get_by_role("textbox", name="Month", exact=True).fill("3")
     page.get_by_role("textbox", name="Year", exact=True).fill("2030")
-    sign_off = page.get_by_label("Sign off body")
+    sign_off = page.get_by_label("Sign-off body", exact=True)
     expect(sign_off.locator("option")).to_have_text(
         ["Not chosen yet", "Children's management team", "Northshire LSCB"]
     )
@@ -289,7 +289,7 @@ def test_a_childrens_trust_sets_up_a_police_plan_and_the_police_manager_agrees_i
     page.get_by_role("textbox", name="Day", exact=True).fill("30")
     page.get_by_role("textbox", name="Month", exact=True).fill("9")
     page.get_by_role("textbox", name="Year", exact=True).fill("2030")
-    sign_off = page.get_by_label("Sign off body")
+    sign_off = page.get_by_label("Sign-off body", exact=True)
     expect(sign_off.locator("option")).to_have_text(
         ["Not chosen yet", "Police safeguarding committee"]
     )

@@ -213,6 +213,7 @@ def test_an_action_goes_from_proposed_to_signed_off_after_one_return(
             "Progress update",
             "Start work",
             "Agree the action",
+            "Action added",
         ]
     )
     returned = history.get_by_role("listitem").filter(

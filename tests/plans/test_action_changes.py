@@ -15,8 +15,11 @@ from tests.tenants.factories import Role, member
 
 
 def changes_of(action) -> list[AuditEntry]:
+    """The action's recorded changes after it was added."""
     return list(
-        AuditEntry.objects.filter(subject_type=AuditEntry.Subject.ACTION, subject_id=action.pk)
+        AuditEntry.objects.filter(
+            subject_type=AuditEntry.Subject.ACTION, subject_id=action.pk
+        ).exclude(summary="Action added")
     )
 
 
@@ -181,3 +184,14 @@ def test_bringing_the_due_date_forward_needs_no_reason(story):
     action = story.action_in(Action.State.AGREED, due_date=datetime.date(2027, 3, 1))
     services.action_update(action=action, by=story.alice, due_date=datetime.date(2027, 2, 1))
     assert Action.objects.get(pk=action.pk).due_date == datetime.date(2027, 2, 1)
+
+
+def test_adding_an_action_records_what_it_was_added_with(story):
+    action = story.action("1.1", due_date=datetime.date(2027, 3, 1))
+    [entry] = AuditEntry.objects.filter(
+        subject_type=AuditEntry.Subject.ACTION, subject_id=action.pk
+    )
+    assert (entry.actor, entry.summary) == (story.alice, "Action added")
+    assert changed(entry)["due_date"] == ["", "1 March 2027"]
+    assert changed(entry)["lead_officer"] == ["", "Bob Officer"]
+    assert changed(entry)["sign_off_body"] == ["", "LSCB board"]

@@ -347,6 +347,7 @@ def test_the_timeline_shows_every_kind_of_entry_newest_first(client, story):
         ("change", "Details changed"),
         ("change", "Delegate added: Erin Admin"),
         ("transition", "Agree the action"),
+        ("change", "Action added"),
     ]
     assert [entry.at for entry in timeline] == sorted((e.at for e in timeline), reverse=True)
     history = main(response).split('id="history-heading"')[1]
