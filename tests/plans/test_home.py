@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from plans import queues, services
 from plans.models import Action, ProgressUpdate
@@ -63,8 +64,10 @@ def test_an_action_with_a_recent_update_and_everything_in_place_needs_submitting
 def test_an_update_older_than_four_weeks_is_due_again(story):
     act = story.action_in(Action.State.IN_PROGRESS)
     update = services.progress_add(action=act, author=story.bob, text="Started", rag="green")
+    # Dated from the test's own today, so a run that crosses midnight still sees it as old.
+    written = TODAY - datetime.timedelta(days=queues.PROGRESS_DUE_AFTER_DAYS + 1)
     ProgressUpdate.objects.filter(pk=update.pk).update(
-        created_at=update.created_at - datetime.timedelta(days=queues.PROGRESS_DUE_AFTER_DAYS + 1)
+        created_at=timezone.make_aware(datetime.datetime.combine(written, datetime.time(12)))
     )
     assert "A progress update" in needs_of(story, act)[0]
 
