@@ -120,8 +120,16 @@ class PartnerAdmin(NeverDeleted, TenantOwnedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(NeverDeleted, TenantOwnedAdmin):
-    """People leave an organisation through its administrator's people page, which also takes
-    them off its bodies and hands back what they led."""
+    """Read here only. People join an organisation by invitation and have their role changed or
+    leave on its People page, whose services check the rules (the last administrator, what they
+    lead) and record each change; the operator invites a new organisation's first administrator
+    with ``manage.py create_tenant``."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
     list_display = ("user", "tenant", "role", "partner")
     list_filter = ("tenant", "role")

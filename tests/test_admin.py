@@ -537,3 +537,18 @@ def test_the_operator_moving_a_due_date_later_must_say_why(client, story, operat
     )
     assert change.reason == "Board agreed."
     assert Action.objects.get(pk=action.pk).due_date == later
+
+
+def test_the_operator_reads_memberships_but_changes_them_only_through_the_people_pages(
+    client, story, operator
+):
+    membership = Membership.objects.get(user=story.bob)
+    client.force_login(operator)
+    assert client.get(admin_url(Membership, "change", membership.pk)).status_code == 200
+    assert client.get(admin_url(Membership, "add")).status_code == 403
+    response = client.post(
+        admin_url(Membership, "change", membership.pk),
+        {"role": Membership.Role.TENANT_ADMIN, "user": story.bob.pk},
+    )
+    assert response.status_code == 403
+    assert Membership.objects.get(pk=membership.pk).role == Membership.Role.OFFICER
