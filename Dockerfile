@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Pango draws the PDF reports (WeasyPrint); the fonts give it a sans-serif face to draw with.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so code changes do not invalidate the install layer.
 COPY requirements/lock.txt requirements/lock.txt
 RUN pip install --require-hashes -r requirements/lock.txt
