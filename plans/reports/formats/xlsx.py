@@ -128,8 +128,9 @@ def _write_plan_sheet(sheet: Worksheet, report: PlanReport) -> None:
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.oddHeader.left.text = text_cell(report.tenant_name)
-    sheet.oddHeader.right.text = text_cell(report.as_of_label)
+    # In a printed header "&" starts a code (page number, date); "&&" prints an ampersand.
+    sheet.oddHeader.left.text = xml_safe(report.tenant_name).replace("&", "&&")
+    sheet.oddHeader.right.text = report.as_of_label
 
 
 def _write_change_lines(

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from plans.reports.formats import FORMATS, ReportFormatError, filename, report_file
 from plans.reports.formats.pdf import PdfUnavailable
+from plans.reports.report import Counts
 from tests.plans.reports.factories import agency_report, committee_report
 
 NAME = "laming-action-plan-2009-to-2010-progress-as-of-2009-10-01"
@@ -41,6 +42,14 @@ def test_a_pdf_comes_as_a_pdf():
     made = report_file(committee_report(), "pdf")
     assert (made.content_type, made.filename) == ("application/pdf", f"{NAME}.pdf")
     assert made.content.startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_plan_with_no_actions_yet_still_makes_a_file(fmt):
+    report = replace(
+        committee_report(with_changes=False), themes=[], counts=Counts(), signed_off_over_time=[]
+    )
+    assert report_file(report, fmt).content
 
 
 def test_an_unknown_format_is_refused_naming_the_formats_there_are():

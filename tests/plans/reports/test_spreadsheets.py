@@ -4,6 +4,7 @@ no text a spreadsheet could run as a formula."""
 import csv
 import datetime
 import io
+from dataclasses import replace
 
 import openpyxl
 import pytest
@@ -234,3 +235,13 @@ def test_csv_text_starting_like_a_formula_starts_with_an_apostrophe(csv_bytes, s
     cells = [cell for row in csv_rows(csv_bytes) for cell in row]
     assert "'" + FORMULA_TEXTS[start] in cells
     assert FORMULA_TEXTS[start] not in cells
+
+
+def test_xlsx_prints_landscape_with_the_organisation_and_date_in_the_page_header():
+    report = replace(committee_report(), tenant_name="Bath & North East Somerset Council")
+    sheet = openpyxl.load_workbook(io.BytesIO(report_xlsx([report]))).worksheets[1]
+    # "&" starts a code in a printed header; doubled, it prints itself.
+    assert sheet.oddHeader.left.text == "Bath && North East Somerset Council"
+    assert sheet.oddHeader.right.text == "Progress as of 1 October 2009"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.print_title_rows == "$1:$1"
