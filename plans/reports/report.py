@@ -15,6 +15,34 @@ RAG_LABELS = {Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green", Rag.BLUE: 
 STATE_ORDER = [s.value for s in Action.State]
 RAG_ORDER = [Rag.RED.value, Rag.AMBER.value, Rag.GREEN.value, Rag.BLUE.value]
 
+# Fill and text colours for RAG and state wherever a format colours them (spreadsheet cells,
+# document cells, the dashboard's bars). The text colour keeps the word readable on its fill;
+# the word is always written too, so colour is never the only cue.
+RAG_COLOURS = {
+    Rag.RED.value: ("D4351C", "FFFFFF"),
+    Rag.AMBER.value: ("F47738", "0B0C0C"),
+    Rag.GREEN.value: ("00703C", "FFFFFF"),
+    Rag.BLUE.value: ("1D70B8", "FFFFFF"),
+}
+STATE_COLOURS = {
+    Action.State.PROPOSED.value: ("B1B4B6", "0B0C0C"),
+    Action.State.AGREED.value: ("5694CA", "0B0C0C"),
+    Action.State.IN_PROGRESS.value: ("1D70B8", "FFFFFF"),
+    Action.State.EVIDENCED.value: ("4C2C92", "FFFFFF"),
+    Action.State.SIGNED_OFF.value: ("00703C", "FFFFFF"),
+    Action.State.WITHDRAWN.value: ("505A5F", "FFFFFF"),
+}
+
+
+def date_label(value: datetime.date | None) -> str:
+    """A date as the documents print it in tables: "1 Oct 2009"."""
+    return f"{value.day} {value:%b %Y}" if value else ""
+
+
+def long_date_label(value: datetime.date) -> str:
+    """A date as the documents print it in headings: "1 October 2009"."""
+    return f"{value.day} {value:%B %Y}"
+
 
 @dataclass
 class ReportRow:
@@ -95,6 +123,14 @@ class ReportTheme:
         for recommendation in self.recommendations:
             yield from recommendation.rows
 
+    @property
+    def label(self) -> str:
+        return f"{self.position}. {self.title}" if self.position is not None else self.title
+
+    @property
+    def heading(self) -> str:
+        return f"Theme {self.position}: {self.title}" if self.position is not None else self.title
+
 
 @dataclass
 class ChangeLine:
@@ -123,6 +159,10 @@ class ReportChanges:
     newly_overdue: list[ChangeLine] = field(default_factory=list)
     due_dates_moved: list[DueDateMove] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        return f"Changes since {long_date_label(self.since)}"
+
 
 @dataclass
 class PlanReport:
@@ -142,6 +182,10 @@ class PlanReport:
     def rows(self) -> Iterator[ReportRow]:
         for theme in self.themes:
             yield from theme.rows
+
+    @property
+    def as_of_label(self) -> str:
+        return f"Progress as of {long_date_label(self.as_of)}"
 
 
 # The steps whose dates the spreadsheets carry, so that a plan exported and imported again keeps
@@ -222,3 +266,32 @@ def appendix_table(report: PlanReport) -> Iterator[list[Cell]]:
         for recommendation in theme.recommendations:
             for row in recommendation.rows:
                 yield appendix_cells(theme, recommendation, row)
+
+
+# The counts every format tabulates per theme and for the whole plan: RAG first, then state.
+COUNT_COLUMNS = (
+    ["Actions"] + [RAG_LABELS[rag] for rag in RAG_ORDER] + [STATE_LABELS[s] for s in STATE_ORDER]
+)
+ALL_THEMES = "All themes"
+
+
+def count_cells(counts: Counts) -> list[int]:
+    return [
+        counts.total,
+        *(counts.rag_count(rag) for rag in RAG_ORDER),
+        *(counts.state_count(state) for state in STATE_ORDER),
+    ]
+
+
+def count_table(report: PlanReport) -> list[tuple[str, list[int]]]:
+    """Each theme's counts (``COUNT_COLUMNS``) under its label, then the whole plan's."""
+    return [(theme.label, count_cells(theme.counts)) for theme in report.themes] + [
+        (ALL_THEMES, count_cells(report.counts))
+    ]
+
+
+def cell_text(value: Cell) -> str:
+    """A cell as the documents (page, DOCX, PDF) print it."""
+    if isinstance(value, datetime.date):
+        return date_label(value)
+    return value or ""

@@ -161,11 +161,12 @@ _STATE = {
 
 
 @register.simple_tag
-def rag_tag(rag: str | None, empty: str = "None") -> SafeString:
-    """A RAG rating whose words say the rating, so colour is never the only cue."""
+def rag_tag(rag: str | None, empty: str = "None", label: str = "") -> SafeString:
+    """A RAG rating whose words say the rating, so colour is never the only cue. ``label``
+    replaces the usual words where a report names the ratings its own way."""
     if rag in _RAG:
-        label, css = _RAG[rag]
-        return format_html('<strong class="govuk-tag {}">{}</strong>', css, label)
+        words, css = _RAG[rag]
+        return format_html('<strong class="govuk-tag {}">{}</strong>', css, label or words)
     return format_html('<strong class="govuk-tag govuk-tag--grey">{}</strong>', empty)
 
 
