@@ -18,6 +18,7 @@ from plans.models import (
     Evidence,
     Framework,
     ProgressUpdate,
+    PublishedReport,
     Recommendation,
     Theme,
 )
@@ -420,3 +421,28 @@ class EvidenceAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
         "uploaded_by",
         "uploaded_at",
     )
+
+
+@admin.register(PublishedReport)
+class PublishedReportAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """A report as a committee received it: kept byte for byte, never changed or deleted."""
+
+    list_display = ("meeting", "meeting_date", "plan", "as_of", "format", "published_at", "tenant")
+    list_filter = ("tenant", "format")
+    list_select_related = ("tenant", "plan")
+    search_fields = ("meeting", "file_name", "sha256")
+    fields = (
+        "tenant",
+        "plan",
+        "meeting",
+        "meeting_date",
+        "as_of",
+        "since",
+        "format",
+        "file_name",
+        "size",
+        "sha256",
+        "published_by",
+        "published_at",
+    )
+    readonly_fields = fields

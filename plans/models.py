@@ -433,6 +433,65 @@ class ActionAdoption(TenantOwnedModel):
 
 # Guardian's permission tables, one per model with a real foreign key (a join, not a generic
 # lookup by text id) and the tenant, like every tenant-owned table.
+def published_report_path(instance: "PublishedReport", filename: str) -> str:
+    # A random name: the file is found through its row, never by guessing a path.
+    return f"published/{instance.tenant_id}/{instance.storage_key}"
+
+
+class PublishedReport(TenantOwnedModel):
+    """A report as tabled at a meeting, kept byte for byte so the committee's record can be
+    reproduced: the file, its SHA-256, who published it and when.
+
+    Published files are never changed or deleted through the service: there is no page or
+    service that does, the admin shows them read-only, and ``save`` refuses a change to a row
+    that exists.
+    """
+
+    class Format(models.TextChoices):
+        # As plans.reports.formats.FORMATS labels them.
+        PDF = "pdf", "PDF"
+        DOCX = "docx", "Document (DOCX)"
+        XLSX = "xlsx", "Spreadsheet (XLSX)"
+        CSV = "csv", "Spreadsheet (CSV)"
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="+")
+    meeting = models.CharField(max_length=200, validators=[OneLineText()])
+    meeting_date = models.DateField()
+    as_of = models.DateField()
+    since = models.DateField(null=True, blank=True)
+    format = models.CharField(max_length=10, choices=Format.choices)
+    file = models.FileField(upload_to=published_report_path, max_length=300)
+    file_name = models.CharField(max_length=200)
+    storage_key = models.CharField(max_length=64, editable=False)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+
+    same_tenant_relations = ("plan",)
+    same_tenant_people = ("published_by",)
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        indexes = [
+            models.Index(fields=["tenant", "plan", "published_at"], name="published_tenant_plan")
+        ]
+
+    def __str__(self):
+        return f"{self.meeting} ({self.get_format_display()})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError("A published report is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("A published report is never deleted.")
+
+
 class ActionPlanUserObjectPermission(TenantOwnedModel, UserObjectPermissionBase):
     content_object = models.ForeignKey(ActionPlan, on_delete=models.CASCADE)
 

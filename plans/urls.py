@@ -2,6 +2,7 @@ from django.urls import path
 
 from plans import views
 from plans.frameworks import views as framework_views
+from plans.reports import views as report_views
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant_home"),
@@ -10,6 +11,18 @@ urlpatterns = [
     path("plans/new/", views.plan_new, name="plan_new"),
     path("plans/<int:pk>/", views.plan_detail, name="plan"),
     path("plans/<int:pk>/settings/", views.plan_settings, name="plan_settings"),
+    path("plans/<int:pk>/report/", report_views.report_page, name="report"),
+    path(
+        "plans/<int:pk>/report/download/<str:fmt>/",
+        report_views.report_download,
+        name="report_download",
+    ),
+    path("plans/<int:pk>/report/publish/", report_views.report_publish_page, name="report_publish"),
+    path(
+        "plans/<int:pk>/published/<int:published_pk>/",
+        report_views.published_download,
+        name="published_report",
+    ),
     path("plans/<int:pk>/steps/<str:name>/", views.plan_transition, name="plan_step"),
     path("plans/<int:pk>/actions/new/", views.action_new, name="action_new"),
     path("plans/<int:pk>/adopt/", views.plan_adopt, name="plan_adopt"),

@@ -620,3 +620,11 @@ def sign_off_revoke_refusal(plan: ActionPlan, body) -> Refusal | None:
         f"{'it' if count == 1 else 'them'} first.",
         not_now=True,
     )
+
+
+def publishing_refusal(actor: Actor, plan: ActionPlan) -> Refusal | None:
+    """Publishing a plan's report for a meeting: managers and tenant administrators. Anyone who
+    reads the plan may read and download its reports and published copies."""
+    if not is_manager(actor):
+        return Refusal("Only managers and tenant administrators can publish a report.")
+    return None

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from notifications.models import Message, Notification
-from plans.models import Action, ActionPlan, Evidence, Framework
+from plans.models import Action, ActionPlan, Evidence, Framework, PublishedReport
 from tenants.models import Invitation, Partner, Tenant, User
 from tenants.scoping import tenant_scope
 
@@ -56,9 +56,10 @@ ID_SOURCES = {
     "invitations": lambda ids: ids["invitation"],
     "partners": lambda ids: ids["partner"],
     "frameworks": lambda ids: ids["framework"],
+    "published": lambda ids: ids["published"],
 }
 # Values for non-id parameters: a real step name, so only the object decides the answer.
-WORDS = {"name": {"plans": "submit", "actions": "agree"}}
+WORDS = {"name": {"plans": "submit", "actions": "agree"}, "fmt": {"plans": "csv"}}
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
 
@@ -130,6 +131,20 @@ def _invitation(tenant: Tenant, by: User) -> Invitation:
     )
 
 
+def _published(plan, by: User, meeting: str) -> PublishedReport:
+    from plans.reports.publishing import report_publish
+
+    return report_publish(
+        plan=plan,
+        by=by,
+        meeting=meeting,
+        meeting_date=timezone.localdate(),
+        as_of=timezone.localdate(),
+        format=PublishedReport.Format.CSV,
+        today=timezone.localdate(),
+    )
+
+
 @pytest.fixture
 def foreign_ids(story):
     from plans.services import evidence_add_link
@@ -148,7 +163,9 @@ def foreign_ids(story):
             tenant=story.other_tenant, title="CANARY review", short_name="canary-review"
         )
         invitation = _invitation(story.other_tenant, story.charlie)
+        published = _published(story.other_plan, story.charlie, "CANARY meeting")
         return {
+            "published": published.pk,
             "framework": framework.pk,
             "person": story.charlie.pk,
             "invitation": invitation.pk,
@@ -175,6 +192,7 @@ def own_ids(story):
         tenant=story.tenant, title="Own review", short_name="own-review"
     )
     return {
+        "published": _published(story.plan, story.alice, "Own meeting").pk,
         "framework": framework.pk,
         "person": story.bob.pk,
         "invitation": _invitation(story.tenant, story.erin).pk,
@@ -251,8 +269,8 @@ def test_no_page_shows_another_tenants_records(client, story, own_ids, foreign_i
             if response.status_code == 405:
                 continue
             assert response.status_code in (200, 302, 403, 404), (route.template, person)
-            body = response.content.decode(errors="replace")
-            assert "CANARY" not in body, (route.template, person)
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            assert "CANARY" not in raw.decode(errors="replace"), (route.template, person)
     client.force_login(story.alice)
     home = client.get("/", follow=True)
     assert "CANARY" not in home.content.decode()
