@@ -142,7 +142,7 @@ def _stacked_bars(
     largest = max((sum(values.values()) for _label, values in bars), default=0) or 1
     for index, (label, values) in enumerate(bars):
         top = LEGEND_HEIGHT + index * ROW_HEIGHT
-        bold = {"font_weight": "bold"} if label == ALL_THEMES else {}
+        bold = {"font_weight": "bold"} if label in (BY_THEME.total, BY_PLAN.total) else {}
         name = _element(svg, "text", _shortened(label), x=0, y=top + 16, fill=TEXT, **bold)
         if len(label) > LABEL_CHARS:
             _element(name, "title", label)
@@ -191,16 +191,38 @@ def _stacked_bars(
     return _markup(svg)
 
 
-def _bars(report: PlanReport, pick) -> list[tuple[str, dict[str, int]]]:
-    counts: list[tuple[str, Counts]] = [(theme.label, theme.counts) for theme in report.themes]
-    counts.append((ALL_THEMES, report.counts))
+@dataclass(frozen=True)
+class Grouping:
+    """What the bars are: a plan's themes, or an organisation's plans."""
+
+    noun: str  # "theme"
+    total: str  # the label of the bar for all of them: "All themes"
+
+
+BY_THEME = Grouping("theme", ALL_THEMES)
+BY_PLAN = Grouping("plan", "All plans")
+
+
+def _bars(
+    groups: list[tuple[str, Counts]], total: Counts, grouping: Grouping, pick
+) -> list[tuple[str, dict[str, int]]]:
+    counts = [*groups, (grouping.total, total)]
     return [(label, pick(each)) for label, each in counts]
 
 
 def _bar_chart(
-    report: PlanReport, chart_id: str, title: str, series: list[Series], pick, note: str = ""
+    report: PlanReport,
+    chart_id: str,
+    title: str,
+    series: list[Series],
+    pick,
+    note: str = "",
+    grouping: Grouping = BY_THEME,
+    groups: list[tuple[str, Counts]] | None = None,
 ) -> Chart:
-    bars = _bars(report, pick)
+    if groups is None:
+        groups = [(theme.label, theme.counts) for theme in report.themes]
+    bars = _bars(groups, report.counts, grouping, pick)
     lines = [f"{label}: {_figures(series, values)}." for label, values in bars]
     description = f"{title}, {long_date_label(report.as_of)}. " + " ".join(lines) + note
     return Chart(
@@ -208,29 +230,45 @@ def _bar_chart(
         title=title,
         description=description,
         svg=_stacked_bars(chart_id, title, description, series, bars),
-        columns=["Theme"] + [each.label for each in series],
+        columns=[grouping.noun.capitalize()] + [each.label for each in series],
         rows=[(label, [values.get(each.key, 0) for each in series]) for label, values in bars],
     )
 
 
-def rag_chart(report: PlanReport, *, id_prefix: str = "dashboard") -> Chart:
+def rag_chart(
+    report: PlanReport,
+    *,
+    id_prefix: str = "dashboard",
+    grouping: Grouping = BY_THEME,
+    groups: list[tuple[str, Counts]] | None = None,
+) -> Chart:
     return _bar_chart(
         report,
         f"{id_prefix}-rag",
-        "Actions by schedule RAG in each theme",
+        f"Actions by schedule RAG in each {grouping.noun}",
         RAG_SERIES,
         lambda counts: {rag: counts.rag_count(rag) for rag in RAG_ORDER},
         note=" Withdrawn actions have no RAG.",
+        grouping=grouping,
+        groups=groups,
     )
 
 
-def state_chart(report: PlanReport, *, id_prefix: str = "dashboard") -> Chart:
+def state_chart(
+    report: PlanReport,
+    *,
+    id_prefix: str = "dashboard",
+    grouping: Grouping = BY_THEME,
+    groups: list[tuple[str, Counts]] | None = None,
+) -> Chart:
     return _bar_chart(
         report,
         f"{id_prefix}-state",
-        "Actions by state in each theme",
+        f"Actions by state in each {grouping.noun}",
         STATE_SERIES,
         lambda counts: {state: counts.state_count(state) for state in STATE_ORDER},
+        grouping=grouping,
+        groups=groups,
     )
 
 
@@ -315,4 +353,15 @@ def dashboard(report: PlanReport, *, id_prefix: str = "dashboard") -> list[Chart
         rag_chart(report, id_prefix=id_prefix),
         state_chart(report, id_prefix=id_prefix),
         signed_off_chart(report, id_prefix=id_prefix),
+    ]
+
+
+def organisation_dashboard(progress, *, id_prefix: str = "dashboard") -> list[Chart]:
+    """The same charts for a whole organisation (``plans.reports.tenant.TenantProgress``),
+    with a bar for each plan instead of each theme."""
+    groups = [(report.plan_title, report.counts) for report in progress.reports]
+    return [
+        rag_chart(progress, id_prefix=id_prefix, grouping=BY_PLAN, groups=groups),
+        state_chart(progress, id_prefix=id_prefix, grouping=BY_PLAN, groups=groups),
+        signed_off_chart(progress, id_prefix=id_prefix),
     ]

@@ -25,9 +25,11 @@ class ReportDatesForm(forms.Form):
         error_messages={"invalid": DATE_ERROR},
     )
 
-    def __init__(self, *args, today: datetime.date, **kwargs):
+    def __init__(self, *args, today: datetime.date, with_since: bool = True, **kwargs):
         self.today = today
         super().__init__(*args, **kwargs)
+        if not with_since:
+            del self.fields["since"]
 
     def clean(self):
         cleaned = super().clean()
@@ -42,7 +44,7 @@ class ReportDatesForm(forms.Form):
     def dates(self) -> tuple[datetime.date, datetime.date | None]:
         """The dates asked for, or today alone when the form was not filled in or is wrong."""
         if self.is_bound and self.is_valid():
-            return self.cleaned_data["as_of"], self.cleaned_data["since"]
+            return self.cleaned_data["as_of"], self.cleaned_data.get("since")
         return self.today, None
 
 

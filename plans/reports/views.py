@@ -12,9 +12,11 @@ from django.views.decorators.http import require_http_methods
 
 from plans.models import ActionPlan, PublishedReport
 from plans.reports.as_of import plan_report
+from plans.reports.dashboard import organisation_dashboard
 from plans.reports.formats import FORMATS, report_file
 from plans.reports.forms import PublishForm, ReportDatesForm
 from plans.reports.publishing import published_reports_of, report_publish
+from plans.reports.tenant import tenant_progress
 from plans.selectors import plans_of_tenant
 from plans.workflows import publishing_refusal
 from tenants.forms import add_service_errors
@@ -150,4 +152,40 @@ def published_download(
         content_type=published.content_type,
     )
     response["X-Checksum-SHA256"] = published.sha256
+    return _no_store(response)
+
+
+@login_required
+def dashboard_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The organisation's plans side by side as of a date, with a workbook of them all."""
+    form = ReportDatesForm(request.GET or None, today=timezone.localdate(), with_since=False)
+    as_of, _since = form.dates()
+    progress = tenant_progress(tenant=request.tenant, as_of=as_of)
+    context = {
+        "form": form,
+        "progress": progress,
+        "charts": organisation_dashboard(progress),
+        "workbook_url": reverse("dashboard_workbook", kwargs={"tenant_slug": request.tenant.slug})
+        + _download_query(as_of, None),
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return _no_store(render(request, "plans/reports/dashboard.html", context, status=status))
+
+
+@login_required
+def dashboard_workbook(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """Every plan's report as of a date in one workbook: a summary and a sheet per plan."""
+    form = ReportDatesForm(request.GET or None, today=timezone.localdate(), with_since=False)
+    if form.is_bound and not form.is_valid():
+        return dashboard_page(request, tenant_slug)
+    as_of, _since = form.dates()
+    progress = tenant_progress(tenant=request.tenant, as_of=as_of)
+    if not progress.reports:
+        messages.info(
+            request, "No plan had any actions on that date, so there is nothing to download."
+        )
+        return redirect("dashboard", tenant_slug=request.tenant.slug)
+    made = report_file(progress.reports, "xlsx")
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.filename}"'
     return _no_store(response)

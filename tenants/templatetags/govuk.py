@@ -74,8 +74,11 @@ _SECTIONS = (
             "action_edit",
             "action_step",
             "action_transition",
+            "report",
+            "report_publish",
         ),
     ),
+    ("Dashboard", "dashboard", ("dashboard",)),
     ("My actions", "my_actions", ("my_actions",)),
     ("Notifications", "notifications", ("notifications",)),
 )
