@@ -25,6 +25,10 @@ bench: $(STAMP)
 	@if [ -f scripts/bench.py ]; then $(PY) scripts/bench.py; \
 	else echo "No benchmarks yet: scripts/bench.py does not exist."; fi
 
+.PHONY: bench-reports
+bench-reports: $(STAMP)
+	$(PY) scripts/bench_reports.py $(ARGS)
+
 .PHONY: bench-escalations
 bench-escalations: $(STAMP)
 	$(PY) scripts/bench_escalations.py $(ARGS)
