@@ -100,8 +100,14 @@ def _table(document, headings: list[str], widths_mm: list[float]) -> Table:
     return table
 
 
+def _new_row_cells(table: Table) -> list[_Cell]:
+    # A row's own cells, read from its XML: python-docx's ``row.cells`` walks the whole table
+    # to find them, which makes a long appendix quadratic in its rows.
+    return [_Cell(tc, table) for tc in table.add_row()._tr.tc_lst]
+
+
 def _add_row(table: Table, texts: list[str], widths_mm: list[float], *, bold=False) -> list:
-    cells = table.add_row().cells
+    cells = _new_row_cells(table)
     for cell, text, width in zip(cells, texts, widths_mm, strict=True):
         cell.width = Mm(width)
         _write(cell, text, bold=bold)
@@ -211,7 +217,7 @@ def _theme(document, theme: ReportTheme) -> None:
     table = _table(document, APPENDIX_COLUMNS, widths)
     rag_positions = {APPENDIX_COLUMNS.index(heading): f for heading, f in RAG_COLUMNS.items()}
     for recommendation in theme.recommendations:
-        group = table.add_row().cells
+        group = _new_row_cells(table)
         merged = group[0].merge(group[-1])
         label = (
             recommendation.label
