@@ -30,6 +30,7 @@ from plans.forms import (
     ProgressForm,
 )
 from plans.models import Action, ActionPlan, Evidence, Rag, schedule_rag
+from plans.reports.publishing import published_reports_of
 from plans.selectors import (
     PLAN_PAGE_SIZE,
     action_delegates,
@@ -221,6 +222,7 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
         **steps_context(obj=plan, user=request.user),
         "history": plan_timeline(plan=plan),
         "adoptions_out": adoptions_out_of(plan=plan),
+        "published": published_reports_of(plan=plan),
         "can_manage": managing is None,
         # A manager of another agency is told whose plan this is rather than left guessing.
         "managing_refusal": managing.message if managing and is_manager(actor) else "",
