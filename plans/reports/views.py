@@ -125,7 +125,11 @@ def report_publish_page(request: HttpRequest, tenant_slug: str, pk: int) -> Http
                 request,
                 f"Published for {published.meeting}. SHA-256: {published.sha256}",
             )
-            return redirect("report", tenant_slug=request.tenant.slug, pk=plan.pk)
+            # Back to the report as published, not today's.
+            return redirect(
+                reverse("report", kwargs={"tenant_slug": request.tenant.slug, "pk": plan.pk})
+                + _download_query(as_of, since)
+            )
     context = {
         "plan": plan,
         "form": form,

@@ -34,6 +34,7 @@ from pytest_django.live_server_helper import LiveServer
 from notifications.models import Message
 from plans import services as plan_services
 from plans.models import Action
+from plans.reports.publishing import report_publish
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
 from tenants.services import (
@@ -55,6 +56,7 @@ from tests.conftest import REQUIRE_SERVICES, Story, build_story
 from workflow.services import transition_perform
 
 TODAY = datetime.date.today()
+YESTERDAY = TODAY - datetime.timedelta(days=1)
 WIDTHS = {"desktop": DESKTOP, "320px": NARROW}
 # The story's people, one per role.
 ROLES = {
@@ -133,6 +135,13 @@ def build_site(story: Story) -> dict[str, Action]:
             rag="amber",
         )
         plan_services.action_delegate(action=in_progress, by=s.bob, delegate=s.alice)
+        # A due date moved today, so the report's changes since yesterday list one.
+        plan_services.action_update(
+            action=in_progress,
+            by=s.alice,
+            due_date=TODAY + datetime.timedelta(days=90),
+            reason="The team managers asked for another month to comment.",
+        )
         actions["in-progress"] = Action.objects.get(pk=in_progress.pk)
         actions["returned"] = Action.objects.get(pk=returned.pk)
         actions["ready-to-agree"] = s.action("3.1", title="Joint protocol with health visitors")
@@ -140,6 +149,17 @@ def build_site(story: Story) -> dict[str, Action]:
         # The plan goes to the Executive, on which Carol also sits, for endorsement.
         sign_off_body_add_member(body=s.executive, user=s.carol)
         transition_perform(obj=s.plan, name="submit", user=s.alice)
+        # A report published for a meeting, listed with its SHA-256 on the report page.
+        report_publish(
+            plan=s.plan,
+            by=s.alice,
+            meeting="Central Bedfordshire LSCB board",
+            meeting_date=TODAY,
+            as_of=TODAY,
+            since=YESTERDAY,
+            format="csv",
+            today=TODAY,
+        )
 
         Message.objects.create(
             recipient=s.bob,
@@ -186,7 +206,9 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Site]
             pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
         try:
             story = build_story()
-            actions = build_site(story)
+            # The published report's file goes where nothing outlives the run.
+            with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+                actions = build_site(story)
             sessions = {}
             for role, name in ROLES.items():
                 client = Client()
@@ -294,6 +316,15 @@ def plan_step(step: str) -> Callable[[Page, Site], None]:
 
 def plan_page(query: str) -> Callable[[Page, Site], None]:
     return lambda page, site: page.goto(tenant_url("plan", pk=site.story.plan.pk) + query)
+
+
+def plan_report(view: str, query: str = "") -> Callable[[Page, Site], None]:
+    return lambda page, site: page.goto(tenant_url(view, pk=site.story.plan.pk) + query)
+
+
+# A report with what changed since yesterday shows every section: counts, signed off, became
+# overdue, due dates moved, the charts, the appendix and the published reports.
+REPORT_DATES = f"?as_of={TODAY.isoformat()}&since={YESTERDAY.isoformat()}"
 
 
 def send(
@@ -420,6 +451,25 @@ VISITS = [
         REPORTING,
         fits_narrow=True,
     ),
+    Visit("report", plan_report("report", REPORT_DATES), fits_narrow=True),
+    Visit(
+        "report-date-errors",
+        plan_report("report", "?as_of_day=31&as_of_month=2&as_of_year=2026&since=soon"),
+        fits_narrow=True,
+    ),
+    Visit("report-publish", plan_report("report_publish", REPORT_DATES), MANAGING, True),
+    Visit(
+        "report-publish-errors",
+        send(
+            lambda site: tenant_url("report_publish", pk=site.story.plan.pk) + REPORT_DATES,
+            {"Day": "31", "Month": "2", "Year": "2026"},
+            "Publish",
+        ),
+        MANAGING,
+        fits_narrow=True,
+    ),
+    Visit("dashboard", go(tenant_url("dashboard")), fits_narrow=True),
+    Visit("dashboard-date-errors", go(tenant_url("dashboard") + "?as_of=2099-01-01")),
     Visit("my-actions", go(tenant_url("my_actions"))),
     Visit("notifications", go(tenant_url("notifications"))),
     Visit("notification-settings", go("/notifications/settings/")),

@@ -164,6 +164,10 @@ def test_publishing_through_the_page(client, story):
 
     assert form.status_code == 200
     assert response.status_code == 302
+    # Back to the report of the date published, not today's.
+    assert response["Location"] == url("report", story, pk=story.plan.pk) + (
+        f"?as_of={as_of.isoformat()}"
+    )
     published = PublishedReport.objects.get()
     assert (published.as_of, published.format, published.meeting_date) == (
         as_of,
