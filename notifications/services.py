@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,8 +24,8 @@ from notifications.models import (
     NotificationPreference,
 )
 from tenants.models import AuditEntry, Invitation, Tenant, User
+from tenants.rules import administer_refusal, enforce
 from tenants.scoping import tenant_scope
-from tenants.selectors import membership_for
 from tenants.services import audit_record
 from tenants.text import one_line_text, texts_clean
 
@@ -269,7 +269,7 @@ def outbox_relay(*, limit: int = 5000) -> int:
 def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
     """A tenant administrator sends a failed message again, for instance after fixing an
     address or the Notify key."""
-    _require_tenant_admin(by, tenant)
+    enforce(administer_refusal(by=by, tenant=tenant, what="do this"))
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
             status=Message.Status.PENDING,
@@ -285,12 +285,6 @@ def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
 
 
 # --- Settings ----------------------------------------------------------------------------------
-
-
-def _require_tenant_admin(user: User, tenant: Tenant) -> None:
-    membership = membership_for(tenant=tenant, user=user)
-    if membership is None or not membership.can_administer:
-        raise PermissionDenied("Only a tenant administrator can do this.")
 
 
 POLICY_FIELDS = (
@@ -311,7 +305,7 @@ def escalation_policy_update(
     *, tenant: Tenant, by: User, notify_api_key: str | None = None, **values
 ) -> EscalationPolicy:
     """Change a tenant's escalation policy. ``notify_api_key`` None keeps the stored key."""
-    _require_tenant_admin(by, tenant)
+    enforce(administer_refusal(by=by, tenant=tenant, what="do this"))
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ValueError(f"Not part of the policy: {', '.join(sorted(unknown))}")

@@ -50,7 +50,8 @@ from tenants.models import (
     User,
     roles_that_can,
 )
-from tenants.services import audit_record, require_administrator
+from tenants.rules import administer_refusal
+from tenants.services import audit_record
 from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
 
@@ -263,7 +264,7 @@ def action_plan_create(
 ) -> ActionPlan:
     """Create a plan; its endorsing body may endorse it, and ``sign_off_bodies`` may sign off
     its actions. Tenant administrators only."""
-    require_administrator(by=by, tenant_id=tenant.pk)
+    _enforce(administer_refusal(by=by, tenant=tenant))
     title = texts_clean(title=(PLAN_TITLE, title))["title"]
     plan = ActionPlan(
         tenant=tenant,
@@ -297,7 +298,7 @@ def action_plan_update(
     unknown = set(changes) - set(PLAN_SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Not a plan setting: {', '.join(sorted(unknown))}")
-    require_administrator(by=by, tenant_id=plan.tenant_id)
+    _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
     before = action_plan_texts(plan)
     previous_owner_body_id, previous_framework_id = plan.owner_body_id, plan.framework_id
@@ -366,7 +367,7 @@ def action_plan_authorise_sign_off_body(
     *, plan: ActionPlan, body: SignOffBody, by: User | None = None
 ) -> None:
     """Let ``body`` sign off actions in ``plan``."""
-    require_administrator(by=by, tenant_id=plan.tenant_id)
+    _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
     before = action_plan_texts(plan)
     _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
@@ -379,7 +380,7 @@ def action_plan_revoke_sign_off_body(
 ) -> None:
     """Stop ``body`` signing off actions in ``plan``; refused while it is the sign-off body of
     open actions there, which would otherwise wait for a body that may not sign them off."""
-    require_administrator(by=by, tenant_id=plan.tenant_id)
+    _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
     _enforce(sign_off_revoke_refusal(plan, body))
     before = action_plan_texts(plan)

@@ -28,6 +28,7 @@ from tenants.models import (
     User,
 )
 from tenants.rules import (
+    PEOPLE,
     administer_refusal,
     enforce,
     invite_refusal,
@@ -124,31 +125,13 @@ def membership_add(
     return membership
 
 
-def administration_refusal(by: User | None, tenant_id: int) -> str | None:
-    """Whether ``by`` may change an organisation's settings (its sign-off bodies, plans and
-    nation): its tenant administrators may, and the operator's staff, who set organisations up
-    in the admin. ``None`` is the service itself, loading demo data or a fixture."""
-    if by is None or by.is_staff:
-        return None
-    membership = Membership.objects.filter(tenant_id=tenant_id, user=by).first()
-    if membership is None or not membership.can(Capability.ADMINISTER) or not by.is_active:
-        return "Only a tenant administrator can change this organisation's settings."
-    return None
-
-
-def require_administrator(*, by: User | None, tenant_id: int) -> None:
-    refusal = administration_refusal(by, tenant_id)
-    if refusal is not None:
-        raise PermissionDenied(refusal)
-
-
 # -- the organisation --------------------------------------------------------------------------
 
 
 @transaction.atomic
 def tenant_set_nation(*, tenant: Tenant, by: User | None, nation: str) -> Tenant:
     """Choose whose bank holidays the organisation's working days skip."""
-    require_administrator(by=by, tenant_id=tenant.pk)
+    enforce(administer_refusal(by=by, tenant=tenant))
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if nation not in Tenant.Nation.values:
         raise ValidationError({"nation": "Choose England, Wales, Scotland or Northern Ireland."})
@@ -318,7 +301,7 @@ def sign_off_body_create(
     by: User | None = None,
 ) -> SignOffBody:
     """A new body, with its own permission group for the rights plans grant it."""
-    require_administrator(by=by, tenant_id=tenant.pk)
+    enforce(administer_refusal(by=by, tenant=tenant))
     body = SignOffBody(tenant=tenant, name=name, kind=kind, partner=partner, quorum=1)
     sign_off_body_validate(body)
     body.full_clean(exclude=["group"])
@@ -354,7 +337,7 @@ def sign_off_body_update(
     quorum: int,
 ) -> SignOffBody:
     """Change a body's name, kind, agency, chair and quorum together, as the body's page does."""
-    require_administrator(by=by, tenant_id=body.tenant_id)
+    enforce(administer_refusal(by=by, tenant=body.tenant_id))
     body = _locked_body(body)
     before = sign_off_body_texts(body)
     body.name, body.kind, body.partner = name, kind, partner
@@ -379,7 +362,7 @@ def sign_off_body_update(
 def sign_off_body_add_member(
     *, body: SignOffBody, user: User, by: User | None = None
 ) -> SignOffBodyMember:
-    require_administrator(by=by, tenant_id=body.tenant_id)
+    enforce(administer_refusal(by=by, tenant=body.tenant_id))
     body = _locked_body(body)
     before = sign_off_body_texts(body)
     if _add_member(body, user):
@@ -406,7 +389,7 @@ def member_removal_refusal(*, body: SignOffBody, user: User, members: int) -> st
 
 @transaction.atomic
 def sign_off_body_remove_member(*, body: SignOffBody, user: User, by: User | None = None) -> None:
-    require_administrator(by=by, tenant_id=body.tenant_id)
+    enforce(administer_refusal(by=by, tenant=body.tenant_id))
     body = _locked_body(body)
     if not SignOffBodyMember.objects.filter(
         tenant_id=body.tenant_id, body=body, user=user
@@ -425,7 +408,7 @@ def sign_off_body_remove_member(*, body: SignOffBody, user: User, by: User | Non
 def sign_off_body_set_quorum(
     *, body: SignOffBody, quorum: int, by: User | None = None
 ) -> SignOffBody:
-    require_administrator(by=by, tenant_id=body.tenant_id)
+    enforce(administer_refusal(by=by, tenant=body.tenant_id))
     body = _locked_body(body)
     refusal = quorum_refusal(quorum=quorum, members=_member_count(body))
     if refusal is not None:
@@ -442,7 +425,7 @@ def sign_off_body_set_chair(
     *, body: SignOffBody, chair: User | None, by: User | None = None
 ) -> SignOffBody:
     """Name the body's chair, who receives its escalations; ``None`` leaves the chair vacant."""
-    require_administrator(by=by, tenant_id=body.tenant_id)
+    enforce(administer_refusal(by=by, tenant=body.tenant_id))
     body = _locked_body(body)
     refusal = _chair_refusal(body, chair)
     if refusal is not None:
@@ -1004,7 +987,7 @@ def partner_add(
 ) -> tuple[Partner, Invitation | None]:
     """Add a partner agency, with a named contact chosen from the members or invited (name,
     e-mail) in the same step."""
-    enforce(administer_refusal(by=by, tenant=tenant))
+    enforce(administer_refusal(by=by, tenant=tenant, what=PEOPLE))
     partner = Partner(tenant=tenant)
     _check_contact(partner, contact)
     if Partner.objects.filter(tenant_id=tenant.pk, name__iexact=(name or "").strip()).exists():
@@ -1027,7 +1010,7 @@ def partner_update(
     """Change a partner agency. Inviting a new contact leaves the agency without one until they
     accept."""
     partner = Partner.objects.select_for_update().get(pk=partner.pk, tenant_id=partner.tenant_id)
-    enforce(administer_refusal(by=by, tenant=partner.tenant))
+    enforce(administer_refusal(by=by, tenant=partner.tenant_id, what=PEOPLE))
     _check_contact(partner, contact)
     if (
         Partner.objects.filter(tenant_id=partner.tenant_id, name__iexact=(name or "").strip())
