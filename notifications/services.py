@@ -26,7 +26,7 @@ from notifications.models import (
 from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.rules import administer_refusal, enforce
 from tenants.scoping import tenant_scope
-from tenants.services import audit_record
+from tenants.services import Recorded
 from tenants.text import one_line_text, texts_clean
 
 log = logging.getLogger(__name__)
@@ -319,7 +319,7 @@ def escalation_policy_update(
     if notify_api_key is not None:
         notify_api_key = texts["notify_api_key"]
     policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
-    before = _policy_texts(policy)
+    before = POLICY_CHANGES.texts(policy)
     for name, value in values.items():
         setattr(policy, name, value.strip() if isinstance(value, str) else value)
     if notify_api_key is not None and notify_api_key.strip():
@@ -327,17 +327,7 @@ def escalation_policy_update(
     policy.updated_by = by
     policy.full_clean(exclude=["tenant"])
     policy.save()
-    audit_record(
-        tenant_id=tenant.pk,
-        actor=by,
-        subject_type=AuditEntry.Subject.ESCALATION_POLICY,
-        subject_id=policy.pk,
-        subject_label="Escalations",
-        summary="Escalation settings changed",
-        labels=POLICY_LABELS,
-        before=before,
-        after=_policy_texts(policy),
-    )
+    POLICY_CHANGES.record(policy, by=by, summary="Escalation settings changed", before=before)
     return policy
 
 
@@ -361,6 +351,14 @@ def _policy_texts(policy: EscalationPolicy) -> dict[str, str]:
         f"a key with fingerprint {hashlib.sha256(key.encode()).hexdigest()[:8]}" if key else ""
     )
     return texts
+
+
+POLICY_CHANGES = Recorded(
+    AuditEntry.Subject.ESCALATION_POLICY,
+    POLICY_LABELS,
+    _policy_texts,
+    name=lambda policy: "Escalations",
+)
 
 
 def notification_preference_set(*, user: User, events: str) -> NotificationPreference:

@@ -3,6 +3,7 @@
 
 import datetime
 from collections.abc import Iterable
+from operator import attrgetter
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -51,7 +52,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.rules import administer_refusal
-from tenants.services import audit_record
+from tenants.services import Recorded
 from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
 
@@ -155,6 +156,9 @@ ACTION_FIELD_LABELS = {
 }
 # Fields whose texts are paragraphs rather than a value.
 ACTION_LONG_FIELDS = ("description", "completion_statement")
+ACTION_CHANGES = Recorded(
+    AuditEntry.Subject.ACTION, ACTION_FIELD_LABELS, long_fields=ACTION_LONG_FIELDS
+)
 
 
 def action_change_record(
@@ -168,20 +172,8 @@ def action_change_record(
 ) -> AuditEntry | None:
     """Record what changed between ``before`` and ``after``; nothing if nothing did. Called
     inside the transaction of the change it records."""
-    order = list(ACTION_FIELD_LABELS)
-    after = dict(sorted(after.items(), key=lambda item: order.index(item[0])))
-    return audit_record(
-        tenant_id=action.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.ACTION,
-        subject_id=action.pk,
-        subject_label=str(action),
-        summary=summary,
-        labels=ACTION_FIELD_LABELS,
-        before=before,
-        after=after,
-        long_fields=ACTION_LONG_FIELDS,
-        reason=reason,
+    return ACTION_CHANGES.record(
+        action, by=by, summary=summary, before=before, after=after, reason=reason, always=False
     )
 
 
@@ -208,21 +200,9 @@ def action_plan_texts(plan: ActionPlan) -> dict[str, str]:
     return texts
 
 
-def _record_plan_change(
-    *, plan: ActionPlan, by: User | None, before: dict[str, str], summary: str
-) -> AuditEntry | None:
-    return audit_record(
-        tenant_id=plan.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PLAN,
-        subject_id=plan.pk,
-        subject_label=plan.title,
-        summary=summary,
-        labels=PLAN_FIELD_LABELS,
-        before=before,
-        after=action_plan_texts(plan),
-        always=not before,
-    )
+PLAN_CHANGES = Recorded(
+    AuditEntry.Subject.PLAN, PLAN_FIELD_LABELS, action_plan_texts, name=attrgetter("title")
+)
 
 
 def action_plan_validate(plan: ActionPlan) -> None:
@@ -280,7 +260,7 @@ def action_plan_create(
     _grant_to_body(plan=plan, body=owner_body, codename="endorse_plan")
     for body in sign_off_bodies:
         _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
-    _record_plan_change(plan=plan, by=by, before={}, summary="Plan created")
+    PLAN_CHANGES.record(plan, by=by, before={}, summary="Plan created")
     return plan
 
 
@@ -320,7 +300,7 @@ def action_plan_update(
         _grant_to_body(plan=plan, body=plan.owner_body, codename="endorse_plan")
     if sign_off_bodies is not None:
         _set_sign_off_bodies(plan, list(sign_off_bodies))
-    _record_plan_change(plan=plan, by=by, before=before, summary="Plan settings changed")
+    PLAN_CHANGES.record(plan, by=by, before=before, summary="Plan settings changed")
     return plan
 
 
@@ -371,7 +351,7 @@ def action_plan_authorise_sign_off_body(
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
     before = action_plan_texts(plan)
     _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
-    _record_plan_change(plan=plan, by=by, before=before, summary=f"{body} may sign off actions")
+    PLAN_CHANGES.record(plan, by=by, before=before, summary=f"{body} may sign off actions")
 
 
 @transaction.atomic
@@ -385,8 +365,8 @@ def action_plan_revoke_sign_off_body(
     _enforce(sign_off_revoke_refusal(plan, body))
     before = action_plan_texts(plan)
     _revoke_from_body(plan=plan, body_id=body.pk, codename="sign_off_actions")
-    _record_plan_change(
-        plan=plan, by=by, before=before, summary=f"{body} may no longer sign off actions"
+    PLAN_CHANGES.record(
+        plan, by=by, before=before, summary=f"{body} may no longer sign off actions"
     )
 
 
@@ -716,33 +696,15 @@ def plan_variation_record(
     """Record in ``plan``'s history that what its endorsing body endorsed has changed
     (``change``: "action 4.2 added"), and tell the body. Called inside the transaction of the
     change it records."""
-    entry = audit_record(
-        tenant_id=plan.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PLAN,
-        subject_id=plan.pk,
-        subject_label=plan.title,
-        summary=summary or f"Variation: {change}",
-        reason=reason,
-        always=True,
+    entry = PLAN_CHANGES.event(
+        plan, by=by, summary=summary or f"Variation: {change}", reason=reason
     )
     plan_varied.send(sender=ActionPlan, plan=plan, entry=entry, change=change, by=by)
     return entry
 
 
-def _plan_event_record(*, plan: ActionPlan, by: User, summary: str) -> AuditEntry:
-    return audit_record(
-        tenant_id=plan.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PLAN,
-        subject_id=plan.pk,
-        subject_label=plan.title,
-        summary=summary,
-        always=True,
-    )
-
-
-ADOPTION_LABELS = {"plan": "Plan", "reference": "Reference"}
+# An adoption is recorded on the action with the plan and reference it moved between.
+ADOPTION_CHANGES = Recorded(AuditEntry.Subject.ACTION, {"plan": "Plan", "reference": "Reference"})
 
 
 @transaction.atomic
@@ -801,14 +763,10 @@ def action_adopt(*, action: Action, into_plan: ActionPlan, by: User, reference: 
         to_reference=reference,
         by=by,
     )
-    audit_record(
-        tenant_id=action.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.ACTION,
-        subject_id=action.pk,
-        subject_label=str(action),
+    ADOPTION_CHANGES.record(
+        action,
+        by=by,
         summary=f"Adopted from {source.title} into {into_plan.title}",
-        labels=ADOPTION_LABELS,
         before={"plan": source.title, "reference": old_reference},
         after={"plan": into_plan.title, "reference": reference},
         always=True,
@@ -822,10 +780,10 @@ def action_adopt(*, action: Action, into_plan: ActionPlan, by: User, reference: 
             summary=f"Action {old_reference} {went}; the endorsed agency plan varied",
         )
     else:
-        _plan_event_record(plan=source, by=by, summary=f"Action {old_reference} {went}")
+        PLAN_CHANGES.event(source, by=by, summary=f"Action {old_reference} {went}")
     came = f"adopted from {source.title} ({old_reference})"
     if into_plan.state == ActionPlan.State.ENDORSED:
         plan_variation_record(plan=into_plan, by=by, change=f"action {reference} added, {came}")
     else:
-        _plan_event_record(plan=into_plan, by=by, summary=f"Action {reference} {came}")
+        PLAN_CHANGES.event(into_plan, by=by, summary=f"Action {reference} {came}")
     return action

@@ -6,6 +6,10 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -88,6 +92,60 @@ def audit_record(
     )
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """How the record of changes tells of one kind of subject (a sign-off body, a plan, an
+    action): its type, its fields' labels in the order shown, its texts as a person reads them,
+    and its name."""
+
+    subject_type: str
+    labels: dict[str, str]
+    texts: Callable[[Any], dict[str, str]] | None = None
+    name: Callable[[Any], str] = str
+    long_fields: tuple[str, ...] = ()
+    subject_id: Callable[[Any], int | None] = attrgetter("pk")
+    tenant_id: Callable[[Any], int] = attrgetter("tenant_id")
+
+    def record(
+        self,
+        subject: Any,
+        *,
+        by: User | None,
+        summary: str,
+        before: dict[str, str],
+        after: dict[str, str] | None = None,
+        reason: str = "",
+        always: bool | None = None,
+    ) -> AuditEntry | None:
+        """Record ``subject``'s change from ``before`` to ``after`` (by default its texts now),
+        inside the transaction that makes it. An empty ``before`` is a subject just set up,
+        recorded even if none of its fields has any text (unless ``always`` says otherwise)."""
+        if after is None:
+            after = self.texts(subject)
+        order = {name: position for position, name in enumerate(self.labels)}
+        return audit_record(
+            tenant_id=self.tenant_id(subject),
+            actor=by,
+            subject_type=self.subject_type,
+            subject_id=self.subject_id(subject),
+            subject_label=self.name(subject),
+            summary=summary,
+            labels=self.labels,
+            before=before,
+            after=dict(sorted(after.items(), key=lambda item: order.get(item[0], len(order)))),
+            long_fields=self.long_fields,
+            reason=reason,
+            always=not before if always is None else always,
+        )
+
+    def event(self, subject: Any, *, by: User | None, summary: str, reason: str = "") -> AuditEntry:
+        """Record something that happened to ``subject`` without changing a field of it (an
+        action adopted into a plan, a variation to an endorsed plan)."""
+        return self.record(
+            subject, by=by, summary=summary, before={}, after={}, reason=reason, always=True
+        )
+
+
 @transaction.atomic
 def tenant_create(
     *, name: str, slug: str, kind: str, nation: str = Tenant.Nation.ENGLAND
@@ -127,6 +185,14 @@ def membership_add(
 
 # -- the organisation --------------------------------------------------------------------------
 
+ORGANISATION_CHANGES = Recorded(
+    AuditEntry.Subject.ORGANISATION,
+    labels={"nation": "Nation"},
+    texts=lambda tenant: {"nation": tenant.get_nation_display()},
+    name=attrgetter("name"),
+    tenant_id=attrgetter("pk"),
+)
+
 
 @transaction.atomic
 def tenant_set_nation(*, tenant: Tenant, by: User | None, nation: str) -> Tenant:
@@ -135,20 +201,10 @@ def tenant_set_nation(*, tenant: Tenant, by: User | None, nation: str) -> Tenant
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if nation not in Tenant.Nation.values:
         raise ValidationError({"nation": "Choose England, Wales, Scotland or Northern Ireland."})
-    before = tenant.get_nation_display()
+    before = ORGANISATION_CHANGES.texts(tenant)
     tenant.nation = nation
     tenant.save(update_fields=["nation"])
-    audit_record(
-        tenant_id=tenant.pk,
-        actor=by,
-        subject_type=AuditEntry.Subject.ORGANISATION,
-        subject_id=tenant.pk,
-        subject_label=tenant.name,
-        summary="Nation changed",
-        labels={"nation": "Nation"},
-        before={"nation": before},
-        after={"nation": tenant.get_nation_display()},
-    )
+    ORGANISATION_CHANGES.record(tenant, by=by, summary="Nation changed", before=before)
     return tenant
 
 
@@ -187,21 +243,12 @@ def sign_off_body_texts(body: SignOffBody) -> dict[str, str]:
     }
 
 
-def _record_body_change(
-    *, body: SignOffBody, by: User | None, before: dict[str, str], summary: str
-) -> AuditEntry | None:
-    return audit_record(
-        tenant_id=body.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.SIGN_OFF_BODY,
-        subject_id=body.pk,
-        subject_label=body.name,
-        summary=summary,
-        labels=SIGN_OFF_BODY_LABELS,
-        before=before,
-        after=sign_off_body_texts(body),
-        always=not before,
-    )
+SIGN_OFF_BODY_CHANGES = Recorded(
+    AuditEntry.Subject.SIGN_OFF_BODY,
+    SIGN_OFF_BODY_LABELS,
+    sign_off_body_texts,
+    name=attrgetter("name"),
+)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -283,7 +330,9 @@ def _add_member(body: SignOffBody, user: User) -> bool:
     return created
 
 
-def _locked_body(body: SignOffBody) -> SignOffBody:
+def _body_to_change(body: SignOffBody, by: User | None) -> SignOffBody:
+    """The body, locked, once ``by`` may change it."""
+    enforce(administer_refusal(by=by, tenant=body.tenant_id))
     # Locked, so two changes to one body at once each check the rules against the other's result.
     return SignOffBody.objects.select_for_update().get(pk=body.pk, tenant_id=body.tenant_id)
 
@@ -321,7 +370,7 @@ def sign_off_body_create(
         raise ValidationError(errors)
     body.chair, body.quorum = chair, quorum
     body.save(update_fields=["chair", "quorum"])
-    _record_body_change(body=body, by=by, before={}, summary="Sign-off body set up")
+    SIGN_OFF_BODY_CHANGES.record(body, by=by, before={}, summary="Sign-off body set up")
     return body
 
 
@@ -337,8 +386,7 @@ def sign_off_body_update(
     quorum: int,
 ) -> SignOffBody:
     """Change a body's name, kind, agency, chair and quorum together, as the body's page does."""
-    enforce(administer_refusal(by=by, tenant=body.tenant_id))
-    body = _locked_body(body)
+    body = _body_to_change(body, by)
     before = sign_off_body_texts(body)
     body.name, body.kind, body.partner = name, kind, partner
     sign_off_body_validate(body)
@@ -354,7 +402,7 @@ def sign_off_body_update(
     body.chair, body.quorum = chair, quorum
     body.full_clean(exclude=["group"])
     body.save()
-    _record_body_change(body=body, by=by, before=before, summary="Sign-off body changed")
+    SIGN_OFF_BODY_CHANGES.record(body, by=by, before=before, summary="Sign-off body changed")
     return body
 
 
@@ -362,11 +410,10 @@ def sign_off_body_update(
 def sign_off_body_add_member(
     *, body: SignOffBody, user: User, by: User | None = None
 ) -> SignOffBodyMember:
-    enforce(administer_refusal(by=by, tenant=body.tenant_id))
-    body = _locked_body(body)
+    body = _body_to_change(body, by)
     before = sign_off_body_texts(body)
     if _add_member(body, user):
-        _record_body_change(body=body, by=by, before=before, summary=f"Member added: {user}")
+        SIGN_OFF_BODY_CHANGES.record(body, by=by, before=before, summary=f"Member added: {user}")
     return SignOffBodyMember.objects.get(tenant_id=body.tenant_id, body=body, user=user)
 
 
@@ -389,8 +436,7 @@ def member_removal_refusal(*, body: SignOffBody, user: User, members: int) -> st
 
 @transaction.atomic
 def sign_off_body_remove_member(*, body: SignOffBody, user: User, by: User | None = None) -> None:
-    enforce(administer_refusal(by=by, tenant=body.tenant_id))
-    body = _locked_body(body)
+    body = _body_to_change(body, by)
     if not SignOffBodyMember.objects.filter(
         tenant_id=body.tenant_id, body=body, user=user
     ).exists():
@@ -401,22 +447,21 @@ def sign_off_body_remove_member(*, body: SignOffBody, user: User, by: User | Non
     before = sign_off_body_texts(body)
     SignOffBodyMember.objects.filter(tenant_id=body.tenant_id, body=body, user=user).delete()
     body.group.user_set.remove(user)
-    _record_body_change(body=body, by=by, before=before, summary=f"Member removed: {user}")
+    SIGN_OFF_BODY_CHANGES.record(body, by=by, before=before, summary=f"Member removed: {user}")
 
 
 @transaction.atomic
 def sign_off_body_set_quorum(
     *, body: SignOffBody, quorum: int, by: User | None = None
 ) -> SignOffBody:
-    enforce(administer_refusal(by=by, tenant=body.tenant_id))
-    body = _locked_body(body)
+    body = _body_to_change(body, by)
     refusal = quorum_refusal(quorum=quorum, members=_member_count(body))
     if refusal is not None:
         raise ValidationError({"quorum": refusal})
     before = sign_off_body_texts(body)
     body.quorum = quorum
     body.save(update_fields=["quorum"])
-    _record_body_change(body=body, by=by, before=before, summary="Quorum changed")
+    SIGN_OFF_BODY_CHANGES.record(body, by=by, before=before, summary="Quorum changed")
     return body
 
 
@@ -425,15 +470,14 @@ def sign_off_body_set_chair(
     *, body: SignOffBody, chair: User | None, by: User | None = None
 ) -> SignOffBody:
     """Name the body's chair, who receives its escalations; ``None`` leaves the chair vacant."""
-    enforce(administer_refusal(by=by, tenant=body.tenant_id))
-    body = _locked_body(body)
+    body = _body_to_change(body, by)
     refusal = _chair_refusal(body, chair)
     if refusal is not None:
         raise ValidationError({"chair": refusal})
     before = sign_off_body_texts(body)
     body.chair = chair
     body.save(update_fields=["chair"])
-    _record_body_change(body=body, by=by, before=before, summary="Chair changed")
+    SIGN_OFF_BODY_CHANGES.record(body, by=by, before=before, summary="Chair changed")
     return body
 
 
@@ -456,20 +500,14 @@ def _person_texts(membership: Membership | None, bodies: str = "") -> dict[str, 
     }
 
 
-def _person_record(
-    *, membership: Membership, by: User | None, summary: str, before: dict, after: dict
-) -> AuditEntry | None:
-    return audit_record(
-        tenant_id=membership.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PERSON,
-        subject_id=membership.user_id,
-        subject_label=str(membership.user),
-        summary=summary,
-        labels=PERSON_LABELS,
-        before=before,
-        after=after,
-    )
+# A person is recorded under their account, which outlives each membership.
+PERSON_CHANGES = Recorded(
+    AuditEntry.Subject.PERSON,
+    PERSON_LABELS,
+    _person_texts,
+    name=lambda membership: str(membership.user),
+    subject_id=attrgetter("user_id"),
+)
 
 
 def _locked_membership(membership: Membership) -> Membership:
@@ -505,12 +543,11 @@ def membership_change(
     membership.partner = partner
     membership.full_clean()
     membership.save(update_fields=["role", "partner"])
-    _person_record(
-        membership=membership,
+    PERSON_CHANGES.record(
+        membership,
         by=by,
         summary="Role or partner agency changed",
         before=before,
-        after=_person_texts(membership),
     )
     return membership
 
@@ -540,8 +577,8 @@ def membership_remove(*, membership: Membership, by: User) -> None:
     SignOffBodyMember.objects.filter(tenant_id=membership.tenant_id, user=person).delete()
     for body in bodies:
         body.group.user_set.remove(person)
-    _person_record(
-        membership=membership,
+    PERSON_CHANGES.record(
+        membership,
         by=by,
         summary="Removed from the organisation",
         before=before,
@@ -603,21 +640,7 @@ def _invitation_texts(invitation: Invitation) -> dict[str, str]:
     }
 
 
-def _invitation_record(
-    invitation: Invitation, *, by: User | None, summary: str, before: dict, always=False
-) -> AuditEntry | None:
-    return audit_record(
-        tenant_id=invitation.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.INVITATION,
-        subject_id=invitation.pk,
-        subject_label=str(invitation),
-        summary=summary,
-        labels=INVITATION_LABELS,
-        before=before,
-        after=_invitation_texts(invitation),
-        always=always,
-    )
+INVITATION_CHANGES = Recorded(AuditEntry.Subject.INVITATION, INVITATION_LABELS, _invitation_texts)
 
 
 def _new_link(invitation: Invitation) -> str:
@@ -722,7 +745,7 @@ def invitation_create(
     token = _new_link(invitation)
     invitation.full_clean()
     invitation.save()
-    _invitation_record(invitation, by=by, summary="Invitation sent", before={}, always=True)
+    INVITATION_CHANGES.record(invitation, by=by, summary="Invitation sent", before={})
     invitation_created.send(
         sender=Invitation, invitation=invitation, token=token, recipient=recipient, by=by
     )
@@ -751,7 +774,7 @@ def invitation_resend(*, invitation: Invitation, by: User) -> Invitation:
     token = _new_link(invitation)
     invitation.save(update_fields=["token_hash", "expires_at"])
     recipient = _account_for(invitation.email, invitation.full_name)
-    _invitation_record(
+    INVITATION_CHANGES.record(
         invitation, by=by, summary="Invitation sent again", before=before, always=True
     )
     invitation_created.send(
@@ -771,7 +794,7 @@ def invitation_cancel(*, invitation: Invitation, by: User) -> Invitation:
     before = _invitation_texts(invitation)
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
-    _invitation_record(invitation, by=by, summary="Invitation cancelled", before=before)
+    INVITATION_CHANGES.record(invitation, by=by, summary="Invitation cancelled", before=before)
     return invitation
 
 
@@ -877,18 +900,17 @@ def _accept(
         )
         membership.full_clean()
         membership.save()
-        _person_record(
-            membership=membership,
+        PERSON_CHANGES.record(
+            membership,
             by=account,
             summary="Joined the organisation by invitation",
             before=_person_texts(None),
-            after=_person_texts(membership),
         )
     before = _invitation_texts(invitation)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = account
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _invitation_record(invitation, by=account, summary="Invitation accepted", before=before)
+    INVITATION_CHANGES.record(invitation, by=account, summary="Invitation accepted", before=before)
     partner = invitation.partner
     if partner is not None:
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
@@ -917,22 +939,22 @@ def _partner_texts(partner: Partner) -> dict[str, str]:
     }
 
 
+PARTNER_CHANGES = Recorded(
+    AuditEntry.Subject.PARTNER, PARTNER_LABELS, _partner_texts, name=attrgetter("name")
+)
+
+
 def _partner_change(*, partner: Partner, by: User | None, summary: str = "", **values) -> Partner:
-    before = _partner_texts(partner) if partner.pk else {}
+    before = PARTNER_CHANGES.texts(partner) if partner.pk else {}
     for name, value in values.items():
         setattr(partner, name, value.strip() if isinstance(value, str) else value)
     partner.full_clean()
     partner.save()
-    audit_record(
-        tenant_id=partner.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PARTNER,
-        subject_id=partner.pk,
-        subject_label=partner.name,
+    PARTNER_CHANGES.record(
+        partner,
+        by=by,
         summary=summary or ("Partner agency added" if not before else "Partner agency changed"),
-        labels=PARTNER_LABELS,
         before=before,
-        after=_partner_texts(partner),
     )
     return partner
 
