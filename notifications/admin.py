@@ -23,6 +23,7 @@ class MessageAdmin(ReadOnlyAdmin):
     list_display = (
         "subject",
         "recipient",
+        "address",
         "tenant",
         "kind",
         "channel",
@@ -32,7 +33,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "sent_at",
     )
     list_filter = ("status", "channel", "kind")
-    search_fields = ("key", "subject")
+    search_fields = ("key", "subject", "address")
     list_select_related = ("recipient", "tenant")
     date_hierarchy = "created_at"
 

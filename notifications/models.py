@@ -187,9 +187,13 @@ class Message(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Not sent"
 
+    # Sent to the account's address as it is when sending, so a corrected address is used.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # Only for someone with no account yet: an invitation to a new address, whose account is
+    # made when they accept it.
+    address = models.EmailField("e-mail address", blank=True)
     tenant = models.ForeignKey(
         Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -216,9 +220,24 @@ class Message(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="message_status_due"),
             models.Index(fields=["tenant", "status", "created_at"], name="message_tenant_status"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False) | ~models.Q(address=""),
+                name="message_to_someone",
+            )
+        ]
 
     def __str__(self):
-        return f"{self.subject} to {self.recipient_id} ({self.status})"
+        return f"{self.subject} to {self.recipient_id or self.address} ({self.status})"
+
+    @property
+    def to(self) -> str:
+        """Who the message goes to, as the pages name them."""
+        return str(self.recipient) if self.recipient_id else self.address
+
+    @property
+    def to_address(self) -> str:
+        return self.recipient.email if self.recipient_id else self.address
 
 
 class Notification(TenantOwnedModel):

@@ -112,9 +112,10 @@ def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Noti
     return notifications
 
 
-def invitation_send(*, invitation: Invitation, link: str, recipient: User) -> Message:
-    """The invitation's e-mail, in the outbox in the caller's transaction. Each link is sent
-    once: a resent invitation has a new link and so a new message."""
+def invitation_send(*, invitation: Invitation, link: str, recipient: User | None) -> Message:
+    """The invitation's e-mail, in the outbox in the caller's transaction: to the person's
+    account, or to the invited address when they have none yet. Each link is sent once: a
+    resent invitation has a new link and so a new message."""
     subject, text, html = invitation_email(
         tenant_name=invitation.tenant.name,
         full_name=invitation.full_name,
@@ -124,6 +125,7 @@ def invitation_send(*, invitation: Invitation, link: str, recipient: User) -> Me
     )
     message = Message.objects.create(
         recipient=recipient,
+        address="" if recipient is not None else invitation.email,
         tenant=invitation.tenant,
         kind=Message.Kind.EVENT,
         channel=channel_of(invitation.tenant_id),
@@ -174,10 +176,10 @@ def _retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
 
 
-def _undeliverable(recipient: User) -> str:
-    if not recipient.is_active:
+def _undeliverable(message: Message) -> str:
+    if message.recipient_id is not None and not message.recipient.is_active:
         return "The recipient's account is deactivated."
-    if not (recipient.email or "").strip():
+    if not (message.to_address or "").strip():
         return "The recipient has no e-mail address."
     return ""
 
@@ -205,7 +207,7 @@ def message_deliver(*, message_id: int) -> str:
     message = Message.objects.select_related("recipient").get(pk=message_id)
     ours = Message.objects.filter(pk=message_id, status=Message.Status.SENDING, claimed_at=now)
 
-    skip_reason = _undeliverable(message.recipient)
+    skip_reason = _undeliverable(message)
     if skip_reason:
         ours.update(status=Message.Status.SKIPPED, last_error=skip_reason)
         return "skipped"
@@ -213,9 +215,9 @@ def message_deliver(*, message_id: int) -> str:
         if message.channel == Message.Channel.NOTIFY:
             with tenant_scope(message.tenant_id):
                 policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
-            reference = channels.notify_send(message, message.recipient.email, policy)
+            reference = channels.notify_send(message, message.to_address, policy)
         else:
-            reference = channels.email_send(message, message.recipient.email)
+            reference = channels.email_send(message, message.to_address)
     except channels.DeliveryFailed as failure:
         if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             ours.update(status=Message.Status.FAILED, last_error=str(failure)[:2000])

@@ -158,6 +158,6 @@ def message_send_again(request: HttpRequest, tenant_slug: str, pk: int) -> HttpR
     else:
         messages.success(
             request,
-            f"The e-mail to {message.recipient} will be sent again in the next few minutes.",
+            f"The e-mail to {message.to} will be sent again in the next few minutes.",
         )
     return redirect("messages_not_sent", tenant_slug=request.tenant.slug)

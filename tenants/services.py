@@ -16,7 +16,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -651,13 +651,10 @@ def _new_link(invitation: Invitation) -> str:
     return token
 
 
-def _account_for(email: str, full_name: str) -> User:
-    """The account the invitation is e-mailed to: the person's own if they have one, else a new
-    one without a password, which they choose when they accept. (The outbox sends to accounts.)"""
-    account = User.objects.filter(email__iexact=email).first()
-    if account is None:
-        account = User.objects.create_user(email=email, password=None, full_name=full_name)
-    return account
+def _account_of(email: str) -> User | None:
+    """The account of whoever signs in with ``email``, if anyone does. Someone new has none
+    until they accept: an invitation cancelled or left to run out leaves no account behind."""
+    return User.objects.filter(email__iexact=email).first()
 
 
 # A person's name travels in e-mails and headers: one line, like every name.
@@ -731,8 +728,8 @@ def invitation_create(
     pending = _pending_for(tenant, email)
     if pending is not None:
         raise InvitationPending(pending)
-    recipient = _account_for(email, full_name)
-    if not recipient.is_active:
+    recipient = _account_of(email)
+    if recipient is not None and not recipient.is_active:
         raise ValidationError(
             {
                 "email": "The account with this e-mail address has been closed by the service "
@@ -773,7 +770,7 @@ def invitation_resend(*, invitation: Invitation, by: User) -> Invitation:
     before = _invitation_texts(invitation)
     token = _new_link(invitation)
     invitation.save(update_fields=["token_hash", "expires_at"])
-    recipient = _account_for(invitation.email, invitation.full_name)
+    recipient = _account_of(invitation.email)
     INVITATION_CHANGES.record(
         invitation, by=by, summary="Invitation sent again", before=before, always=True
     )
@@ -854,6 +851,18 @@ def invitation_accept(
         return _accept(invitation, signed_in, full_name, password)
 
 
+def _account_create(email: str, *, password: str, full_name: str) -> User:
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, full_name=full_name)
+    except IntegrityError:
+        # Another invitation to the same address was accepted at the same moment.
+        raise ValidationError(
+            "An account with this e-mail address was set up a moment ago. Sign in with it, then "
+            "open this link again to accept."
+        ) from None
+
+
 def _accept(
     invitation: Invitation, signed_in: User | None, full_name: str, password: str
 ) -> tuple[Invitation, User]:
@@ -880,9 +889,7 @@ def _accept(
         if errors:
             raise ValidationError(errors)
         if account is None:
-            account = User.objects.create_user(
-                email=invitation.email, password=password, full_name=full_name
-            )
+            account = _account_create(invitation.email, password=password, full_name=full_name)
         else:
             account.full_name = full_name
             account.set_password(password)
