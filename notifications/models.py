@@ -175,6 +175,7 @@ class Message(models.Model):
     class Kind(models.TextChoices):
         EVENT = "event", "Event"
         DIGEST = "digest", "Daily digest"
+        INVITATION = "invitation", "Invitation"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
@@ -202,6 +203,10 @@ class Message(models.Model):
     subject = models.CharField(max_length=250)
     body_text = models.TextField()
     body_html = models.TextField()
+    # A secret the body carries (an invitation link's token) for as long as it may still be
+    # sent. Once the message is sent, fails for good or is skipped, it is taken out of the
+    # stored body and cleared, so the stored copy opens nothing.
+    secret = models.CharField(max_length=100, blank=True)
     # Also the e-mail's Message-ID and Notify's reference: a redelivered message is recognisable.
     key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -238,6 +243,13 @@ class Message(models.Model):
     @property
     def to_address(self) -> str:
         return self.recipient.email if self.recipient_id else self.address
+
+    def without_secret(self, text: str) -> str:
+        """``text`` with the message's secret taken out, as it may be stored or shown."""
+        return text.replace(self.secret, SECRET_REMOVED) if self.secret else text
+
+
+SECRET_REMOVED = "[removed]"
 
 
 class Notification(TenantOwnedModel):

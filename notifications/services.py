@@ -112,10 +112,13 @@ def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Noti
     return notifications
 
 
-def invitation_send(*, invitation: Invitation, link: str, recipient: User | None) -> Message:
+def invitation_send(
+    *, invitation: Invitation, link: str, secret: str, recipient: User | None
+) -> Message:
     """The invitation's e-mail, in the outbox in the caller's transaction: to the person's
     account, or to the invited address when they have none yet. Each link is sent once: a
-    resent invitation has a new link and so a new message."""
+    resent invitation has a new link and so a new message. ``secret`` is the part of the link
+    that opens it, kept only until the message has gone."""
     subject, text, html = invitation_email(
         tenant_name=invitation.tenant.name,
         full_name=invitation.full_name,
@@ -127,11 +130,12 @@ def invitation_send(*, invitation: Invitation, link: str, recipient: User | None
         recipient=recipient,
         address="" if recipient is not None else invitation.email,
         tenant=invitation.tenant,
-        kind=Message.Kind.EVENT,
+        kind=Message.Kind.INVITATION,
         channel=channel_of(invitation.tenant_id),
         subject=subject[:250],
         body_text=text,
         body_html=html,
+        secret=secret,
         key=f"invitation:{invitation.tenant_id}:{invitation.pk}:{invitation.token_hash[:16]}",
     )
     outbox_queue_on_commit([message.pk])
@@ -209,7 +213,7 @@ def message_deliver(*, message_id: int) -> str:
 
     skip_reason = _undeliverable(message)
     if skip_reason:
-        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason)
+        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message))
         return "skipped"
     try:
         if message.channel == Message.Channel.NOTIFY:
@@ -220,7 +224,11 @@ def message_deliver(*, message_id: int) -> str:
             reference = channels.email_send(message, message.to_address)
     except channels.DeliveryFailed as failure:
         if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            ours.update(status=Message.Status.FAILED, last_error=str(failure)[:2000])
+            ours.update(
+                status=Message.Status.FAILED,
+                last_error=str(failure)[:2000],
+                **_secret_gone(message),
+            )
             log.error(
                 "Message %s failed after %s attempt(s): %s", message_id, message.attempts, failure
             )
@@ -238,8 +246,21 @@ def message_deliver(*, message_id: int) -> str:
         sent_at=timezone.now(),
         last_error="",
         provider_reference=reference,
+        **_secret_gone(message),
     )
     return "sent"
+
+
+def _secret_gone(message: Message) -> dict[str, str]:
+    """What a message's row becomes once it can no longer be sent: its bodies without the
+    secret, which nobody needs any more and nobody reading the row may use."""
+    if not message.secret:
+        return {}
+    return {
+        "body_text": message.without_secret(message.body_text),
+        "body_html": message.without_secret(message.body_html),
+        "secret": "",
+    }
 
 
 def outbox_relay(*, limit: int = 5000) -> int:
@@ -272,6 +293,11 @@ def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
     """A tenant administrator sends a failed message again, for instance after fixing an
     address or the Notify key."""
     enforce(administer_refusal(by=by, tenant=tenant, what="do this"))
+    if message.kind == Message.Kind.INVITATION:
+        raise ValidationError(
+            "An invitation's link is taken out of its e-mail once the e-mail fails, so it cannot "
+            "be sent again as it was. Send the invitation again from People: it gets a new link."
+        )
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
             status=Message.Status.PENDING,
