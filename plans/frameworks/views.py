@@ -71,8 +71,8 @@ def framework_import_confirm(request: HttpRequest, tenant_slug: str) -> HttpResp
     if held is None:
         messages.error(
             request,
-            "That check is no longer available (it was imported, or is more than a day old): "
-            "upload the file again.",
+            "That check is no longer available (it was imported, or waited too long to be "
+            "confirmed): upload the file again.",
         )
         return redirect("framework_import", tenant_slug=request.tenant.slug)
     try:
