@@ -307,6 +307,8 @@ def action_plan_update(
 def _set_sign_off_bodies(plan: ActionPlan, bodies: list[SignOffBody]) -> None:
     wanted = {body.pk: body for body in bodies}
     current = {body.pk: body for body in sign_off_bodies_of_plan(plan=plan)}
+    if set(current) - set(wanted):
+        _lock_open_actions(plan)
     refusals = [
         refusal.message
         for pk, body in current.items()
@@ -320,6 +322,17 @@ def _set_sign_off_bodies(plan: ActionPlan, bodies: list[SignOffBody]) -> None:
     for pk, body in wanted.items():
         if pk not in current:
             _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
+
+
+def _lock_open_actions(plan: ActionPlan) -> None:
+    """Before a body loses its right to sign off the plan's actions: an action's sign-off body
+    is changed with the action locked, so an action being given that body now is waited for and
+    then counted, and one changed after sees the right gone."""
+    list(
+        Action.objects.select_for_update()
+        .filter(tenant_id=plan.tenant_id, plan_id=plan.pk, state__in=Action.OPEN_STATES)
+        .values_list("pk", flat=True)
+    )
 
 
 def _grant_to_body(*, plan: ActionPlan, body: SignOffBody, codename: str) -> None:
@@ -362,6 +375,7 @@ def action_plan_revoke_sign_off_body(
     open actions there, which would otherwise wait for a body that may not sign them off."""
     _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
+    _lock_open_actions(plan)
     _enforce(sign_off_revoke_refusal(plan, body))
     before = action_plan_texts(plan)
     _revoke_from_body(plan=plan, body_id=body.pk, codename="sign_off_actions")
