@@ -3,9 +3,11 @@ FRAMEWORK_IMPORT_HOLD_SECONDS, by periodic work on the database schedule, whethe
 session that held them ever comes back."""
 
 import hashlib
+import importlib
 import os
 import time
 
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
@@ -54,6 +56,11 @@ def test_nothing_held_is_nothing_to_do(db):
 
 
 def test_the_clean_up_runs_every_hour_on_the_database_schedule(db):
+    # Installed by a data migration; run again here because tests that truncate tables empty
+    # the schedule for the tests after them.
+    schedule = importlib.import_module("notifications.migrations.0006_framework_files_schedule")
+    schedule.install(apps, None)
+
     scheduled = PeriodicTask.objects.get(task="plans.framework_files_remove_old")
     assert scheduled.enabled
     assert (scheduled.interval.every, scheduled.interval.period) == (3600, "seconds")
