@@ -23,6 +23,7 @@ class MessageAdmin(ReadOnlyAdmin):
     list_display = (
         "subject",
         "recipient",
+        "address",
         "tenant",
         "kind",
         "channel",
@@ -32,9 +33,20 @@ class MessageAdmin(ReadOnlyAdmin):
         "sent_at",
     )
     list_filter = ("status", "channel", "kind")
-    search_fields = ("key", "subject")
+    search_fields = ("key", "subject", "address")
     list_select_related = ("recipient", "tenant")
     date_hierarchy = "created_at"
+    # The bodies are shown without the secret an invitation's link carries until it has gone.
+    exclude = ("body_text", "body_html", "secret")
+    readonly_fields = ("text", "html")
+
+    @admin.display(description="Text")
+    def text(self, message: Message) -> str:
+        return message.without_secret(message.body_text)
+
+    @admin.display(description="HTML")
+    def html(self, message: Message) -> str:
+        return message.without_secret(message.body_html)
 
 
 @admin.register(Sweep)

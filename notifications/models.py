@@ -175,6 +175,7 @@ class Message(models.Model):
     class Kind(models.TextChoices):
         EVENT = "event", "Event"
         DIGEST = "digest", "Daily digest"
+        INVITATION = "invitation", "Invitation"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
@@ -187,9 +188,13 @@ class Message(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Not sent"
 
+    # Sent to the account's address as it is when sending, so a corrected address is used.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # Only for someone with no account yet: an invitation to a new address, whose account is
+    # made when they accept it.
+    address = models.EmailField("e-mail address", blank=True)
     tenant = models.ForeignKey(
         Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -198,6 +203,10 @@ class Message(models.Model):
     subject = models.CharField(max_length=250)
     body_text = models.TextField()
     body_html = models.TextField()
+    # A secret the body carries (an invitation link's token) for as long as it may still be
+    # sent. Once the message is sent, fails for good or is skipped, it is taken out of the
+    # stored body and cleared, so the stored copy opens nothing.
+    secret = models.CharField(max_length=100, blank=True)
     # Also the e-mail's Message-ID and Notify's reference: a redelivered message is recognisable.
     key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -216,9 +225,31 @@ class Message(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="message_status_due"),
             models.Index(fields=["tenant", "status", "created_at"], name="message_tenant_status"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False) | ~models.Q(address=""),
+                name="message_to_someone",
+            )
+        ]
 
     def __str__(self):
-        return f"{self.subject} to {self.recipient_id} ({self.status})"
+        return f"{self.subject} to {self.recipient_id or self.address} ({self.status})"
+
+    @property
+    def to(self) -> str:
+        """Who the message goes to, as the pages name them."""
+        return str(self.recipient) if self.recipient_id else self.address
+
+    @property
+    def to_address(self) -> str:
+        return self.recipient.email if self.recipient_id else self.address
+
+    def without_secret(self, text: str) -> str:
+        """``text`` with the message's secret taken out, as it may be stored or shown."""
+        return text.replace(self.secret, SECRET_REMOVED) if self.secret else text
+
+
+SECRET_REMOVED = "[removed]"
 
 
 class Notification(TenantOwnedModel):

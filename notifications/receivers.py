@@ -152,4 +152,4 @@ def plan_variation_told(sender, plan: ActionPlan, entry, change: str, by, **kwar
 @receiver(invitation_created, sender=Invitation, dispatch_uid="notifications.invitation")
 def invitation_told(sender, invitation: Invitation, token: str, recipient, by, **kwargs):
     link = reverse("invitation_accept", kwargs={"pk": invitation.pk, "token": token})
-    invitation_send(invitation=invitation, link=link, recipient=recipient)
+    invitation_send(invitation=invitation, link=link, secret=token, recipient=recipient)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,9 +24,9 @@ from notifications.models import (
     NotificationPreference,
 )
 from tenants.models import AuditEntry, Invitation, Tenant, User
+from tenants.rules import administer_refusal, enforce
 from tenants.scoping import tenant_scope
-from tenants.selectors import membership_for
-from tenants.services import audit_record
+from tenants.services import Recorded
 from tenants.text import one_line_text, texts_clean
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,13 @@ def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Noti
     return notifications
 
 
-def invitation_send(*, invitation: Invitation, link: str, recipient: User) -> Message:
-    """The invitation's e-mail, in the outbox in the caller's transaction. Each link is sent
-    once: a resent invitation has a new link and so a new message."""
+def invitation_send(
+    *, invitation: Invitation, link: str, secret: str, recipient: User | None
+) -> Message:
+    """The invitation's e-mail, in the outbox in the caller's transaction: to the person's
+    account, or to the invited address when they have none yet. Each link is sent once: a
+    resent invitation has a new link and so a new message. ``secret`` is the part of the link
+    that opens it, kept only until the message has gone."""
     subject, text, html = invitation_email(
         tenant_name=invitation.tenant.name,
         full_name=invitation.full_name,
@@ -124,12 +128,14 @@ def invitation_send(*, invitation: Invitation, link: str, recipient: User) -> Me
     )
     message = Message.objects.create(
         recipient=recipient,
+        address="" if recipient is not None else invitation.email,
         tenant=invitation.tenant,
-        kind=Message.Kind.EVENT,
+        kind=Message.Kind.INVITATION,
         channel=channel_of(invitation.tenant_id),
         subject=subject[:250],
         body_text=text,
         body_html=html,
+        secret=secret,
         key=f"invitation:{invitation.tenant_id}:{invitation.pk}:{invitation.token_hash[:16]}",
     )
     outbox_queue_on_commit([message.pk])
@@ -174,10 +180,10 @@ def _retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX_SECONDS))
 
 
-def _undeliverable(recipient: User) -> str:
-    if not recipient.is_active:
+def _undeliverable(message: Message) -> str:
+    if message.recipient_id is not None and not message.recipient.is_active:
         return "The recipient's account is deactivated."
-    if not (recipient.email or "").strip():
+    if not (message.to_address or "").strip():
         return "The recipient has no e-mail address."
     return ""
 
@@ -205,20 +211,24 @@ def message_deliver(*, message_id: int) -> str:
     message = Message.objects.select_related("recipient").get(pk=message_id)
     ours = Message.objects.filter(pk=message_id, status=Message.Status.SENDING, claimed_at=now)
 
-    skip_reason = _undeliverable(message.recipient)
+    skip_reason = _undeliverable(message)
     if skip_reason:
-        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason)
+        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message))
         return "skipped"
     try:
         if message.channel == Message.Channel.NOTIFY:
             with tenant_scope(message.tenant_id):
                 policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
-            reference = channels.notify_send(message, message.recipient.email, policy)
+            reference = channels.notify_send(message, message.to_address, policy)
         else:
-            reference = channels.email_send(message, message.recipient.email)
+            reference = channels.email_send(message, message.to_address)
     except channels.DeliveryFailed as failure:
         if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            ours.update(status=Message.Status.FAILED, last_error=str(failure)[:2000])
+            ours.update(
+                status=Message.Status.FAILED,
+                last_error=str(failure)[:2000],
+                **_secret_gone(message),
+            )
             log.error(
                 "Message %s failed after %s attempt(s): %s", message_id, message.attempts, failure
             )
@@ -236,8 +246,21 @@ def message_deliver(*, message_id: int) -> str:
         sent_at=timezone.now(),
         last_error="",
         provider_reference=reference,
+        **_secret_gone(message),
     )
     return "sent"
+
+
+def _secret_gone(message: Message) -> dict[str, str]:
+    """What a message's row becomes once it can no longer be sent: its bodies without the
+    secret, which nobody needs any more and nobody reading the row may use."""
+    if not message.secret:
+        return {}
+    return {
+        "body_text": message.without_secret(message.body_text),
+        "body_html": message.without_secret(message.body_html),
+        "secret": "",
+    }
 
 
 def outbox_relay(*, limit: int = 5000) -> int:
@@ -269,7 +292,12 @@ def outbox_relay(*, limit: int = 5000) -> int:
 def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
     """A tenant administrator sends a failed message again, for instance after fixing an
     address or the Notify key."""
-    _require_tenant_admin(by, tenant)
+    enforce(administer_refusal(by=by, tenant=tenant, what="do this"))
+    if message.kind == Message.Kind.INVITATION:
+        raise ValidationError(
+            "An invitation's link is taken out of its e-mail once the e-mail fails, so it cannot "
+            "be sent again as it was. Send the invitation again from People: it gets a new link."
+        )
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
             status=Message.Status.PENDING,
@@ -285,12 +313,6 @@ def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
 
 
 # --- Settings ----------------------------------------------------------------------------------
-
-
-def _require_tenant_admin(user: User, tenant: Tenant) -> None:
-    membership = membership_for(tenant=tenant, user=user)
-    if membership is None or not membership.can_administer:
-        raise PermissionDenied("Only a tenant administrator can do this.")
 
 
 POLICY_FIELDS = (
@@ -311,7 +333,7 @@ def escalation_policy_update(
     *, tenant: Tenant, by: User, notify_api_key: str | None = None, **values
 ) -> EscalationPolicy:
     """Change a tenant's escalation policy. ``notify_api_key`` None keeps the stored key."""
-    _require_tenant_admin(by, tenant)
+    enforce(administer_refusal(by=by, tenant=tenant, what="do this"))
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ValueError(f"Not part of the policy: {', '.join(sorted(unknown))}")
@@ -325,7 +347,7 @@ def escalation_policy_update(
     if notify_api_key is not None:
         notify_api_key = texts["notify_api_key"]
     policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
-    before = _policy_texts(policy)
+    before = POLICY_CHANGES.texts(policy)
     for name, value in values.items():
         setattr(policy, name, value.strip() if isinstance(value, str) else value)
     if notify_api_key is not None and notify_api_key.strip():
@@ -333,17 +355,7 @@ def escalation_policy_update(
     policy.updated_by = by
     policy.full_clean(exclude=["tenant"])
     policy.save()
-    audit_record(
-        tenant_id=tenant.pk,
-        actor=by,
-        subject_type=AuditEntry.Subject.ESCALATION_POLICY,
-        subject_id=policy.pk,
-        subject_label="Escalations",
-        summary="Escalation settings changed",
-        labels=POLICY_LABELS,
-        before=before,
-        after=_policy_texts(policy),
-    )
+    POLICY_CHANGES.record(policy, by=by, summary="Escalation settings changed", before=before)
     return policy
 
 
@@ -367,6 +379,14 @@ def _policy_texts(policy: EscalationPolicy) -> dict[str, str]:
         f"a key with fingerprint {hashlib.sha256(key.encode()).hexdigest()[:8]}" if key else ""
     )
     return texts
+
+
+POLICY_CHANGES = Recorded(
+    AuditEntry.Subject.ESCALATION_POLICY,
+    POLICY_LABELS,
+    _policy_texts,
+    name=lambda policy: "Escalations",
+)
 
 
 def notification_preference_set(*, user: User, events: str) -> NotificationPreference:

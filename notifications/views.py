@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,13 +21,9 @@ from django.views.decorators.http import require_POST
 from notifications import selectors, services
 from notifications.forms import EscalationPolicyForm, NotificationPreferenceForm
 from tenants.forms import add_service_errors
+from tenants.views import require_administrator
 
 PER_PAGE = 50
-
-
-def _require_tenant_admin(request: HttpRequest) -> None:
-    if not request.membership.can_administer:
-        raise PermissionDenied("Only a tenant administrator can see and change these settings.")
 
 
 def _inside_service(request: HttpRequest, link: str) -> str:
@@ -101,7 +97,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def escalation_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    _require_tenant_admin(request)
+    require_administrator(request)
     policy = selectors.escalation_policy_of(tenant=request.tenant)
     form = EscalationPolicyForm(
         request.POST or None,
@@ -137,7 +133,7 @@ def escalation_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @login_required
 def messages_not_sent(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    _require_tenant_admin(request)
+    require_administrator(request)
     page = Paginator(selectors.messages_not_sent(tenant=request.tenant), PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -154,7 +150,7 @@ def message_send_again(request: HttpRequest, tenant_slug: str, pk: int) -> HttpR
     message = get_object_or_404(
         selectors.messages_of_tenant(tenant=request.tenant).select_related("recipient"), pk=pk
     )
-    _require_tenant_admin(request)
+    require_administrator(request)
     try:
         services.message_retry(message=message, by=request.user, tenant=request.tenant)
     except ValidationError as error:
@@ -162,6 +158,6 @@ def message_send_again(request: HttpRequest, tenant_slug: str, pk: int) -> HttpR
     else:
         messages.success(
             request,
-            f"The e-mail to {message.recipient} will be sent again in the next few minutes.",
+            f"The e-mail to {message.to} will be sent again in the next few minutes.",
         )
     return redirect("messages_not_sent", tenant_slug=request.tenant.slug)

@@ -3,6 +3,7 @@
 
 import datetime
 from collections.abc import Iterable
+from operator import attrgetter
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -50,7 +51,8 @@ from tenants.models import (
     User,
     roles_that_can,
 )
-from tenants.services import audit_record, require_administrator
+from tenants.rules import administer_refusal
+from tenants.services import Recorded
 from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
 
@@ -154,6 +156,9 @@ ACTION_FIELD_LABELS = {
 }
 # Fields whose texts are paragraphs rather than a value.
 ACTION_LONG_FIELDS = ("description", "completion_statement")
+ACTION_CHANGES = Recorded(
+    AuditEntry.Subject.ACTION, ACTION_FIELD_LABELS, long_fields=ACTION_LONG_FIELDS
+)
 
 
 def action_change_record(
@@ -167,20 +172,8 @@ def action_change_record(
 ) -> AuditEntry | None:
     """Record what changed between ``before`` and ``after``; nothing if nothing did. Called
     inside the transaction of the change it records."""
-    order = list(ACTION_FIELD_LABELS)
-    after = dict(sorted(after.items(), key=lambda item: order.index(item[0])))
-    return audit_record(
-        tenant_id=action.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.ACTION,
-        subject_id=action.pk,
-        subject_label=str(action),
-        summary=summary,
-        labels=ACTION_FIELD_LABELS,
-        before=before,
-        after=after,
-        long_fields=ACTION_LONG_FIELDS,
-        reason=reason,
+    return ACTION_CHANGES.record(
+        action, by=by, summary=summary, before=before, after=after, reason=reason, always=False
     )
 
 
@@ -207,21 +200,9 @@ def action_plan_texts(plan: ActionPlan) -> dict[str, str]:
     return texts
 
 
-def _record_plan_change(
-    *, plan: ActionPlan, by: User | None, before: dict[str, str], summary: str
-) -> AuditEntry | None:
-    return audit_record(
-        tenant_id=plan.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PLAN,
-        subject_id=plan.pk,
-        subject_label=plan.title,
-        summary=summary,
-        labels=PLAN_FIELD_LABELS,
-        before=before,
-        after=action_plan_texts(plan),
-        always=not before,
-    )
+PLAN_CHANGES = Recorded(
+    AuditEntry.Subject.PLAN, PLAN_FIELD_LABELS, action_plan_texts, name=attrgetter("title")
+)
 
 
 def action_plan_validate(plan: ActionPlan) -> None:
@@ -263,7 +244,7 @@ def action_plan_create(
 ) -> ActionPlan:
     """Create a plan; its endorsing body may endorse it, and ``sign_off_bodies`` may sign off
     its actions. Tenant administrators only."""
-    require_administrator(by=by, tenant_id=tenant.pk)
+    _enforce(administer_refusal(by=by, tenant=tenant))
     title = texts_clean(title=(PLAN_TITLE, title))["title"]
     plan = ActionPlan(
         tenant=tenant,
@@ -279,7 +260,7 @@ def action_plan_create(
     _grant_to_body(plan=plan, body=owner_body, codename="endorse_plan")
     for body in sign_off_bodies:
         _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
-    _record_plan_change(plan=plan, by=by, before={}, summary="Plan created")
+    PLAN_CHANGES.record(plan, by=by, before={}, summary="Plan created")
     return plan
 
 
@@ -297,7 +278,7 @@ def action_plan_update(
     unknown = set(changes) - set(PLAN_SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Not a plan setting: {', '.join(sorted(unknown))}")
-    require_administrator(by=by, tenant_id=plan.tenant_id)
+    _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
     before = action_plan_texts(plan)
     previous_owner_body_id, previous_framework_id = plan.owner_body_id, plan.framework_id
@@ -319,13 +300,15 @@ def action_plan_update(
         _grant_to_body(plan=plan, body=plan.owner_body, codename="endorse_plan")
     if sign_off_bodies is not None:
         _set_sign_off_bodies(plan, list(sign_off_bodies))
-    _record_plan_change(plan=plan, by=by, before=before, summary="Plan settings changed")
+    PLAN_CHANGES.record(plan, by=by, before=before, summary="Plan settings changed")
     return plan
 
 
 def _set_sign_off_bodies(plan: ActionPlan, bodies: list[SignOffBody]) -> None:
     wanted = {body.pk: body for body in bodies}
     current = {body.pk: body for body in sign_off_bodies_of_plan(plan=plan)}
+    if set(current) - set(wanted):
+        _lock_open_actions(plan)
     refusals = [
         refusal.message
         for pk, body in current.items()
@@ -339,6 +322,17 @@ def _set_sign_off_bodies(plan: ActionPlan, bodies: list[SignOffBody]) -> None:
     for pk, body in wanted.items():
         if pk not in current:
             _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
+
+
+def _lock_open_actions(plan: ActionPlan) -> None:
+    """Before a body loses its right to sign off the plan's actions: an action's sign-off body
+    is changed with the action locked, so an action being given that body now is waited for and
+    then counted, and one changed after sees the right gone."""
+    list(
+        Action.objects.select_for_update()
+        .filter(tenant_id=plan.tenant_id, plan_id=plan.pk, state__in=Action.OPEN_STATES)
+        .values_list("pk", flat=True)
+    )
 
 
 def _grant_to_body(*, plan: ActionPlan, body: SignOffBody, codename: str) -> None:
@@ -366,11 +360,11 @@ def action_plan_authorise_sign_off_body(
     *, plan: ActionPlan, body: SignOffBody, by: User | None = None
 ) -> None:
     """Let ``body`` sign off actions in ``plan``."""
-    require_administrator(by=by, tenant_id=plan.tenant_id)
+    _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
     before = action_plan_texts(plan)
     _grant_to_body(plan=plan, body=body, codename="sign_off_actions")
-    _record_plan_change(plan=plan, by=by, before=before, summary=f"{body} may sign off actions")
+    PLAN_CHANGES.record(plan, by=by, before=before, summary=f"{body} may sign off actions")
 
 
 @transaction.atomic
@@ -379,13 +373,14 @@ def action_plan_revoke_sign_off_body(
 ) -> None:
     """Stop ``body`` signing off actions in ``plan``; refused while it is the sign-off body of
     open actions there, which would otherwise wait for a body that may not sign them off."""
-    require_administrator(by=by, tenant_id=plan.tenant_id)
+    _enforce(administer_refusal(by=by, tenant=plan.tenant_id))
     plan = ActionPlan.objects.select_for_update().get(pk=plan.pk, tenant_id=plan.tenant_id)
+    _lock_open_actions(plan)
     _enforce(sign_off_revoke_refusal(plan, body))
     before = action_plan_texts(plan)
     _revoke_from_body(plan=plan, body_id=body.pk, codename="sign_off_actions")
-    _record_plan_change(
-        plan=plan, by=by, before=before, summary=f"{body} may no longer sign off actions"
+    PLAN_CHANGES.record(
+        plan, by=by, before=before, summary=f"{body} may no longer sign off actions"
     )
 
 
@@ -715,33 +710,15 @@ def plan_variation_record(
     """Record in ``plan``'s history that what its endorsing body endorsed has changed
     (``change``: "action 4.2 added"), and tell the body. Called inside the transaction of the
     change it records."""
-    entry = audit_record(
-        tenant_id=plan.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PLAN,
-        subject_id=plan.pk,
-        subject_label=plan.title,
-        summary=summary or f"Variation: {change}",
-        reason=reason,
-        always=True,
+    entry = PLAN_CHANGES.event(
+        plan, by=by, summary=summary or f"Variation: {change}", reason=reason
     )
     plan_varied.send(sender=ActionPlan, plan=plan, entry=entry, change=change, by=by)
     return entry
 
 
-def _plan_event_record(*, plan: ActionPlan, by: User, summary: str) -> AuditEntry:
-    return audit_record(
-        tenant_id=plan.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.PLAN,
-        subject_id=plan.pk,
-        subject_label=plan.title,
-        summary=summary,
-        always=True,
-    )
-
-
-ADOPTION_LABELS = {"plan": "Plan", "reference": "Reference"}
+# An adoption is recorded on the action with the plan and reference it moved between.
+ADOPTION_CHANGES = Recorded(AuditEntry.Subject.ACTION, {"plan": "Plan", "reference": "Reference"})
 
 
 @transaction.atomic
@@ -800,14 +777,10 @@ def action_adopt(*, action: Action, into_plan: ActionPlan, by: User, reference: 
         to_reference=reference,
         by=by,
     )
-    audit_record(
-        tenant_id=action.tenant_id,
-        actor=by,
-        subject_type=AuditEntry.Subject.ACTION,
-        subject_id=action.pk,
-        subject_label=str(action),
+    ADOPTION_CHANGES.record(
+        action,
+        by=by,
         summary=f"Adopted from {source.title} into {into_plan.title}",
-        labels=ADOPTION_LABELS,
         before={"plan": source.title, "reference": old_reference},
         after={"plan": into_plan.title, "reference": reference},
         always=True,
@@ -821,10 +794,10 @@ def action_adopt(*, action: Action, into_plan: ActionPlan, by: User, reference: 
             summary=f"Action {old_reference} {went}; the endorsed agency plan varied",
         )
     else:
-        _plan_event_record(plan=source, by=by, summary=f"Action {old_reference} {went}")
+        PLAN_CHANGES.event(source, by=by, summary=f"Action {old_reference} {went}")
     came = f"adopted from {source.title} ({old_reference})"
     if into_plan.state == ActionPlan.State.ENDORSED:
         plan_variation_record(plan=into_plan, by=by, change=f"action {reference} added, {came}")
     else:
-        _plan_event_record(plan=into_plan, by=by, summary=f"Action {reference} {came}")
+        PLAN_CHANGES.event(into_plan, by=by, summary=f"Action {reference} {came}")
     return action

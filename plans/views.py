@@ -55,8 +55,8 @@ from plans.workflows import (
     plan_management_refusal,
 )
 from tenants.forms import add_service_errors
-from tenants.models import Capability, Membership
-from tenants.views import require_capability
+from tenants.models import Membership
+from tenants.views import administers, require_administrator
 from workflow.engine import Actor
 from workflow.views import step_confirm, steps_context
 
@@ -128,7 +128,7 @@ def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "plan_summaries": queues.plan_summaries(tenant=tenant, today=today)
         if role != Role.OFFICER
         else None,
-        "is_tenant_admin": membership.can_administer,
+        "is_tenant_admin": administers(request),
     }
     return render(request, "plans/home.html", context)
 
@@ -140,7 +140,7 @@ def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "plans/plan_list.html",
         {
             "plans": list(plans_of_tenant(tenant=request.tenant)),
-            "can_administer": request.membership.can_administer,
+            "can_administer": administers(request),
         },
     )
 
@@ -148,7 +148,7 @@ def plan_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     form = PlanForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
@@ -172,7 +172,7 @@ def plan_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def plan_settings(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     form = PlanForm(
         request.POST or None,
         tenant=request.tenant,
@@ -227,7 +227,7 @@ def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
         # A manager of another agency is told whose plan this is rather than left guessing.
         "managing_refusal": managing.message if managing and is_manager(actor) else "",
         "can_adopt": adopting_refusal(actor, plan) is None,
-        "can_administer": request.membership.can_administer,
+        "can_administer": administers(request),
         "sign_off_bodies": services.sign_off_bodies_of_plan(plan=plan),
     }
     status = 200 if valid else 400

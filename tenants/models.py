@@ -164,10 +164,6 @@ class Membership(TenantOwnedModel):
     def can_manage(self) -> bool:
         return self.can(Capability.MANAGE_ACTIONS)
 
-    @property
-    def can_administer(self) -> bool:
-        return self.can(Capability.ADMINISTER)
-
 
 class Capability(models.TextChoices):
     """What a role allows in a tenant. Rules about one action or plan (is this person its lead

@@ -1,6 +1,6 @@
-"""Who may change people, invitations and partner agencies in a tenant, and what must be true
-first. Read by the services and by the pages, so a page offers a button only when the service
-would accept it."""
+"""Who may administer a tenant, who may change its people, invitations and partner agencies,
+and what must be true first. Read by the services, the pages and the admin, so a page offers a
+button only when the service would accept it."""
 
 from dataclasses import dataclass
 from typing import NoReturn
@@ -49,11 +49,40 @@ def _membership(tenant: Tenant | int, user: User | None) -> Membership | None:
     return Membership.objects.filter(tenant_id=tenant_id, user=user).first()
 
 
-def administer_refusal(*, by: User, tenant: Tenant) -> Refusal | None:
-    membership = _membership(tenant, by)
-    if membership is None or not membership.can(Capability.ADMINISTER):
-        return Refusal("Only a tenant administrator can manage people and partner agencies.")
-    return None
+def _is_operator(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.is_active and user.is_staff
+
+
+def _administers(by: User | None, tenant: Tenant | int, membership: Membership | None) -> bool:
+    if membership is None:
+        membership = _membership(tenant, by)
+    elif not (by is not None and by.is_active and membership.user_id == by.pk):
+        membership = None
+    return membership is not None and membership.can(Capability.ADMINISTER)
+
+
+SETTINGS = "change this organisation's settings"
+PEOPLE = "manage people and partner agencies"
+
+
+def administer_refusal(
+    *,
+    by: User | None,
+    tenant: Tenant | int,
+    what: str = SETTINGS,
+    membership: Membership | None = None,
+) -> Refusal | None:
+    """Whether ``by`` may administer ``tenant``: its people, partner agencies, sign-off bodies,
+    plans' settings, frameworks, escalations and nation. Its tenant administrators may, and so
+    may the service's operator (an active staff account), who sets organisations up in the
+    admin. ``None`` is the service itself, loading demo data or a fixture.
+
+    ``what`` ends the refusal ("Only a tenant administrator can <what>."); a page passes the
+    ``membership`` it already holds rather than reading it again.
+    """
+    if by is None or _is_operator(by) or _administers(by, tenant, membership):
+        return None
+    return Refusal(f"Only a tenant administrator can {what}.")
 
 
 def has_administrator(tenant: Tenant | int) -> bool:
@@ -65,9 +94,9 @@ def has_administrator(tenant: Tenant | int) -> bool:
 def invite_refusal(*, by: User, tenant: Tenant) -> Refusal | None:
     """A tenant administrator invites people; the service operator (an active staff account)
     invites a new organisation's first administrator, and may again for as long as it has none."""
-    if administer_refusal(by=by, tenant=tenant) is None:
+    if _administers(by, tenant, None):
         return None
-    if by.is_active and by.is_staff and not has_administrator(tenant):
+    if _is_operator(by) and not has_administrator(tenant):
         return None
     return Refusal("Only a tenant administrator can invite people.")
 
@@ -104,7 +133,7 @@ def _last_administrator(membership: Membership) -> bool:
 
 def role_change_refusal(*, by: User, membership: Membership, role: str) -> Refusal | None:
     """Whether ``by`` may give ``membership`` the role ``role``."""
-    refusal = administer_refusal(by=by, tenant=membership.tenant)
+    refusal = administer_refusal(by=by, tenant=membership.tenant_id, what=PEOPLE)
     if refusal is not None:
         return refusal
     if role == membership.role:
@@ -132,7 +161,7 @@ def role_change_refusal(*, by: User, membership: Membership, role: str) -> Refus
 
 def removal_refusal(*, by: User, membership: Membership) -> Refusal | None:
     """Whether ``by`` may take ``membership``'s person out of the organisation."""
-    refusal = administer_refusal(by=by, tenant=membership.tenant)
+    refusal = administer_refusal(by=by, tenant=membership.tenant_id, what=PEOPLE)
     if refusal is not None:
         return refusal
     if membership.user_id == by.pk:

@@ -4,7 +4,8 @@ from django.dispatch import Signal
 # back with it. A receiver that raises undoes the change.
 
 # sender=Invitation; invitation, token (the secret the link carries, never stored), recipient
-# (the account the link is e-mailed to), by. Sent when an invitation is made or sent again.
+# (the account of the invited address, or None for someone new, who has none until they
+# accept), by. Sent when an invitation is made or sent again.
 invitation_created = Signal()
 
 # sender=Membership; membership. Asked before a person leaves the organisation or is given a

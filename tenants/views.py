@@ -24,8 +24,8 @@ from tenants.forms import (
     SignOffBodyMemberForm,
     add_service_errors,
 )
-from tenants.models import Capability, Invitation, Membership, Partner, SignOffBody, User
-from tenants.rules import Refusal, removal_refusal
+from tenants.models import Invitation, Membership, Partner, SignOffBody, User
+from tenants.rules import Refusal, administer_refusal, enforce, removal_refusal
 from tenants.scoping import across_tenants
 from tenants.selectors import (
     audit_entries,
@@ -55,23 +55,29 @@ def not_offered(request: HttpRequest) -> HttpResponse:
     raise Http404("No such page.")
 
 
-def require_capability(membership: Membership | None, capability: str) -> None:
-    """Refuse a page to someone whose role does not allow ``capability`` here."""
-    if membership is None or not membership.can(capability):
-        raise PermissionDenied(CAPABILITY_REFUSALS[capability])
+def administers(request: HttpRequest) -> bool:
+    """Whether this person may administer the organisation of the page: what the navigation and
+    the pages ask before offering a settings link or button."""
+    return _administration_refusal(request) is None
 
 
-CAPABILITY_REFUSALS = {
-    Capability.READ: "You are not a member of this organisation.",
-    Capability.DELIVER: "Read-only viewers cannot do this.",
-    Capability.MANAGE_ACTIONS: "Only managers and tenant administrators can do this.",
-    Capability.ADMINISTER: "Only a tenant administrator can see and change these settings.",
-}
+def require_administrator(request: HttpRequest) -> None:
+    """Refuse a settings page, 403, to anyone who may not administer this organisation."""
+    enforce(_administration_refusal(request))
+
+
+def _administration_refusal(request: HttpRequest) -> Refusal | None:
+    return administer_refusal(
+        by=request.user,
+        tenant=request.tenant,
+        membership=request.membership,
+        what="see and change these settings",
+    )
 
 
 @login_required
 def settings_index(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     return render(request, "tenants/settings.html")
 
 
@@ -80,13 +86,9 @@ def settings_index(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 # the same 404 as a missing one; refusals of a role come after that, as 403.
 
 
-def _administrator(request: HttpRequest) -> None:
-    require_capability(request.membership, Capability.ADMINISTER)
-
-
 @login_required
 def people(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    _administrator(request)
+    require_administrator(request)
     return render(
         request,
         "tenants/people.html",
@@ -99,7 +101,7 @@ def people(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @login_required
 def invitation_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    _administrator(request)
+    require_administrator(request)
     form = InvitationForm(request.POST or None, tenant=request.tenant)
     pending = None
     if request.method == "POST" and form.is_valid():
@@ -131,7 +133,7 @@ def _invitation(request: HttpRequest, pk: int) -> Invitation:
 @require_POST
 def invitation_resend(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     invitation = _invitation(request, pk)
-    _administrator(request)
+    require_administrator(request)
     try:
         services.invitation_resend(invitation=invitation, by=request.user)
     except ValidationError as error:
@@ -148,7 +150,7 @@ def invitation_resend(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRe
 @require_POST
 def invitation_cancel(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     invitation = _invitation(request, pk)
-    _administrator(request)
+    require_administrator(request)
     try:
         services.invitation_cancel(invitation=invitation, by=request.user)
     except ValidationError as error:
@@ -171,7 +173,7 @@ def _member(request: HttpRequest, user_id: int) -> Membership:
 def person(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse:
     """Change a member's role and agency; the way to remove them, or why it cannot be done."""
     membership = _member(request, user_id)
-    _administrator(request)
+    require_administrator(request)
     form = PersonForm(
         request.POST or None,
         tenant=request.tenant,
@@ -179,12 +181,16 @@ def person(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpResponse
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.membership_change(membership=membership, by=request.user, **form.cleaned_data)
+            changed = services.membership_change(
+                membership=membership, by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, f"{membership.user}'s role and partner agency are saved.")
-            if membership.user_id == request.user.pk and not membership.can_administer:
+            if changed.user_id == request.user.pk and administer_refusal(
+                by=request.user, tenant=request.tenant, membership=changed
+            ):
                 # Someone who has just stepped down as administrator can no longer see People.
                 return redirect("tenant_home", tenant_slug=request.tenant.slug)
             return redirect("people", tenant_slug=request.tenant.slug)
@@ -206,7 +212,7 @@ def person_remove(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpR
     """Confirm taking a person out of the organisation; refused with the reasons while something
     still needs them."""
     membership = _member(request, user_id)
-    _administrator(request)
+    require_administrator(request)
     refusal = removal_refusal(by=request.user, membership=membership)
     if request.method == "POST" and refusal is None:
         try:
@@ -231,7 +237,7 @@ def person_remove(request: HttpRequest, tenant_slug: str, user_id: int) -> HttpR
 
 @login_required
 def partners(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    _administrator(request)
+    require_administrator(request)
     found = list(selectors.partners_of_tenant(tenant=request.tenant))
     invited = selectors.invitations_pending_for_partners(tenant=request.tenant)
     for partner in found:
@@ -287,14 +293,14 @@ def _partner_form_page(request: HttpRequest, partner: Partner | None) -> HttpRes
 
 @login_required
 def partner_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    _administrator(request)
+    require_administrator(request)
     return _partner_form_page(request, None)
 
 
 @login_required
 def partner_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     partner = get_object_or_404(Partner.objects.filter(tenant=request.tenant), pk=pk)
-    _administrator(request)
+    require_administrator(request)
     return _partner_form_page(request, partner)
 
 
@@ -375,7 +381,7 @@ AUDIT_PAGE_SIZE = 50
 def audit_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     """Every recorded change here that is not a workflow step: who changed what, from what, to
     what, when and why."""
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     tenant = request.tenant
     form = AuditFilterForm(request.GET or None, people=people_in_audit(tenant=tenant))
     valid = form.is_valid() if form.is_bound else True
@@ -409,7 +415,7 @@ def audit_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def organisation(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     form = OrganisationForm(
         request.POST or None,
         initial=None if request.method == "POST" else {"nation": request.tenant.nation},
@@ -434,7 +440,7 @@ def organisation(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @login_required
 def sign_off_bodies(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     return render(
         request,
         "tenants/sign_off_bodies.html",
@@ -445,7 +451,7 @@ def sign_off_bodies(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def sign_off_body_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     form = SignOffBodyForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
@@ -493,7 +499,7 @@ def _render_body(
 @require_http_methods(["GET", "POST"])
 def sign_off_body(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     body = _body_or_404(request, pk)
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     if request.method == "GET":
         return _render_body(request, body)
     form = SignOffBodyForm(request.POST, tenant=request.tenant, body=body)
@@ -513,7 +519,7 @@ def sign_off_body(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRespon
 def sign_off_body_members(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     """Add a member, or remove one (``remove`` names them)."""
     body = _body_or_404(request, pk)
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     back = redirect("sign_off_body", tenant_slug=request.tenant.slug, pk=body.pk)
     if "remove" in request.POST:
         member = next(

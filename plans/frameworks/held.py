@@ -4,6 +4,10 @@ The file is stored under a random name in a folder of its tenant (or "national")
 who uploaded it; the session remembers the name, the file's hash and the details typed with it.
 Confirming reads the file back only from that session, for that tenant, and only if its hash
 still matches: nobody can confirm a file they did not check, or one changed since.
+
+A check not confirmed within FRAMEWORK_IMPORT_HOLD_SECONDS (a day) is forgotten. Its file is
+removed by ``held_files_remove_old``, which the periodic work runs every hour, so files of
+checks abandoned in a session that never came back do not pile up.
 """
 
 import contextlib
@@ -12,14 +16,13 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.http import HttpRequest
 
 SESSION_KEY = "framework_imports"
 FOLDER = "framework-imports"
-# A check not confirmed within a day is forgotten, and its file removed.
-KEEP_SECONDS = 24 * 60 * 60
 # Checks kept per session: enough for a few tabs, never a growing pile.
 KEEP_PER_SESSION = 3
 
@@ -41,7 +44,7 @@ def hold_file(request: HttpRequest, *, tenant_id: int | None, upload, details: d
     content = upload.read()
     token = secrets.token_urlsafe(24)
     folder = f"{FOLDER}/{_scope(tenant_id)}/{request.user.pk}"
-    _remove_stale(folder)
+    held_files_remove_old(folder=folder)
     path = default_storage.save(f"{folder}/{secrets.token_hex(16)}", ContentFile(content))
     held = dict(request.session.get(SESSION_KEY, {}))
     for old in sorted(held, key=lambda t: held[t]["at"])[
@@ -63,7 +66,11 @@ def hold_file(request: HttpRequest, *, tenant_id: int | None, upload, details: d
 def held_file(request: HttpRequest, *, tenant_id: int | None, token: str) -> HeldFile | None:
     """The file held under ``token`` for this person and tenant, or None."""
     entry = request.session.get(SESSION_KEY, {}).get(token or "")
-    if entry is None or entry["tenant"] != tenant_id or time.time() - entry["at"] > KEEP_SECONDS:
+    if (
+        entry is None
+        or entry["tenant"] != tenant_id
+        or time.time() - entry["at"] > settings.FRAMEWORK_IMPORT_HOLD_SECONDS
+    ):
         return None
     try:
         with default_storage.open(entry["path"], "rb") as stored:
@@ -88,17 +95,22 @@ def _delete(path: str) -> None:
         default_storage.delete(path)
 
 
-def _remove_stale(folder: str) -> None:
-    """Files of checks never confirmed, from this person's earlier sessions."""
+def held_files_remove_old(*, folder: str = FOLDER) -> int:
+    """Remove the files of checks older than FRAMEWORK_IMPORT_HOLD_SECONDS under ``folder``
+    (by default every tenant's and person's); returns how many went. A file still young enough
+    to be confirmed stays."""
     try:
-        _, names = default_storage.listdir(folder)
+        folders, names = default_storage.listdir(folder)
     except (OSError, NotImplementedError):
-        return
+        return 0
+    removed = sum(held_files_remove_old(folder=f"{folder}/{inner}") for inner in folders)
     for name in names:
         path = f"{folder}/{name}"
         try:
             age = time.time() - default_storage.get_modified_time(path).timestamp()
         except (OSError, NotImplementedError):
             continue
-        if age > KEEP_SECONDS:
+        if age > settings.FRAMEWORK_IMPORT_HOLD_SECONDS:
             _delete(path)
+            removed += 1
+    return removed

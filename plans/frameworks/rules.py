@@ -7,18 +7,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from plans.models import ActionRecommendation, Recommendation
-from tenants.models import Capability, Tenant, User
-from tenants.rules import Refusal
+from tenants.models import Tenant, User
+from tenants.rules import Refusal, administer_refusal
 from tenants.scoping import across_tenants, tenant_scope
-from tenants.selectors import membership_for
 
 # Actions named in a refusal; the rest are counted.
 ACTIONS_NAMED = 5
 
 
 def framework_import_refusal(*, by: User, tenant: Tenant | None) -> Refusal | None:
-    """A tenant's own framework: its tenant administrators. A national framework, which every
-    tenant reads: the service's operator, with the admin's permissions on frameworks."""
+    """A tenant's own framework: whoever may administer the tenant. A national framework, which
+    every tenant reads: the service's operator, with the admin's permissions on frameworks."""
     if tenant is None:
         if not (
             by.is_active
@@ -31,10 +30,7 @@ def framework_import_refusal(*, by: User, tenant: Tenant | None) -> Refusal | No
             )
         return None
     with tenant_scope(tenant):
-        membership = membership_for(tenant=tenant, user=by)
-    if membership is None or not membership.can(Capability.ADMINISTER):
-        return Refusal("Only a tenant administrator can import a framework.")
-    return None
+        return administer_refusal(by=by, tenant=tenant, what="import a framework")
 
 
 def recommendation_removal_refusals(

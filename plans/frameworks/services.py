@@ -10,6 +10,7 @@ is refused with the reason, and the whole import with it.
 import datetime
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import ValidationError
@@ -27,7 +28,7 @@ from plans.frameworks.reading import (
 from plans.frameworks.rules import framework_import_refusal, recommendation_removal_refusals
 from plans.models import Framework, Recommendation, Theme
 from tenants.models import AuditEntry, Tenant, User
-from tenants.services import audit_record
+from tenants.services import Recorded
 
 MAX_SHORT_NAME = 60
 MAX_SOURCE = 300
@@ -278,6 +279,7 @@ AUDIT_LABELS = {
     "recommendations": "Recommendations",
     "file": "Imported from",
 }
+FRAMEWORK_CHANGES = Recorded(AuditEntry.Subject.FRAMEWORK, AUDIT_LABELS, name=attrgetter("title"))
 
 
 def _write(
@@ -347,17 +349,8 @@ def _write(
         else f"Framework updated from {report.file.name}. {report.changes.summary}"
     )
     if tenant is not None:
-        audit_record(
-            tenant_id=tenant.pk,
-            actor=by,
-            subject_type=AuditEntry.Subject.FRAMEWORK,
-            subject_id=framework.pk,
-            subject_label=framework.title,
-            summary=summary,
-            labels=AUDIT_LABELS,
-            before=before,
-            after=after,
-            always=True,
+        FRAMEWORK_CHANGES.record(
+            framework, by=by, summary=summary, before=before, after=after, always=True
         )
     else:
         # A national framework belongs to no tenant, so it has no tenant's audit record; the

@@ -11,13 +11,12 @@ from plans.forms import FrameworkImportForm
 from plans.frameworks.held import held_file, hold_file, release_file
 from plans.frameworks.services import FrameworkImport, FrameworkImportRefused, framework_import
 from plans.selectors import framework_themes, frameworks_visible, frameworks_with_counts
-from tenants.models import Capability
-from tenants.views import require_capability
+from tenants.views import require_administrator
 
 
 @login_required
 def framework_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     frameworks = list(frameworks_with_counts(tenant=request.tenant))
     return render(
         request,
@@ -33,7 +32,7 @@ def framework_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 def framework_page(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     # Looked up first, so another tenant's framework is the same 404 to everyone.
     framework = get_object_or_404(frameworks_visible(tenant=request.tenant), pk=pk)
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     return render(
         request,
         "plans/frameworks/detail.html",
@@ -46,7 +45,7 @@ def framework_page(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRespo
 def framework_import_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     """Upload a file and see every problem in it, or what it would import, before anything
     changes."""
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     if request.method != "POST":
         initial = {key: request.GET.get(key, "")[:300] for key in ("title", "short_name")}
         return _import_form(request, FrameworkImportForm(initial=initial))
@@ -67,13 +66,13 @@ def framework_import_page(request: HttpRequest, tenant_slug: str) -> HttpRespons
 @login_required
 @require_POST
 def framework_import_confirm(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    require_capability(request.membership, Capability.ADMINISTER)
+    require_administrator(request)
     held = held_file(request, tenant_id=request.tenant.pk, token=request.POST.get("token", ""))
     if held is None:
         messages.error(
             request,
-            "That check is no longer available (it was imported, or is more than a day old): "
-            "upload the file again.",
+            "That check is no longer available (it was imported, or waited too long to be "
+            "confirmed): upload the file again.",
         )
         return redirect("framework_import", tenant_slug=request.tenant.slug)
     try:

@@ -25,6 +25,8 @@ from govuk_frontend_django.components.service_navigation import (
 )
 from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 
+from tenants.rules import administer_refusal
+
 register = template.Library()
 
 SERVICE_NAME = "Safeguarding action plans"
@@ -95,7 +97,10 @@ def service_navigation(context) -> SafeString:
     if tenant is not None and request is not None and request.user.is_authenticated:
         current = request.resolver_match.url_name if request.resolver_match else None
         sections = list(_SECTIONS)
-        if membership is not None and membership.can_administer:
+        if (
+            membership is not None
+            and administer_refusal(by=request.user, tenant=tenant, membership=membership) is None
+        ):
             settings_url = reverse(_SETTINGS[1], kwargs={"tenant_slug": tenant.slug})
             in_settings = request.path.startswith(settings_url)
             sections.append((*_SETTINGS, (current,) if in_settings else ()))

@@ -4,9 +4,12 @@ who already signs in with the address (without one)."""
 
 import datetime
 import re
+import threading
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from notifications.models import Message
@@ -53,15 +56,15 @@ def test_invitation_keeps_only_a_hash_and_writes_its_email_to_the_outbox(story, 
         datetime.timedelta(days=7), abs=datetime.timedelta(seconds=5)
     )
     [message] = Message.objects.filter(key__startswith="invitation:")
-    assert message.recipient.email == "new.person@example.org"
+    # Someone new has no account until they accept: the e-mail goes to the address.
+    assert (message.recipient, message.address) == (None, "new.person@example.org")
+    assert not User.objects.filter(email="new.person@example.org").exists()
     assert message.tenant == story.tenant
     pk, token = link_of(message)
     assert pk == invitation.pk
     assert f"https://plans.example.org/invitations/{pk}/{token}/" in message.body_text
     assert invitation.token_hash == services.invitation_token_hash(token)
     assert token not in invitation.token_hash
-    # The person has an account with no password until they accept.
-    assert not message.recipient.has_usable_password()
 
 
 def test_invitation_days_come_from_the_setting(story, settings):
@@ -232,7 +235,7 @@ def test_a_weak_or_missing_password_is_refused_with_the_validators_words(story):
     assert "full_name" in error.value.error_dict
     invitation.refresh_from_db()
     assert invitation.is_pending
-    assert not User.objects.get(email="new.person@example.org").has_usable_password()
+    assert not User.objects.filter(email="new.person@example.org").exists()
 
 
 def test_a_new_contact_becomes_the_agencys_contact_on_accepting(story):
@@ -283,3 +286,127 @@ def test_a_refused_acceptance_leaves_no_audit_row(story):
     with pytest.raises(ValidationError):
         accept(pk, token, password="short")
     assert AuditEntry.objects.count() == before
+
+
+# -- someone new has no account until they accept ----------------------------------------------
+
+NEW_ADDRESS = "new.person@example.org"
+
+
+def accounts_of(email: str = NEW_ADDRESS) -> int:
+    return User.objects.filter(email__iexact=email).count()
+
+
+def _invite_elsewhere(story, email: str = NEW_ADDRESS) -> Invitation:
+    with tenant_scope(story.other_tenant):
+        return services.invitation_create(
+            tenant=story.other_tenant,
+            by=_admin_of(story.other_tenant),
+            email=email,
+            full_name="Nina New",
+            role=Role.VIEWER,
+        )
+
+
+def test_a_cancelled_invitation_leaves_no_account_behind(story):
+    invitation = invite(story)
+    services.invitation_cancel(invitation=invitation, by=story.erin)
+    assert accounts_of() == 0
+
+
+def test_an_invitation_left_to_run_out_leaves_no_account_and_the_address_can_be_invited_again(
+    story,
+):
+    invitation = invite(story)
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+    assert accounts_of() == 0
+
+    again = invite(story)
+
+    assert again.pk != invitation.pk
+    _, user = accept(*latest_link(again))
+    assert accounts_of() == 1 and user.check_password(PASSWORD)
+
+
+def test_the_invitation_to_someone_new_is_delivered_to_the_invited_address(story, smtp_server):
+    from notifications.services import message_deliver
+
+    invite(story)
+    [message] = Message.objects.filter(key__startswith="invitation:")
+
+    assert message_deliver(message_id=message.pk) == "sent"
+    assert smtp_server.to() == [NEW_ADDRESS]
+
+
+def test_an_address_invited_by_two_organisations_at_once_has_no_account_until_it_accepts(story):
+    ours = invite(story)
+    theirs = _invite_elsewhere(story)
+    with across_tenants():
+        sent = list(Message.objects.filter(key__startswith="invitation:"))
+    assert [(m.recipient, m.address) for m in sent] == [(None, NEW_ADDRESS)] * 2
+    assert accounts_of() == 0
+
+    services.invitation_cancel(invitation=ours, by=story.erin)
+    assert accounts_of() == 0
+
+    _, user = accept(*latest_link(theirs))
+    with across_tenants():
+        assert list(Membership.objects.filter(user=user).values_list("tenant", flat=True)) == [
+            story.other_tenant.pk
+        ]
+    assert accounts_of() == 1
+
+
+def test_someone_invited_by_two_organisations_joins_both_with_one_account(story):
+    ours = invite(story)
+    theirs = _invite_elsewhere(story)
+    _, user = accept(*latest_link(ours))
+
+    # The password is chosen once; the second link wants them signed in with it.
+    with pytest.raises(PermissionDenied, match="Sign in as"):
+        accept(*latest_link(theirs))
+    _, same = accept(*latest_link(theirs), signed_in=user, full_name="", password="")
+
+    assert same == user and accounts_of() == 1
+    with across_tenants():
+        assert Membership.objects.filter(user=user).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_invitations_to_a_new_address_accepted_at_the_same_moment_make_one_account(
+    postgres, story
+):
+    invite(story)
+    _invite_elsewhere(story)
+    # Each invitation committed and its e-mail went: the links are in the e-mails, not the outbox.
+    links = []
+    for sent in mail.outbox:
+        pk, token = re.search(r"/invitations/(\d+)/([^/\s]+)/", sent.body).groups()
+        links.append((int(pk), token))
+    assert len(links) == 2
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def press(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = accept(*links[index])
+        except (ValidationError, PermissionDenied) as refusal:
+            results[index] = refusal
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    accepted = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, ValidationError | PermissionDenied)]
+    assert len(accepted) == 1 and len(refused) == 1, results
+    # Refused with a way on: sign in with the account just made, and open the link again.
+    assert "Sign in" in " ".join(getattr(refused[0], "messages", [str(refused[0])]))
+    assert accounts_of() == 1
+    with across_tenants():
+        assert Membership.objects.filter(user__email=NEW_ADDRESS).count() == 1

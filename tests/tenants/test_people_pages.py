@@ -302,7 +302,8 @@ def test_create_tenant_makes_the_organisation_and_invites_its_first_administrato
         Role.TENANT_ADMIN,
         operator,
     )
-    assert Message.objects.filter(recipient__email="head@luton.example.org").exists()
+    assert Message.objects.filter(address="head@luton.example.org").exists()
+    assert not User.objects.filter(email="head@luton.example.org").exists()
     assert "invited head@luton.example.org" in capsys.readouterr().out
 
 
