@@ -384,16 +384,19 @@ def _bodies_signing_off(actor: Actor, plan: ActionPlan) -> frozenset[int]:
 
 def adoption_refusal(actor: Actor, action: Action, plan: ActionPlan) -> Refusal | None:
     """Adopting ``action`` into the partnership plan ``plan``: the action moves, with its
-    history, so it must still be open to answer for and its sign-off body must be one the
-    partnership plan lets sign off."""
+    history, so it must still be open (not signed off or withdrawn) to answer for, and its
+    sign-off body must be one the partnership plan lets sign off."""
     if action.plan_id == plan.pk:
         return Refusal(f"Action {action.reference} is already in {plan.title}.", not_now=True)
     refusal = adopting_refusal(actor, plan) or adopting_from_refusal(actor, action.plan, plan)
     if refusal is not None:
         return refusal
-    if action.state == Action.State.WITHDRAWN:
+    if not action.is_open:
+        # The partnership takes on an action to deliver it; one closed in the agency's plan
+        # stays there, with the record of how it closed.
+        state = _state(action)
         return Refusal(
-            f"Action {action.reference} is withdrawn; a withdrawn action cannot be adopted.",
+            f"Action {action.reference} is {state}; a {state} action cannot be adopted.",
             not_now=True,
         )
     if action.sign_off_body_id is not None and action.sign_off_body_id not in (
