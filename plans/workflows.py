@@ -239,9 +239,26 @@ def plan_management_refusal(actor: Actor, plan: ActionPlan, what: str) -> Refusa
     return Refusal(f"Only managers can {what}.")
 
 
+def edits_actions_of(actor: Actor, plan: ActionPlan) -> bool:
+    """Who may add actions to ``plan`` and change their details: whoever manages it, and the
+    service's operator, who corrects them in the admin without belonging to the organisation.
+    The operator's change is recorded like a manager's; the workflow's steps stay with the
+    organisation's own people (``manages_plan``)."""
+    return manages_plan(actor, plan) or actor.user.is_operator
+
+
+def action_editing_refusal(actor: Actor, plan: ActionPlan, what: str) -> Refusal | None:
+    """Why ``actor`` may not add actions to ``plan`` or change their details (``what``: "add
+    actions to a plan"), or None: the one rule the pages, the admin and the services ask."""
+    if edits_actions_of(actor, plan):
+        return None
+    return plan_management_refusal(actor, plan, what)
+
+
 def details_change_refusal(actor: Actor, action: Action) -> Refusal | None:
-    """Changing an action's details: managers of its plan, until it is evidenced."""
-    refusal = plan_management_refusal(actor, action.plan, "change an action")
+    """Changing an action's details: managers of its plan and the operator, until it is
+    evidenced."""
+    refusal = action_editing_refusal(actor, action.plan, "change an action")
     if refusal is not None:
         return refusal
     if action.state not in EDITABLE_STATES:
