@@ -24,7 +24,6 @@ from plans.models import (
 )
 from plans.workflows import (
     ACTION_WORKFLOW,
-    EDITABLE_STATES,
     PLAN_WORKFLOW,
     endorsing_body_change_refusal,
     framework_change_refusal,
@@ -241,8 +240,11 @@ class ActionPlanAdminForm(TenantOwnedAdminForm):
 
 
 class ActionAdminForm(TenantOwnedAdminForm):
-    """The operator edits an action's details under the same rules as a manager's page."""
+    """The operator adds an action or changes its details under the rules of a manager's page:
+    the services' own checks answer here, beside the fields, before the admin saves through the
+    same services. The admin sets ``by``, the signed-in operator."""
 
+    by = None
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
@@ -250,32 +252,33 @@ class ActionAdminForm(TenantOwnedAdminForm):
         help_text="Needed when the due date moves later; kept in the action's history.",
     )
 
+    def details(self) -> dict:
+        """The details the operator set: every one for a new action, only those changed for an
+        existing one, as a manager's page sends them."""
+        names = services.ACTION_DETAIL_FIELDS & set(self.fields)
+        if self.instance.pk:
+            names &= set(self.changed_data)
+        return {name: self.cleaned_data.get(name) for name in names}
+
     def _post_clean(self):
         super()._post_clean()
         action = self.instance
         if action.tenant_id is None or action.plan_id is None or self.errors:
             return
-        previous = self.initial.get("due_date")
-        if (
-            action.pk
-            and previous
-            and action.due_date
-            and action.due_date > previous
-            and not self.cleaned_data.get("reason", "").strip()
-        ):
-            self.add_error("reason", "Say why the due date moves later.")
-            return
-        if action.pk and action.state not in EDITABLE_STATES:
-            self.add_error(
-                None,
-                f"This action is {action.get_state_display().lower()}; its details can no "
-                "longer be changed.",
-            )
-            return
         try:
-            services.action_links_validate(action)
+            if action.pk:
+                services.action_update_clean(
+                    action=Action.objects.select_related("plan__partner").get(pk=action.pk),
+                    by=self.by,
+                    reason=self.cleaned_data.get("reason", ""),
+                    **self.details(),
+                )
+            else:
+                services.action_create_clean(plan=action.plan, by=self.by, **self.details())
         except ValidationError as error:
             self.add_error(None, errors_for_form(self, error))
+        except PermissionDenied as refusal:
+            self.add_error(None, str(refusal))
 
 
 @admin.register(ActionPlan)
@@ -362,22 +365,37 @@ class ActionAdmin(NeverDeleted, TenantOwnedAdmin):
     raw_id_fields = ("plan", "lead_officer", "lead_partner", "sign_off_body")
     actions = transition_actions(ACTION_WORKFLOW)
 
+    def get_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_fields(request, obj)
+        # A new action has no history to give a reason in.
+        return fields if obj is not None else [name for name in fields if name != "reason"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # An action moves to another plan only by being adopted, on the plan's pages.
+            readonly.append("plan")
+        return readonly
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.by = request.user
+        return form
+
     def save_model(self, request: HttpRequest, obj: Action, form, change: bool) -> None:
-        # The operator's edits are recorded like a manager's, in the admin's transaction.
-        fields = [name for name in form.changed_data if name in services.ACTION_FIELD_LABELS]
-        if not change or not fields:
-            super().save_model(request, obj, form, change)
+        # Through the services, which check again on the locked rows and record the change
+        # as they record a manager's.
+        details = form.details()
+        if change:
+            saved = services.action_update(
+                action=obj, by=request.user, reason=form.cleaned_data.get("reason", ""), **details
+            )
+            obj.updated_at = saved.updated_at
             return
-        before = services.action_detail_texts(Action.objects.get(pk=obj.pk), fields)
-        super().save_model(request, obj, form, change)
-        services.action_change_record(
-            action=obj,
-            by=request.user,
-            before=before,
-            after=services.action_detail_texts(obj, fields),
-            summary="Details changed by the service's operator",
-            reason=form.cleaned_data.get("reason", "").strip(),
-        )
+        created = services.action_create(plan=obj.plan, by=request.user, **details)
+        obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+        obj._state.adding = False
+        obj._state.db = created._state.db
 
 
 @admin.register(ProgressUpdate)

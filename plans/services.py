@@ -1,8 +1,9 @@
 """Writes for plans and actions. Each is one transaction; state changes go through
 ``workflow.services.transition_perform`` and nowhere else."""
 
+import copy
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 
 from django.contrib.auth.models import Permission
@@ -30,6 +31,7 @@ from plans.selectors import frameworks_visible
 from plans.signals import delegate_added, lead_officer_assigned, plan_varied
 from plans.workflows import (
     Refusal,
+    action_editing_refusal,
     adoption_refusal,
     completion_statement_refusal,
     delegates_refusal,
@@ -37,7 +39,6 @@ from plans.workflows import (
     endorsing_body_change_refusal,
     evidence_refusal,
     framework_change_refusal,
-    plan_management_refusal,
     reporting_refusal,
     sign_off_revoke_refusal,
 )
@@ -442,6 +443,43 @@ def _set_links(action, recommendations, supporting_partners) -> None:
         )
 
 
+def action_create_clean(
+    *,
+    plan: ActionPlan,
+    by: User,
+    reference: str,
+    title: str,
+    description: str = "",
+    recommendations: Sequence[Recommendation] = (),
+    lead_officer: User | None = None,
+    lead_partner: Partner | None = None,
+    supporting_partners: Sequence[Partner] = (),
+    due_date: datetime.date | None = None,
+    sign_off_body: SignOffBody | None = None,
+) -> Action:
+    """Every check ``action_create`` makes: the new action, not yet saved, or the refusal
+    (``PermissionDenied``) or what is wrong by field (``ValidationError``). The operator's admin
+    asks it to show each error beside its field before saving through ``action_create``."""
+    _enforce(action_editing_refusal(Actor(by, plan.tenant_id), plan, "add actions to a plan"))
+    texts = texts_clean(
+        reference=(ACTION_TEXTS["reference"], reference),
+        title=(ACTION_TEXTS["title"], title),
+        description=(ACTION_TEXTS["description"], description),
+    )
+    action = Action(
+        tenant_id=plan.tenant_id,
+        plan=plan,
+        **texts,
+        lead_officer=lead_officer,
+        lead_partner=lead_partner,
+        due_date=due_date,
+        sign_off_body=sign_off_body,
+    )
+    action.full_clean()
+    action_links_validate(action, recommendations, supporting_partners)
+    return action
+
+
 @transaction.atomic
 def action_create(
     *,
@@ -465,24 +503,20 @@ def action_create(
         .select_related("partner")
         .get(pk=plan.pk, tenant_id=plan.tenant_id)
     )
-    _enforce(plan_management_refusal(Actor(by, plan.tenant_id), plan, "add actions to a plan"))
-    texts = texts_clean(
-        reference=(ACTION_TEXTS["reference"], reference),
-        title=(ACTION_TEXTS["title"], title),
-        description=(ACTION_TEXTS["description"], description),
-    )
-    action = Action(
-        tenant_id=plan.tenant_id,
+    recommendations, supporting_partners = list(recommendations), list(supporting_partners)
+    action = action_create_clean(
         plan=plan,
-        **texts,
+        by=by,
+        reference=reference,
+        title=title,
+        description=description,
+        recommendations=recommendations,
         lead_officer=lead_officer,
         lead_partner=lead_partner,
+        supporting_partners=supporting_partners,
         due_date=due_date,
         sign_off_body=sign_off_body,
     )
-    recommendations, supporting_partners = list(recommendations), list(supporting_partners)
-    action.full_clean()
-    action_links_validate(action, recommendations, supporting_partners)
     action.save()
     _set_links(action, recommendations, supporting_partners)
     action_change_record(
@@ -510,6 +544,41 @@ ACTION_DETAIL_FIELDS = {
 }
 
 
+def action_update_clean(
+    *,
+    action: Action,
+    by: User,
+    recommendations: Sequence[Recommendation] | None = None,
+    supporting_partners: Sequence[Partner] | None = None,
+    reason: str = "",
+    **changes,
+) -> tuple[dict, str]:
+    """Every check ``action_update`` makes, on ``action`` as it stands, which is left as it
+    was: the changes and the reason cleaned, or the refusal (``PermissionDenied``) or what is
+    wrong by field (``ValidationError``). The operator's admin asks it to show each error beside
+    its field before saving through ``action_update``."""
+    unknown = set(changes) - ACTION_DETAIL_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
+    texts = {name: (rule, changes[name]) for name, rule in ACTION_TEXTS.items() if name in changes}
+    cleaned = texts_clean(**texts, reason=(CHANGE_REASON, reason))
+    reason = cleaned.pop("reason")
+    changes = {**changes, **cleaned}
+    previous_due = action.due_date
+    new_due = changes.get("due_date", previous_due)
+    if previous_due is not None and new_due is not None and new_due > previous_due and not reason:
+        raise ValidationError(
+            {"reason": "Say why the due date moves later: the board will read it in the history."}
+        )
+    changed = copy.copy(action)
+    for name, value in changes.items():
+        setattr(changed, name, value)
+    changed.full_clean()
+    action_links_validate(changed, recommendations, supporting_partners)
+    return changes, reason
+
+
 @transaction.atomic
 def action_update(
     *,
@@ -520,19 +589,21 @@ def action_update(
     reason: str = "",
     **changes,
 ) -> Action:
-    """Change an action's details. Managers only, and only while the action is not yet
-    evidenced, signed off or withdrawn: what a board signs off must not change under it. What
-    really changed is recorded, before and after, with the reason given; moving the due date
-    later needs one, so the board can see why an action slipped."""
-    unknown = set(changes) - ACTION_DETAIL_FIELDS
-    if unknown:
-        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    """Change an action's details. Its plan's managers and the operator only, and only while
+    the action is not yet evidenced, signed off or withdrawn: what a board signs off must not
+    change under it. What really changed is recorded, before and after, with the reason given;
+    moving the due date later needs one, so the board can see why an action slipped."""
     action = Action.objects.select_for_update().get(pk=action.pk, tenant_id=action.tenant_id)
-    _enforce(details_change_refusal(Actor(by, action.tenant_id), action))
-    texts = {name: (rule, changes[name]) for name, rule in ACTION_TEXTS.items() if name in changes}
-    cleaned = texts_clean(**texts, reason=(CHANGE_REASON, reason))
-    reason = cleaned.pop("reason")
-    changes.update(cleaned)
+    recommendations = list(recommendations) if recommendations is not None else None
+    supporting_partners = list(supporting_partners) if supporting_partners is not None else None
+    changes, reason = action_update_clean(
+        action=action,
+        by=by,
+        recommendations=recommendations,
+        supporting_partners=supporting_partners,
+        reason=reason,
+        **changes,
+    )
     compared = [
         *changes,
         *(["recommendations"] if recommendations is not None else []),
@@ -540,18 +611,8 @@ def action_update(
     ]
     before = action_detail_texts(action, compared)
     previous_lead_id = action.lead_officer_id
-    previous_due = action.due_date
-    new_due = changes.get("due_date", previous_due)
-    if previous_due is not None and new_due is not None and new_due > previous_due and not reason:
-        raise ValidationError(
-            {"reason": "Say why the due date moves later: the board will read it in the history."}
-        )
     for name, value in changes.items():
-        setattr(action, name, value.strip() if isinstance(value, str) else value)
-    recommendations = list(recommendations) if recommendations is not None else None
-    supporting_partners = list(supporting_partners) if supporting_partners is not None else None
-    action.full_clean()
-    action_links_validate(action, recommendations, supporting_partners)
+        setattr(action, name, value)
     action.save()
     _set_links(action, recommendations, supporting_partners)
     action_change_record(

@@ -47,12 +47,12 @@ from plans.selectors import (
 )
 from plans.workflows import (
     action_abilities,
+    action_editing_refusal,
     adopting_from_refusal,
     adopting_refusal,
     adoption_refusal,
     details_change_refusal,
     is_manager,
-    plan_management_refusal,
 )
 from tenants.forms import add_service_errors
 from tenants.models import Membership
@@ -86,7 +86,7 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 def _require_manager(request: HttpRequest, plan: ActionPlan, what: str) -> None:
-    refusal = plan_management_refusal(_actor(request), plan, what)
+    refusal = action_editing_refusal(_actor(request), plan, what)
     if refusal is not None:
         raise PermissionDenied(refusal.message)
 
@@ -199,7 +199,7 @@ def plan_settings(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRespon
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     plan = _plan_or_404(request, pk)
     actor = _actor(request)
-    managing = plan_management_refusal(actor, plan, "add actions to a plan")
+    managing = action_editing_refusal(actor, plan, "add actions to a plan")
     filter_form = PlanFilterForm(request.GET or None, tenant=request.tenant)
     valid = filter_form.is_valid() if filter_form.is_bound else True
     actions = plan_actions(

@@ -239,9 +239,26 @@ def plan_management_refusal(actor: Actor, plan: ActionPlan, what: str) -> Refusa
     return Refusal(f"Only managers can {what}.")
 
 
+def edits_actions_of(actor: Actor, plan: ActionPlan) -> bool:
+    """Who may add actions to ``plan`` and change their details: whoever manages it, and the
+    service's operator, who corrects them in the admin without belonging to the organisation.
+    The operator's change is recorded like a manager's; the workflow's steps stay with the
+    organisation's own people (``manages_plan``)."""
+    return manages_plan(actor, plan) or actor.user.is_operator
+
+
+def action_editing_refusal(actor: Actor, plan: ActionPlan, what: str) -> Refusal | None:
+    """Why ``actor`` may not add actions to ``plan`` or change their details (``what``: "add
+    actions to a plan"), or None: the one rule the pages, the admin and the services ask."""
+    if edits_actions_of(actor, plan):
+        return None
+    return plan_management_refusal(actor, plan, what)
+
+
 def details_change_refusal(actor: Actor, action: Action) -> Refusal | None:
-    """Changing an action's details: managers of its plan, until it is evidenced."""
-    refusal = plan_management_refusal(actor, action.plan, "change an action")
+    """Changing an action's details: managers of its plan and the operator, until it is
+    evidenced."""
+    refusal = action_editing_refusal(actor, action.plan, "change an action")
     if refusal is not None:
         return refusal
     if action.state not in EDITABLE_STATES:
@@ -384,16 +401,19 @@ def _bodies_signing_off(actor: Actor, plan: ActionPlan) -> frozenset[int]:
 
 def adoption_refusal(actor: Actor, action: Action, plan: ActionPlan) -> Refusal | None:
     """Adopting ``action`` into the partnership plan ``plan``: the action moves, with its
-    history, so it must still be open to answer for and its sign-off body must be one the
-    partnership plan lets sign off."""
+    history, so it must still be open (not signed off or withdrawn) to answer for, and its
+    sign-off body must be one the partnership plan lets sign off."""
     if action.plan_id == plan.pk:
         return Refusal(f"Action {action.reference} is already in {plan.title}.", not_now=True)
     refusal = adopting_refusal(actor, plan) or adopting_from_refusal(actor, action.plan, plan)
     if refusal is not None:
         return refusal
-    if action.state == Action.State.WITHDRAWN:
+    if not action.is_open:
+        # The partnership takes on an action to deliver it; one closed in the agency's plan
+        # stays there, with the record of how it closed.
+        state = _state(action)
         return Refusal(
-            f"Action {action.reference} is withdrawn; a withdrawn action cannot be adopted.",
+            f"Action {action.reference} is {state}; a {state} action cannot be adopted.",
             not_now=True,
         )
     if action.sign_off_body_id is not None and action.sign_off_body_id not in (

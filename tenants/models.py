@@ -61,6 +61,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
 
+    @property
+    def is_operator(self) -> bool:
+        """The service's operator: an active staff account, working in the admin. Rules that
+        let the operator act in an organisation they do not belong to ask this."""
+        return self.is_active and self.is_staff
+
     def get_full_name(self):
         return self.full_name
 

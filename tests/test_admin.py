@@ -525,8 +525,12 @@ def test_the_operator_moving_a_due_date_later_must_say_why(client, story, operat
         admin_action_post(story, action, due_date=later.isoformat()),
     )
     assert response.status_code == 200
-    assert "Say why the due date moves later." in response.content.decode()
+    assert (
+        "Say why the due date moves later: the board will read it in the history."
+        in response.content.decode()
+    )
     assert Action.objects.get(pk=action.pk).due_date == action.due_date
+    assert not AuditEntry.objects.filter(actor=operator).exists()
 
     client.post(
         admin_url(Action, "change", action.pk),
@@ -552,3 +556,105 @@ def test_the_operator_reads_memberships_but_changes_them_only_through_the_people
     )
     assert response.status_code == 403
     assert Membership.objects.get(pk=membership.pk).role == Membership.Role.OFFICER
+
+
+def test_the_operators_change_is_recorded_like_a_managers_on_the_page(client, story, operator):
+    by_page = story.action("1.1", title="Audit case files")
+    by_admin = story.action("1.2", title="Audit case files")
+    later = by_page.due_date + datetime.timedelta(days=90)
+    client.force_login(story.alice)
+    response = client.post(
+        reverse("action_edit", kwargs={"tenant_slug": story.tenant.slug, "pk": by_page.pk}),
+        {
+            "reference": "1.1",
+            "title": "Audit every case file",
+            "description": "",
+            "recommendations": [story.recommendation.pk],
+            "lead_officer": story.bob.pk,
+            "lead_partner": story.police.pk,
+            "due_date": later.isoformat(),
+            "sign_off_body": story.lscb.pk,
+            "reason": "Every file, not a sample.",
+        },
+    )
+    assert response.status_code == 302
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", by_admin.pk),
+        admin_action_post(
+            story,
+            by_admin,
+            title="Audit every case file",
+            due_date=later.isoformat(),
+            reason="Every file, not a sample.",
+        ),
+    )
+    assert response.status_code == 302
+
+    def recorded(action):
+        return AuditEntry.objects.exclude(summary="Action added").get(
+            subject_type=AuditEntry.Subject.ACTION, subject_id=action.pk
+        )
+
+    page, admin = recorded(by_page), recorded(by_admin)
+    assert (page.actor, admin.actor) == (story.alice, operator)
+    assert (admin.summary, admin.changes, admin.reason) == (page.summary, page.changes, page.reason)
+    assert [row["field"] for row in admin.changes] == ["title", "due_date"]
+    assert admin.reason == "Every file, not a sample."
+
+
+@pytest.mark.parametrize("state", [Action.State.EVIDENCED, Action.State.SIGNED_OFF])
+def test_the_admin_refuses_to_change_an_action_past_its_editable_states(
+    client, story, operator, state
+):
+    action = story.action_in(state)
+    client.force_login(operator)
+    response = client.post(
+        admin_url(Action, "change", action.pk),
+        admin_action_post(story, action, title="Rewritten after submission"),
+    )
+    assert response.status_code == 200
+    assert (
+        f"This action is {action.get_state_display().lower()}; its details can no longer be "
+        "changed." in response.content.decode()
+    )
+    assert Action.objects.get(pk=action.pk).title == "Action 1.1"
+    assert not AuditEntry.objects.filter(actor=operator).exists()
+
+
+def test_the_operator_adds_an_action_recorded_like_a_managers(client, story, operator):
+    client.force_login(operator)
+    data = {
+        "tenant": story.tenant.pk,
+        "plan": story.plan.pk,
+        "reference": "4.1",
+        "title": "Audit case files",
+        "description": "",
+        "lead_officer": story.bob.pk,
+        "lead_partner": story.police.pk,
+        "due_date": "2030-01-31",
+        "sign_off_body": story.lscb.pk,
+    }
+    refused = client.post(admin_url(Action, "add"), {**data, "sign_off_body": story.executive.pk})
+    assert refused.status_code == 200
+    assert "Choose a sign-off body authorised to sign off this plan." in refused.content.decode()
+    assert not Action.objects.filter(reference="4.1").exists()
+
+    response = client.post(admin_url(Action, "add"), data)
+    assert response.status_code == 302
+    action = Action.objects.get(plan=story.plan, reference="4.1")
+    assert action.state == Action.State.PROPOSED
+    entry = AuditEntry.objects.get(subject_type=AuditEntry.Subject.ACTION, subject_id=action.pk)
+    assert (entry.actor, entry.summary) == (operator, "Action added")
+
+
+def test_the_admin_moves_an_action_to_another_plan_only_by_adoption(client, story, operator):
+    action = story.action()
+    client.force_login(operator)
+    page = client.get(admin_url(Action, "change", action.pk)).content.decode()
+    assert 'name="plan"' not in page
+    client.post(
+        admin_url(Action, "change", action.pk),
+        {**admin_action_post(story, action), "plan": story.other_plan.pk},
+    )
+    assert Action.objects.get(pk=action.pk).plan_id == story.plan.pk

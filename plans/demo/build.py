@@ -4,7 +4,8 @@ Central Bedfordshire Council's Executive endorses its plan, its LSCB board monit
 off partnership actions, and its management team signs off single-agency ones; Sunderland's
 Children's Trust has each partner agency lead its own actions, merged by a task and finish group
 into a draft plan that the Trust board monitors, with the police and the primary care trust's
-own safeguarding committees chased about their agencies' long-overdue actions.
+own safeguarding committees chased about their agencies' long-overdue actions; the police keep
+their own plan, endorsed by their committee, from which the Trust's plan adopted one action.
 The organisations are real and their papers public; every person, e-mail address, action,
 progress note and item of evidence here is fictional.
 
@@ -15,7 +16,7 @@ service, so the demo's history is the history the workflow would have written.
 import datetime
 import functools
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -27,11 +28,14 @@ from plans.demo.data import (
     DEMO_TENANTS,
     OPERATOR_EMAIL,
     ActionSpec,
+    AgencyPlanSpec,
+    PlanSpec,
     S,
     TenantSpec,
 )
 from plans.models import Action, ActionPlan, Framework, Recommendation, Theme
 from plans.services import (
+    action_adopt,
     action_create,
     action_delegate,
     action_plan_create,
@@ -162,19 +166,38 @@ def _operator_ensure() -> User:
 
 @dataclass
 class _Built:
-    """One tenant's demo objects by their keys in the spec."""
+    """One tenant's demo objects by their keys in the spec, and the plan being filled in."""
 
     spec: TenantSpec
     today: datetime.date
     plan: ActionPlan
+    plan_spec: PlanSpec
+    manager: User  # manages ``plan``: creates, agrees and withdraws its actions
     people: dict[str, User]
     partners: dict[str, Partner]
     bodies: dict[str, SignOffBody]
     recommendations: dict[int, Recommendation]
 
-    @property
-    def manager(self) -> User:
-        return self.people[self.spec.manager]
+
+def _plan_create(
+    *,
+    tenant: Tenant,
+    framework: Framework,
+    spec: PlanSpec,
+    people: dict[str, User],
+    bodies: dict[str, SignOffBody],
+    partner: Partner | None = None,
+) -> ActionPlan:
+    return action_plan_create(
+        tenant=tenant,
+        framework=framework,
+        title=spec.title,
+        owner_body=bodies[spec.owner_body],
+        monitoring_body=bodies[spec.monitoring_body] if spec.monitoring_body else None,
+        owner=people[spec.owner],
+        partner=partner,
+        sign_off_bodies=[bodies[key] for key in spec.sign_off_bodies],
+    )
 
 
 def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.date) -> None:
@@ -204,21 +227,14 @@ def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.dat
             )
             for b in spec.bodies
         }
-        plan = action_plan_create(
-            tenant=tenant,
-            framework=framework,
-            title=spec.plan.title,
-            owner_body=bodies[spec.plan.owner_body],
-            monitoring_body=bodies[spec.plan.monitoring_body]
-            if spec.plan.monitoring_body
-            else None,
-            owner=people[spec.plan.owner],
-            sign_off_bodies=[bodies[key] for key in spec.plan.sign_off_bodies],
-        )
         built = _Built(
             spec=spec,
             today=today,
-            plan=plan,
+            plan=_plan_create(
+                tenant=tenant, framework=framework, spec=spec.plan, people=people, bodies=bodies
+            ),
+            plan_spec=spec.plan,
+            manager=people[spec.manager],
             people=people,
             partners=partners,
             bodies=bodies,
@@ -228,7 +244,37 @@ def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.dat
         )
         for action_spec in spec.actions:
             _action_build(built, action_spec)
+        for agency_spec in spec.agency_plans:
+            _agency_plan_build(built, agency_spec, framework=framework)
         _plan_walk(built)
+
+
+def _agency_plan_build(partnership: _Built, spec: AgencyPlanSpec, *, framework: Framework) -> None:
+    """An agency's own plan and its actions, managed by its own manager; the partnership plan's
+    manager adopts the actions marked for it while the agency's plan is still a draft."""
+    built = replace(
+        partnership,
+        plan=_plan_create(
+            tenant=partnership.plan.tenant,
+            framework=framework,
+            spec=spec.plan,
+            people=partnership.people,
+            bodies=partnership.bodies,
+            partner=partnership.partners[spec.partner],
+        ),
+        plan_spec=spec.plan,
+        manager=partnership.people[spec.manager],
+    )
+    for action_spec in spec.actions:
+        action = _action_build(built, action_spec)
+        if action_spec.adopted_as:
+            action_adopt(
+                action=action,
+                into_plan=partnership.plan,
+                by=partnership.manager,
+                reference=action_spec.adopted_as,
+            )
+    _plan_walk(built)
 
 
 def _move(obj, name: str, user: User, comment: str = ""):
@@ -291,13 +337,13 @@ def _evidence_submit(action: Action, spec: ActionSpec, doer: User) -> Action:
 
 def _plan_walk(built: _Built) -> None:
     plan = built.plan
-    if built.spec.plan.state == ActionPlan.State.DRAFT:
+    if built.plan_spec.state == ActionPlan.State.DRAFT:
         return
     plan = _move(plan, "submit", built.manager)
-    for endorser in built.spec.plan.endorsers:
+    for endorser in built.plan_spec.endorsers:
         plan = _move(plan, "endorse", built.people[endorser])
-    if plan.state != built.spec.plan.state:
-        raise RuntimeError(f"Demo plan {plan} ended {plan.state}, not {built.spec.plan.state}.")
+    if plan.state != built.plan_spec.state:
+        raise RuntimeError(f"Demo plan {plan} ended {plan.state}, not {built.plan_spec.state}.")
 
 
 # --- Reporting ------------------------------------------------------------------------------

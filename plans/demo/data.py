@@ -67,6 +67,8 @@ class ActionSpec:
     approvals: tuple[str, ...] = ()  # sign-off body members who approve, in order
     returned_because: str = ""  # evidence sent back once by the body's chair
     withdrawn_because: str = ""
+    # Set on an agency's action that the partnership plan adopted: its reference there.
+    adopted_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,29 @@ class PlanSpec:
 
 
 @dataclass(frozen=True)
+class AgencyPlanSpec:
+    """A partner agency's own plan, managed by a manager who works for the agency. Its actions
+    marked ``adopted_as`` are adopted into the partnership plan while this plan is a draft,
+    before it is submitted to its committee."""
+
+    partner: str
+    manager: str
+    plan: PlanSpec
+    actions: tuple[ActionSpec, ...]
+
+
+@dataclass(frozen=True)
 class TenantSpec:
     name: str
     slug: str
     kind: str
-    manager: str  # creates, agrees and withdraws actions
+    manager: str  # creates, agrees and withdraws actions; adopts agencies' actions
     partners: tuple[PartnerSpec, ...]
     people: tuple[PersonSpec, ...]
     bodies: tuple[BodySpec, ...]
     plan: PlanSpec
     actions: tuple[ActionSpec, ...]
+    agency_plans: tuple[AgencyPlanSpec, ...] = ()
 
 
 def _evidence(slug: str, description: str, file_name: str) -> tuple[str, str]:
@@ -504,16 +519,6 @@ SUNDERLAND = TenantSpec(
             progress=((Rag.GREEN, "Two additional senior practitioners appointed to duty."),),
         ),
         ActionSpec(
-            "NP-1",
-            "Staffing review of the child abuse investigation unit",
-            (27, 41),
-            lead="police",
-            partner="police",
-            body="task_group",
-            due_in_days=60,
-            state=S.AGREED,
-        ),
-        ActionSpec(
             "CHS-1",
             "Emergency department staff check whether a child has a child protection plan",
             (29, 28),
@@ -584,6 +589,57 @@ SUNDERLAND = TenantSpec(
             body="task_group",
             due_in_days=50,
             state=S.AGREED,
+        ),
+    ),
+    # Northumbria Police drew up its own plan first; the task and finish group adopted its
+    # staffing review into the Children's Trust plan as NP-1 before the police's committee
+    # endorsed what remained.
+    agency_plans=(
+        AgencyPlanSpec(
+            partner="police",
+            manager="police_lead",
+            plan=PlanSpec(
+                title="Northumbria Police Laming plan",
+                owner_body="police_committee",
+                owner="police_lead",
+                sign_off_bodies=("police_committee", "task_group"),
+                state=ActionPlan.State.ENDORSED,
+                endorsers=("police",),
+            ),
+            actions=(
+                ActionSpec(
+                    "1.1",
+                    "Staffing review of the child abuse investigation unit",
+                    (27, 41),
+                    lead="police",
+                    partner="police",
+                    body="task_group",
+                    due_in_days=60,
+                    state=S.AGREED,
+                    adopted_as="NP-1",
+                ),
+                ActionSpec(
+                    "1.2",
+                    "Child protection training for every child abuse investigation officer",
+                    (41,),
+                    lead="police",
+                    partner="police",
+                    body="police_committee",
+                    due_in_days=75,
+                    state=S.IN_PROGRESS,
+                    progress=((Rag.GREEN, "First two training days held for the unit."),),
+                ),
+                ActionSpec(
+                    "2.1",
+                    "Police information shared for every strategy discussion within a day",
+                    (26,),
+                    lead="police",
+                    partner="police",
+                    body="police_committee",
+                    due_in_days=120,
+                    state=S.PROPOSED,
+                ),
+            ),
         ),
     ),
 )

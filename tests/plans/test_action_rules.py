@@ -10,17 +10,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from plans import services
-from plans.models import Action, ActionUserObjectPermission
+from plans.models import Action, ActionPlan, ActionUserObjectPermission
 from plans.workflows import (
+    action_editing_refusal,
     completion_statement_refusal,
     delegates_refusal,
     details_change_refusal,
+    edits_actions_of,
     evidence_refusal,
+    manages_plan,
     reporting_refusal,
 )
-from tests.tenants.factories import Role, member
+from tenants.models import AuditEntry
+from tests.tenants.factories import Role, UserFactory, member
 from workflow.engine import Actor
-from workflow.services import transition_perform
+from workflow.services import TransitionRefused, transition_perform
 
 State = Action.State
 PEOPLE = ("alice", "bob", "carol", "dave", "erin", "mark", "victor")
@@ -54,9 +58,18 @@ def actions(story):
     return built
 
 
-@pytest.mark.parametrize("person", PEOPLE)
-def test_each_rule_refuses_exactly_what_its_service_refuses(story, actions, person):
-    user = getattr(story, person)
+@pytest.fixture
+def operators(db) -> dict:
+    """The service's operator, a member of no organisation, and a former one, deactivated."""
+    return {
+        "operator": UserFactory(full_name="Olive Operator", is_staff=True),
+        "former operator": UserFactory(full_name="Owen Gone", is_staff=True, is_active=False),
+    }
+
+
+@pytest.mark.parametrize("person", [*PEOPLE, "operator", "former operator"])
+def test_each_rule_refuses_exactly_what_its_service_refuses(story, actions, operators, person):
+    user = operators.get(person) or getattr(story, person)
     newcomer = member(story.tenant, Role.OFFICER, full_name="Nia Newcomer")
     for state, action in actions.items():
         actor = Actor(user, story.tenant.pk)
@@ -112,6 +125,49 @@ def test_only_managers_change_details_and_only_until_evidenced(story):
     assert refusal.not_now
     with pytest.raises(ValidationError, match="its details can no longer be changed"):
         services.action_update(action=action, by=story.alice, title="Changed after submission")
+
+
+def test_the_operator_adds_and_changes_actions_in_any_plan_but_takes_no_step(story, operators):
+    operator = operators["operator"]
+    police_plan = services.action_plan_create(
+        tenant=story.tenant,
+        framework=story.framework,
+        title="Bedfordshire Police plan",
+        owner_body=story.management_team,
+        partner=story.police,
+    )
+    for plan in (story.plan, police_plan):
+        actor = Actor(operator, story.tenant.pk)
+        assert edits_actions_of(actor, plan)
+        assert action_editing_refusal(actor, plan, "add actions to a plan") is None
+        # Managing the plan, its steps included, stays with the organisation's own people.
+        assert not manages_plan(actor, plan)
+
+    added = services.action_create(
+        plan=police_plan, by=operator, reference="1.1", title="Added by the operator"
+    )
+    services.action_update(action=added, by=operator, title="Corrected by the operator")
+    assert [
+        (entry.actor, entry.summary)
+        for entry in AuditEntry.objects.filter(
+            subject_type=AuditEntry.Subject.ACTION, subject_id=added.pk
+        ).order_by("pk")
+    ] == [(operator, "Action added"), (operator, "Details changed")]
+    with pytest.raises(TransitionRefused, match="You are not a member of this organisation"):
+        transition_perform(obj=story.action(lead_officer=story.bob), name="agree", user=operator)
+    assert ActionPlan.objects.get(pk=police_plan.pk).state == ActionPlan.State.DRAFT
+
+
+def test_a_deactivated_operator_changes_nothing(story, operators):
+    former = operators["former operator"]
+    action = story.action()
+    assert not edits_actions_of(Actor(former, story.tenant.pk), story.plan)
+    with pytest.raises(PermissionDenied, match="Only managers can change an action"):
+        services.action_update(action=action, by=former, title="Too late")
+    with pytest.raises(PermissionDenied, match="Only managers can add actions to a plan"):
+        services.action_create(plan=story.plan, by=former, reference="1.2", title="Too late")
+    assert Action.objects.get(pk=action.pk).title == "Action 1.1"
+    assert not AuditEntry.objects.filter(actor=former).exists()
 
 
 def test_a_delegate_is_not_added_to_a_withdrawn_action(story):

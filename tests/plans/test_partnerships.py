@@ -366,6 +366,28 @@ def test_a_withdrawn_action_is_not_adopted(story, agencies):
         services.action_adopt(action=act, into_plan=story.plan, by=story.alice, reference="5.1")
 
 
+def test_a_signed_off_action_stays_in_its_agencys_plan(client, story, agencies):
+    act = in_progress_with_history(story, agencies)
+    services.action_set_completion_statement(action=act, by=story.bob, text="Embedded.")
+    transition_perform(obj=act, name="submit_evidence", user=story.bob)
+    transition_perform(obj=act, name="sign_off", user=story.carol)
+    act = Action.objects.get(pk=act.pk)
+    assert adoption_refusal(Actor(story.alice, story.tenant.pk), act, story.plan).message == (
+        "Action 2.3 is signed off; a signed off action cannot be adopted."
+    )
+    with pytest.raises(ValidationError, match="a signed off action cannot be adopted"):
+        services.action_adopt(action=act, into_plan=story.plan, by=story.alice, reference="5.1")
+
+    client.force_login(story.alice)
+    response = client.post(
+        url("plan_adopt_action", pk=story.plan.pk, action_pk=act.pk), {"reference": "5.1"}
+    )
+    assert "a signed off action cannot be adopted" in response.content.decode()
+    assert Action.objects.get(pk=act.pk).plan_id == agencies.police_plan.pk
+    assert not ActionAdoption.objects.exists()
+    assert plan_history(story.plan) == []
+
+
 def test_an_action_signed_off_by_a_body_the_partnership_plan_does_not_authorise_stays(
     story, agencies
 ):

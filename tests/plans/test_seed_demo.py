@@ -8,10 +8,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from plans.demo import DEMO_PASSWORD, DemoRefused, demo_build, laming_framework_ensure
-from plans.models import Action, ActionPlan, Framework, Recommendation, Theme
+from plans.models import Action, ActionAdoption, ActionPlan, Framework, Recommendation, Theme
 from plans.services import sign_off_bodies_of_plan
-from tenants.models import Membership, SignOffBody, Tenant, User
+from plans.workflows import manages_plan
+from tenants.models import AuditEntry, Membership, SignOffBody, Tenant, User
 from tenants.scoping import across_tenants, tenant_scope
+from workflow.engine import Actor
 from workflow.models import Approval, TransitionLog
 
 TODAY = datetime.date(2009, 10, 1)
@@ -158,7 +160,7 @@ def test_withdrawn_actions_give_their_reason(demo):
 def test_sunderland_plan_is_a_draft_with_actions_led_by_different_partners(demo):
     tenant = Tenant.objects.get(slug="sunderland")
     with tenant_scope(tenant):
-        plan = ActionPlan.objects.get(tenant=tenant)
+        plan = ActionPlan.objects.get(tenant=tenant, partner__isnull=True)
         leads = list(Action.objects.filter(plan=plan).values_list("lead_partner", flat=True))
 
     assert plan.state == ActionPlan.State.DRAFT
@@ -184,7 +186,9 @@ def test_central_bedfordshire_lscb_monitors_the_plan_the_executive_endorses_it(d
 def test_sunderland_trust_board_monitors_the_plan_and_two_agencies_have_committees(demo):
     tenant = Tenant.objects.get(slug="sunderland")
     with tenant_scope(tenant):
-        plan = ActionPlan.objects.select_related("monitoring_body").get(tenant=tenant)
+        plan = ActionPlan.objects.select_related("monitoring_body").get(
+            tenant=tenant, partner__isnull=True
+        )
         committees = {
             body.name: body.partner.name
             for body in SignOffBody.objects.filter(
@@ -200,6 +204,92 @@ def test_sunderland_trust_board_monitors_the_plan_and_two_agencies_have_committe
         "Sunderland Teaching PCT safeguarding committee": "Sunderland Teaching Primary Care Trust",
     }
     assert task_group.kind == SignOffBody.Kind.TASK_AND_FINISH_GROUP
+
+
+def test_northumbria_police_keep_their_own_plan_endorsed_by_their_committee(demo):
+    tenant = Tenant.objects.get(slug="sunderland")
+    with tenant_scope(tenant):
+        plan = ActionPlan.objects.select_related("partner", "owner_body").get(
+            tenant=tenant, partner__isnull=False
+        )
+        references = sorted(Action.objects.filter(plan=plan).values_list("reference", flat=True))
+        police_lead = User.objects.get(email="police-lead.sunderland@example.org")
+        trust_manager = User.objects.get(email="manager.sunderland@example.org")
+        endorsed_by = TransitionLog.objects.get(
+            content_type=ContentType.objects.get_for_model(ActionPlan),
+            object_id=plan.pk,
+            transition="endorse",
+        ).actor.full_name
+        # Its own manager manages it; the Trust's manager, who works for the council, reads it.
+        managed_by = {
+            user.full_name: manages_plan(Actor(user, tenant.pk), plan)
+            for user in (police_lead, trust_manager)
+        }
+
+    assert (plan.title, plan.partner.name) == (
+        "Northumbria Police Laming plan",
+        "Northumbria Police",
+    )
+    assert plan.state == ActionPlan.State.ENDORSED
+    assert plan.owner_body.name == "Northumbria Police safeguarding committee"
+    assert endorsed_by == "DS Lee Charlton"
+    assert references == ["1.2", "2.1"]
+    assert managed_by == {"Det Supt Alan Reay": True, "Paul Armstrong": False}
+    assert (
+        "Sunderland Children's Trust",
+        "Northumbria Police Laming plan",
+        "Endorsed",
+    ) in demo.plans
+
+
+def test_the_trust_plan_adopted_np_1_from_the_police_plan_with_its_history(demo):
+    tenant = Tenant.objects.get(slug="sunderland")
+    with tenant_scope(tenant):
+        adoption = ActionAdoption.objects.select_related(
+            "action", "from_plan", "to_plan", "by"
+        ).get(tenant=tenant)
+        agreed = TransitionLog.objects.get(
+            content_type=ContentType.objects.get_for_model(Action),
+            object_id=adoption.action.pk,
+            transition="agree",
+        )
+        histories = {
+            plan.title: list(
+                AuditEntry.objects.filter(
+                    subject_type=AuditEntry.Subject.PLAN, subject_id=plan.pk
+                ).values_list("summary", flat=True)
+            )
+            for plan in (adoption.from_plan, adoption.to_plan)
+        }
+
+    action = adoption.action
+    assert (action.reference, action.plan_id, action.state) == (
+        "NP-1",
+        adoption.to_plan.pk,
+        Action.State.AGREED,
+    )
+    assert action.title == "Staffing review of the child abuse investigation unit"
+    assert (adoption.from_plan.title, adoption.from_reference) == (
+        "Northumbria Police Laming plan",
+        "1.1",
+    )
+    assert (adoption.to_plan.title, adoption.by.full_name) == (
+        "Children's Trust Laming plan",
+        "Paul Armstrong",
+    )
+    # Agreed by the police before the Trust adopted it; that step went with it.
+    assert agreed.actor.full_name == "Det Supt Alan Reay"
+    # Adopted while the police's plan was a draft: a record in each plan, not a variation.
+    assert histories == {
+        "Northumbria Police Laming plan": [
+            "Plan created",
+            "Action 1.1 adopted into Children's Trust Laming plan as NP-1",
+        ],
+        "Children's Trust Laming plan": [
+            "Plan created",
+            "Action NP-1 adopted from Northumbria Police Laming plan (1.1)",
+        ],
+    }
 
 
 def test_the_demos_long_overdue_action_chases_the_lscb_board_not_the_management_team(demo):
