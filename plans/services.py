@@ -710,11 +710,18 @@ def evidence_add_link(*, action: Action, by: User, url: str, description: str) -
 
 @transaction.atomic
 def plan_variation_record(
-    *, plan: ActionPlan, by: User, change: str, summary: str = "", reason: str = ""
+    *,
+    plan: ActionPlan,
+    by: User,
+    change: str,
+    summary: str = "",
+    reason: str = "",
+    labels: dict[str, str] | None = None,
+    after: dict[str, str] | None = None,
 ) -> AuditEntry:
     """Record in ``plan``'s history that what its endorsing body endorsed has changed
-    (``change``: "action 4.2 added"), and tell the body. Called inside the transaction of the
-    change it records."""
+    (``change``: "action 4.2 added"; ``after``: what it brought, field by field, if anything),
+    and tell the body. Called inside the transaction of the change it records."""
     entry = audit_record(
         tenant_id=plan.tenant_id,
         actor=by,
@@ -722,6 +729,8 @@ def plan_variation_record(
         subject_id=plan.pk,
         subject_label=plan.title,
         summary=summary or f"Variation: {change}",
+        labels=labels,
+        after=after,
         reason=reason,
         always=True,
     )
