@@ -9,6 +9,8 @@ The history a row gives is the dates of each step it reached: the workflow's own
 (agree, start, submit for sign-off, sign off), in order, up to its state. An action in progress
 whose row gives the date it was evidenced was returned by its sign-off body (or, with a date it
 was signed off, reopened); a withdrawn action was withdrawn after the last step the row dates.
+The file dates neither a return nor a reopening, and a withdrawal only when it has a column for
+it: a step without a date is known only to have happened by the import, and is dated then.
 """
 
 import datetime
@@ -600,11 +602,9 @@ def _history(
     ]
     last = action.steps[-1] if action.steps else None
     if action.state == State.IN_PROGRESS and taken == 3:
-        action.steps.append(
-            Step("send_back", State.EVIDENCED, State.IN_PROGRESS, last.on, RETURNED)
-        )
+        action.steps.append(Step("send_back", State.EVIDENCED, State.IN_PROGRESS, None, RETURNED))
     elif action.state == State.IN_PROGRESS and taken == 4:
-        action.steps.append(Step("reopen", State.SIGNED_OFF, State.IN_PROGRESS, last.on, REOPENED))
+        action.steps.append(Step("reopen", State.SIGNED_OFF, State.IN_PROGRESS, None, REOPENED))
     elif action.state == State.WITHDRAWN:
         action.steps.append(
             Step(
