@@ -305,3 +305,19 @@ def test_the_plan_history_records_the_import_once(client, story):
     client.post(page(story, "plan_import_confirm"), {"file": token})
     body = client.get(page(story, "plan")).content.decode()
     assert body.count("6 actions imported from laming-plan.csv") == 2  # the banner and history
+
+
+def test_the_operator_reads_imports_in_the_admin_and_cannot_change_them(client, story):
+    from tests.plans.imports.helpers import import_plan
+    from tests.tenants.factories import UserFactory
+
+    record = import_plan(story, csv_bytes()).record
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listed = client.get(reverse("admin:plans_planimport_changelist")).content.decode()
+    assert "laming-plan.csv" in listed
+    change = reverse("admin:plans_planimport_change", args=[record.pk])
+    assert client.get(change).status_code == 200
+    assert client.post(change, {"file_name": "other.csv"}).status_code == 403
+    delete = reverse("admin:plans_planimport_delete", args=[record.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert PlanImport.objects.get().file_name == "laming-plan.csv"
