@@ -137,6 +137,16 @@ FIELDS = (
 )
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
 REQUIRED = tuple(f.key for f in FIELDS if f.required)
+# Dates as a problem names them.
+DATE_NAMES = {
+    "due_date": "due date",
+    "agreed_on": "date agreed",
+    "started_on": "date work started",
+    "evidenced_on": "date evidenced",
+    "signed_off_on": "date signed off",
+    "withdrawn_on": "date withdrawn",
+    "progress_date": "date of the progress note",
+}
 DATE_FIELDS = (
     "due_date",
     "agreed_on",

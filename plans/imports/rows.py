@@ -5,12 +5,7 @@ dry run lists them all. A row is checked against the plan as it stands: the orga
 members and partner agencies, the bodies that may sign off the plan's actions, its framework's
 recommendations and the references already used.
 
-The history a row gives is the dates of each step it reached: the workflow's own steps
-(agree, start, submit for sign-off, sign off), in order, up to its state. An action in progress
-whose row gives the date it was evidenced was returned by its sign-off body (or, with a date it
-was signed off, reopened); a withdrawn action was withdrawn after the last step the row dates.
-The file dates neither a return nor a reopening, and a withdrawal only when it has a column for
-it: a step without a date is known only to have happened by the import, and is dated then.
+The steps its state and dates give are worked out in ``history``.
 """
 
 import datetime
@@ -22,8 +17,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from plans.imports.columns import DATE_FIELDS, FIELDS_BY_KEY, ImportChoices
+from plans.imports.columns import DATE_FIELDS, DATE_NAMES, FIELDS_BY_KEY, ImportChoices
 from plans.imports.dates import DateCell, SeenDate, doubtful_dates, read_date
+from plans.imports.history import Step, steps_for
 from plans.models import Action, ActionPlan, Partner, Rag, Recommendation
 from plans.reports.as_of import NO_RECOMMENDATION_TITLE
 from plans.services import ACTION_TEXTS, PROGRESS_TEXT, sign_off_bodies_of_plan
@@ -33,21 +29,6 @@ from tenants.text import TextRule, paragraph_text
 
 State = Action.State
 
-# The workflow's steps, in order, with the field that dates each.
-CHAIN = (
-    ("agreed_on", "agree", State.PROPOSED, State.AGREED),
-    ("started_on", "start", State.AGREED, State.IN_PROGRESS),
-    ("evidenced_on", "submit_evidence", State.IN_PROGRESS, State.EVIDENCED),
-    ("signed_off_on", "sign_off", State.EVIDENCED, State.SIGNED_OFF),
-)
-# How many of the chain's steps an action in each state has taken.
-STEPS_TAKEN = {
-    State.PROPOSED: 0,
-    State.AGREED: 1,
-    State.IN_PROGRESS: 2,
-    State.EVIDENCED: 3,
-    State.SIGNED_OFF: 4,
-}
 STATE_NAMES = {
     **{state.value: state.value for state in State},
     **{state.label.casefold(): state.value for state in State},
@@ -67,54 +48,9 @@ RAG_NAMES = {
 # service's own exports do it, so an exported file reads back as it was.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-RETURNED = (
-    "Returned to in progress by its sign-off body before the import; the file gives the date "
-    "it was evidenced, not the date or reason of the return."
-)
-REOPENED = (
-    "Reopened before the import; the file gives the date it was signed off, not the date or "
-    "reason it was reopened."
-)
-WITHDRAWN = "Withdrawn before the import; the file gives no reason."
-
-STEP_LABELS = {
-    "agree": "Agreed",
-    "start": "Started",
-    "submit_evidence": "Evidenced",
-    "sign_off": "Signed off",
-    "send_back": "Returned",
-    "reopen": "Reopened",
-    "withdraw": "Withdrawn",
-}
-# Dates as a problem names them.
-DATE_NAMES = {
-    "due_date": "due date",
-    "agreed_on": "date agreed",
-    "started_on": "date work started",
-    "evidenced_on": "date evidenced",
-    "signed_off_on": "date signed off",
-    "withdrawn_on": "date withdrawn",
-    "progress_date": "date of the progress note",
-}
 EXPORTED_RECOMMENDATION = re.compile(r"(\d+)\. \S")
 # The progress note's rule, except that a row may have none.
 PROGRESS_TEXT_OPTIONAL = paragraph_text(PROGRESS_TEXT.what, PROGRESS_TEXT.max_length)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of an imported action's history; ``on`` None: the file gives no date, so it is
-    dated when it was imported."""
-
-    name: str
-    from_state: str
-    to_state: str
-    on: datetime.date | None
-    comment: str = ""
-
-    @property
-    def label(self) -> str:
-        return STEP_LABELS[self.name]
 
 
 @dataclass
@@ -353,7 +289,7 @@ def _check_row(
         and not (key == "sign_off_body" and facts.default_body is not None)
     ]
     if action.state:
-        _history(action, day, dates, blank, found)
+        action.steps = steps_for(action.state, day, dates, blank, found)
     return action
 
 
@@ -524,101 +460,3 @@ def _progress(
         found.append(f"The row gives {given} but no progress note: give the note too.")
     action.progress_note, action.progress_date = note, day.get("progress_date")
     action.officer_rag = rag
-
-
-def _history(
-    action: ImportedAction,
-    day: dict[str, datetime.date | None],
-    dates: dict[str, DateCell],
-    blank: list[str],
-    found: list[str],
-) -> None:
-    """The steps the row's state and dates give, or the problems that stop them."""
-    written = [key for key, *_ in CHAIN if key in dates and not dates[key].empty]
-    given = [key for key in written if day.get(key) is not None]
-    state_label = State(action.state).label
-    taken = len(written)
-    gaps = [key for key, *_ in CHAIN[:taken] if key not in written]
-    if gaps:
-        found.append(
-            f"The row gives the {DATE_NAMES[written[-1]]} but not the {_names(gaps)}: give the "
-            "date of each step up to the last."
-        )
-        return
-    previous = None
-    for key in given:
-        if previous is not None and day[key] < day[previous]:
-            found.append(
-                f"The dates are out of order: the {DATE_NAMES[key]} ({dates[key].text}) is "
-                f"before the {DATE_NAMES[previous]} ({dates[previous].text})."
-            )
-            return
-        previous = key
-    if len(given) != taken:
-        return  # a date that could not be read is listed already
-    withdrawn_on = day.get("withdrawn_on")
-    if action.state == State.WITHDRAWN:
-        if taken == len(CHAIN):
-            found.append(
-                "The state is Withdrawn, but the row gives the date signed off: a signed-off "
-                "action cannot be withdrawn."
-            )
-            return
-        if withdrawn_on is not None and previous is not None and withdrawn_on < day[previous]:
-            found.append(
-                f"The dates are out of order: the date withdrawn ({dates['withdrawn_on'].text}) "
-                f"is before the {DATE_NAMES[previous]} ({dates[previous].text})."
-            )
-            return
-    else:
-        if "withdrawn_on" in dates and not dates["withdrawn_on"].empty:
-            found.append(
-                f"The row gives the date withdrawn, but the state is {state_label}: leave the "
-                "date empty, or give the state Withdrawn."
-            )
-            return
-        needed = STEPS_TAKEN[State(action.state)]
-        if taken < needed:
-            missing = [key for key, *_ in CHAIN[taken:needed]]
-            found.append(f"The state is {state_label}, so the row needs the {_names(missing)}.")
-            return
-        returned = action.state == State.IN_PROGRESS and taken > needed
-        if taken > needed and not returned:
-            extra = [key for key, *_ in CHAIN[needed:taken]]
-            found.append(
-                f"The state is {state_label}, but the row gives the {_names(extra)}: the state "
-                "and the dates disagree."
-            )
-            return
-        if needed and blank:
-            found.append(
-                f"The state is {state_label}, and an agreed action has "
-                f"{_names(blank, plain=True)}: the row gives none."
-            )
-            return
-    action.steps = [
-        Step(name, from_state, to_state, day[key])
-        for key, name, from_state, to_state in CHAIN[:taken]
-    ]
-    last = action.steps[-1] if action.steps else None
-    if action.state == State.IN_PROGRESS and taken == 3:
-        action.steps.append(Step("send_back", State.EVIDENCED, State.IN_PROGRESS, None, RETURNED))
-    elif action.state == State.IN_PROGRESS and taken == 4:
-        action.steps.append(Step("reopen", State.SIGNED_OFF, State.IN_PROGRESS, None, REOPENED))
-    elif action.state == State.WITHDRAWN:
-        action.steps.append(
-            Step(
-                "withdraw",
-                last.to_state if last else State.PROPOSED,
-                State.WITHDRAWN,
-                withdrawn_on,
-                WITHDRAWN,
-            )
-        )
-
-
-def _names(keys: list[str], *, plain: bool = False) -> str:
-    names = keys if plain else [DATE_NAMES[key] for key in keys]
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -450,7 +450,7 @@ RULES = [
     ),
     pytest.param(
         [row(state="Agreed", agreed="2009-06-01", lead="", due="")],
-        (2, "an agreed action has a lead officer and a due date: the row gives none"),
+        (2, "so the row needs a lead officer and a due date, as agreeing an action does"),
         id="agreed-without-lead-or-due-date",
     ),
     pytest.param(
@@ -756,3 +756,44 @@ def test_two_thousand_rows_are_imported_in_batches_not_row_by_row(story):
     assert TransitionLog.objects.count() == 4_000
     # A handful of reads, then a few statements per table and batch: nowhere near one per row.
     assert len(queries) <= 50, len(queries)
+
+
+def test_a_date_that_cannot_be_read_is_one_problem_not_also_a_missing_step(story):
+    found = refused(story, csv_bytes([row(state="Agreed", agreed="06/13/2009")]))
+    assert found == [
+        (
+            2,
+            "The date agreed '06/13/2009' looks like month/day/year, a US date; write the day "
+            "first (13/06/2009) or as 2009-06-13.",
+        )
+    ]
+
+
+WITHDRAWN_HEADINGS = [*HEADINGS, "Withdrawn on"]
+
+
+def test_a_withdrawn_on_column_dates_the_withdrawal(story):
+    rows = [[*row("7.1", state="Withdrawn", agreed="2009-06-01"), "2009-08-20"]]
+    import_plan(story, csv_bytes(rows, WITHDRAWN_HEADINGS))
+    action = Action.objects.get(plan=story.plan, reference="7.1")
+    assert steps_of(action)[-1] == ("withdraw", "agreed", "withdrawn", datetime.date(2009, 8, 20))
+    assert action.state == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (
+            [*row(state="Withdrawn", agreed="2009-06-01"), "2009-05-20"],
+            "the date withdrawn (2009-05-20) is before the date agreed (2009-06-01)",
+        ),
+        (
+            [*row(state="Agreed", agreed="2009-06-01"), "2009-08-20"],
+            "The row gives the date withdrawn, but the state is Agreed",
+        ),
+    ],
+    ids=["before-the-last-step", "not-withdrawn"],
+)
+def test_a_withdrawn_date_must_fit_the_state_and_the_steps(story, cells, message):
+    found = refused(story, csv_bytes([cells], WITHDRAWN_HEADINGS))
+    assert has(found, 2, message), found
