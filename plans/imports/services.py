@@ -19,7 +19,13 @@ from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from plans.imports.columns import FileColumn, ImportChoices, file_columns, suggested_columns
+from plans.imports.columns import (
+    REQUIRED,
+    FileColumn,
+    ImportChoices,
+    file_columns,
+    suggested_columns,
+)
 from plans.imports.rows import ImportedAction, PlanFacts, check_rows, choice_problems
 from plans.models import (
     Action,
@@ -76,6 +82,7 @@ class PlanFile:
     suggested: dict[str, int]
     rows: int
     problems: list[Problem]
+    sheet: str = ""
 
     @property
     def ok(self) -> bool:
@@ -89,9 +96,21 @@ def _rows(table: Table) -> list[tuple[int, list]]:
     return rows
 
 
+def _holds_actions(headings: list) -> bool:
+    """A sheet whose headings name the fields every row needs: in a workbook the service
+    exported, the plan's sheet after the summary."""
+    return set(REQUIRED) <= set(suggested_columns(headings))
+
+
 def _open(file: IO[bytes]) -> tuple[Table, list[tuple[int, list]]]:
     file.seek(0)
-    table = open_table(file, name=file.name or "", size=file.size, limits=_limits())
+    table = open_table(
+        file,
+        name=file.name or "",
+        size=file.size,
+        limits=_limits(),
+        sheet_fits=_holds_actions,
+    )
     rows = _rows(table) if table.headings is not None else []
     return table, rows
 
@@ -110,6 +129,7 @@ def plan_file_read(*, file) -> PlanFile:
         suggested=suggested_columns(table.headings or []),
         rows=len(rows),
         problems=list(table.problems),
+        sheet=table.sheet,
     )
 
 

@@ -13,7 +13,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -70,6 +70,8 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     records: Iterator | None = None
     headings: list[Any] | None = None
+    # The workbook's sheet read, for a workbook.
+    sheet: str = ""
 
     @property
     def ok(self) -> bool:
@@ -113,10 +115,21 @@ class Table:
             close()
 
 
-def open_table(file: IO[bytes], *, name: str, size: int | None, limits: Limits) -> Table:
+def open_table(
+    file: IO[bytes],
+    *,
+    name: str,
+    size: int | None,
+    limits: Limits,
+    sheet_fits: Callable[[list[Any]], bool] | None = None,
+) -> Table:
     """Open ``file`` (its name as the person gave it, its size in bytes if known) and read its
     headings. On any problem with the file as a whole, ``problems`` says what and there are no
-    rows to read."""
+    rows to read.
+
+    A workbook's first sheet is read, or, given ``sheet_fits`` (a test of a sheet's first row),
+    the one sheet whose headings fit: a workbook may open with a summary before its data.
+    """
     table = Table(name=name, size=size or 0, limits=limits)
     try:
         name = clean_file_name(name)
@@ -148,7 +161,7 @@ def open_table(file: IO[bytes], *, name: str, size: int | None, limits: Limits) 
                 "The file is not a genuine Excel workbook (.xlsx): it may be damaged, or another "
                 "kind of file renamed. Open it in your spreadsheet and save it as .xlsx again."
             )
-        table.records = _xlsx_rows(content, table)
+        table.records = _xlsx_rows(content, table, sheet_fits)
     else:
         if content.startswith(XLSX_SIGNATURE):
             return table.refuse(
@@ -202,7 +215,9 @@ def _csv_records(reader, table: Table) -> Iterator[list[Any]]:
         )
 
 
-def _xlsx_rows(content: bytes, table: Table) -> Iterator[tuple[Any, ...]] | None:
+def _xlsx_rows(
+    content: bytes, table: Table, sheet_fits: Callable[[list[Any]], bool] | None
+) -> Iterator[tuple[Any, ...]] | None:
     from openpyxl import load_workbook
 
     limits = table.limits
@@ -225,16 +240,38 @@ def _xlsx_rows(content: bytes, table: Table) -> Iterator[tuple[Any, ...]] | None
         # openpyxl raises many kinds of error (zip, XML, key, type, value) on a damaged file.
         table.refuse(_damaged_workbook())
         return None
-    return _xlsx_records(workbook, table)
+    return _xlsx_records(workbook, table, sheet_fits)
 
 
-def _xlsx_records(workbook, table: Table) -> Iterator[tuple[Any, ...]]:
+def _xlsx_records(
+    workbook, table: Table, sheet_fits: Callable[[list[Any]], bool] | None
+) -> Iterator[tuple[Any, ...]]:
     try:
-        if not workbook.worksheets:
+        sheets = workbook.worksheets
+        if not sheets:
             table.problems.append(Problem(None, "The workbook has no sheets."))
             return
+        sheet = sheets[0]
+        if sheet_fits is not None and len(sheets) > 1:
+            fitting = [
+                each
+                for each in sheets
+                if sheet_fits(list(next(each.iter_rows(max_row=1, values_only=True), ())))
+            ]
+            if len(fitting) > 1:
+                names = ", ".join(f"'{each.title}'" for each in fitting)
+                table.problems.append(
+                    Problem(
+                        None,
+                        f"The workbook has {len(fitting)} sheets that could be imported "
+                        f"({names}): delete the others, or save the one to import as CSV.",
+                    )
+                )
+                return
+            sheet = fitting[0] if fitting else sheet
+        table.sheet = sheet.title
         # A read-only sheet is read a row at a time as it is asked for.
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
+        yield from sheet.iter_rows(values_only=True)
     except Exception:
         # A sheet's XML can be damaged part-way through; openpyxl raises various errors.
         table.problems.append(Problem(None, _damaged_workbook()))

@@ -79,20 +79,34 @@ def lived_plan(story):
     return story.plan
 
 
-def exported_csv(plan) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for cells in table(plan_report(plan=plan, as_of=timezone.localdate())):
-        writer.writerow(["" if cell is None else cell for cell in cells])
-    return ("\ufeff" + out.getvalue()).encode()
+def exported(plan, kind: str) -> bytes:
+    """The plan's report as of today as the service exports it: with the report formats'
+    own writers where they are built, otherwise written here the same way (``COLUMNS`` and
+    ``table``; dates as ISO text in CSV and as dates in a workbook that opens with a summary)."""
+    report = plan_report(plan=plan, as_of=timezone.localdate())
+    try:
+        from plans.reports.formats import report_file
+    except ImportError:
+        return _written_here(report, kind)
+    return report_file(report, kind).content
 
 
-def exported_xlsx(plan) -> bytes:
+def _written_here(report, kind: str) -> bytes:
+    if kind == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for cells in table(report):
+            writer.writerow(["" if cell is None else cell for cell in cells])
+        return ("\ufeff" + out.getvalue()).encode()
     workbook = Workbook()
-    sheet = workbook.active
+    summary = workbook.active
+    summary.title = "Summary"
+    summary.append([report.tenant_name])
+    summary.append([f"Progress as of {report.as_of:%d %B %Y}"])
+    sheet = workbook.create_sheet(report.plan_title[:31])
     sheet.append(COLUMNS)
-    for cells in table(plan_report(plan=plan, as_of=timezone.localdate())):
+    for cells in table(report):
         sheet.append(cells)
     out = io.BytesIO()
     workbook.save(out)
@@ -146,10 +160,11 @@ def states(plan, day):
 def test_an_exported_plan_imports_back_with_the_same_actions_states_and_dates(
     story, lived_plan, kind
 ):
-    content = exported_csv(lived_plan) if kind == "csv" else exported_xlsx(lived_plan)
-    file = upload(content, f"laming-progress.{kind}")
+    file = upload(exported(lived_plan, kind), f"laming-progress.{kind}")
     read = plan_file_read(file=file)
     assert read.ok and read.rows == 6
+    if kind == "xlsx":
+        assert read.sheet == "Laming action plan"  # after the summary
     copy = new_plan(story)
 
     report = plan_import(
@@ -166,3 +181,19 @@ def test_an_exported_plan_imports_back_with_the_same_actions_states_and_dates(
         assert states(copy, ago(days)) == states(lived_plan, ago(days)), days
     returned = Action.objects.get(plan=copy, reference="1.4")
     assert returned.state == "in_progress" and returned.sign_off_body == story.lscb
+
+
+def test_a_workbook_with_several_plans_sheets_is_refused_naming_them(story, lived_plan):
+    workbook = Workbook()
+    workbook.active.title = "Summary"
+    for title in ("Laming plan", "Police plan"):
+        sheet = workbook.create_sheet(title)
+        sheet.append(COLUMNS)
+        sheet.append(["Theme", "1. Rec", "1.1", "An action"])
+    out = io.BytesIO()
+    workbook.save(out)
+    read = plan_file_read(file=upload(out.getvalue(), "every-plan.xlsx"))
+    assert [problem.message for problem in read.problems] == [
+        "The workbook has 2 sheets that could be imported ('Laming plan', 'Police plan'): "
+        "delete the others, or save the one to import as CSV."
+    ]
