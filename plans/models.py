@@ -472,7 +472,7 @@ class PlanImport(TenantOwnedModel):
         indexes = [models.Index(fields=["tenant", "plan", "at"], name="planimport_tenant_plan")]
 
     def __str__(self):
-        return f"{self.file_name} imported into {self.plan_id}"
+        return self.file_name
 
 
 # Guardian's permission tables, one per model with a real foreign key (a join, not a generic

@@ -754,8 +754,9 @@ def test_two_thousand_rows_are_imported_in_batches_not_row_by_row(story):
     assert report.record.actions == 2_000
     assert Action.objects.filter(plan=story.plan).count() == 2_000
     assert TransitionLog.objects.count() == 4_000
-    # A handful of reads, then a few statements per table and batch: nowhere near one per row.
-    assert len(queries) <= 50, len(queries)
+    # A handful of reads, then a few statements per table and batch: nowhere near one per row
+    # (SQLite, the demo's database, takes fewer rows in a statement).
+    assert len(queries) <= (50 if connection.vendor == "postgresql" else 200), len(queries)
 
 
 def test_a_date_that_cannot_be_read_is_one_problem_not_also_a_missing_step(story):
