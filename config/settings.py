@@ -220,7 +220,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 REQUEST_BODY_MAX_BYTES = EVIDENCE_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
 # A framework file checked but not yet imported waits this long for its confirmation; then the
 # check is forgotten and the hourly clean-up removes the file.
-FRAMEWORK_IMPORT_HOLD_SECONDS = env_int("FRAMEWORK_IMPORT_HOLD_SECONDS", 24 * 60 * 60, minimum=60)
+IMPORT_HOLD_SECONDS = env_int("IMPORT_HOLD_SECONDS", 24 * 60 * 60, minimum=60)
 # An action due within this many days and not yet evidenced is amber on the schedule.
 RAG_DUE_SOON_DAYS = env_int("RAG_DUE_SOON_DAYS", 28, minimum=1)
 

@@ -17,6 +17,7 @@ from plans.models import (
     ActionPlan,
     Evidence,
     Framework,
+    PlanImport,
     ProgressUpdate,
     PublishedReport,
     Recommendation,
@@ -407,6 +408,17 @@ class ProgressUpdateAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
     list_select_related = ("tenant", "action", "author")
     search_fields = ("text", "action__reference", "action__title")
     raw_id_fields = ("action", "author")
+
+
+@admin.register(PlanImport)
+class PlanImportAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """An existing plan brought in from a file, with its history: who, when, which file. Made on
+    the plan's pages; the history it wrote is read, never rewritten."""
+
+    list_display = ("at", "plan", "file_name", "by", "actions", "steps", "tenant")
+    list_filter = ("tenant",)
+    list_select_related = ("tenant", "plan", "by")
+    search_fields = ("file_name", "sha256", "plan__title")
 
 
 @admin.register(Evidence)

@@ -245,8 +245,18 @@ class Action(TenantOwnedModel, WorkflowModel):
         related_name="+",
         editable=False,
     )
+    # When the action came into the plan: for one imported with its history, the earliest date
+    # the file gives it (``plan_import`` says which import).
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    plan_import = models.ForeignKey(
+        "PlanImport",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
 
     same_tenant_relations = ("plan", "lead_partner", "sign_off_body")
     same_tenant_people = ("lead_officer",)
@@ -354,7 +364,16 @@ class ProgressUpdate(TenantOwnedModel):
     text = models.TextField(validators=[ParagraphText(max_length=PARAGRAPH_MAX_LENGTH)])
     # The author's own judgement, shown beside the schedule RAG the service computes.
     rag = models.CharField("RAG rating", max_length=10, choices=Rag.choices)
+    # When the note was written; for one imported with its plan, the date the file gives it.
     created_at = models.DateTimeField(default=timezone.now)
+    plan_import = models.ForeignKey(
+        "PlanImport",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
 
     same_tenant_relations = ("action",)
     same_tenant_people = ("author",)
@@ -429,6 +448,31 @@ class ActionAdoption(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.from_reference} adopted as {self.to_reference}"
+
+
+class PlanImport(TenantOwnedModel):
+    """An existing action plan brought in from a spreadsheet, with its actions' past steps and
+    progress. The history it wrote is marked as recorded later, by ``by`` on ``at``, from this
+    file (its name and SHA-256), and keeps the dates the file gives."""
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.PROTECT, related_name="imports")
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    actions = models.PositiveIntegerField(default=0)
+    steps = models.PositiveIntegerField(default=0)
+    progress_updates = models.PositiveIntegerField(default=0)
+
+    same_tenant_relations = ("plan",)
+    same_tenant_people = ("by",)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["tenant", "plan", "at"], name="planimport_tenant_plan")]
+
+    def __str__(self):
+        return self.file_name
 
 
 # Guardian's permission tables, one per model with a real foreign key (a join, not a generic

@@ -1,5 +1,6 @@
 """Tenant-scoped reads for plans and actions. Query counts here do not grow with row counts."""
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,7 +36,12 @@ from plans.models import (
     schedule_rag,
 )
 from tenants.models import AuditEntry, Tenant, User
-from workflow.selectors import TimelineEntry, newest_first, workflow_timeline
+from workflow.selectors import (
+    TimelineEntry,
+    newest_first,
+    recorded_later_text,
+    workflow_timeline,
+)
 
 
 def frameworks_visible(*, tenant: Tenant) -> QuerySet[Framework]:
@@ -372,6 +378,7 @@ def action_detail(*, tenant: Tenant, pk: int) -> Action:
             "lead_partner",
             "sign_off_body",
             "evidence_submitted_by",
+            "plan_import__by",
         )
         .prefetch_related(
             _latest_progress(),
@@ -399,6 +406,20 @@ def action_timeline(*, action: Action) -> list[TimelineEntry]:
     three more queries (state changes, approvals, other changes) whatever the history's length.
     """
     entries = workflow_timeline(obj=action)
+    imported = action.plan_import
+    recorded = (
+        recorded_later_text(
+            by=imported.by, at=imported.at, source=f"imported from {imported.file_name}"
+        )
+        if imported is not None
+        else ""
+    )
+    if recorded:
+        # The steps the import wrote say from which file, as its progress notes do.
+        entries = [
+            dataclasses.replace(entry, recorded=recorded) if entry.recorded else entry
+            for entry in entries
+        ]
     for update in action.progress_newest_first:
         entries.append(
             TimelineEntry(
@@ -408,6 +429,7 @@ def action_timeline(*, action: Action) -> list[TimelineEntry]:
                 actor=update.author,
                 text=update.text,
                 detail=update,
+                recorded=recorded if update.plan_import_id else "",
             )
         )
     for item in action.evidence.all():

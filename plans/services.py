@@ -53,7 +53,7 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.rules import administer_refusal
-from tenants.services import Recorded
+from tenants.services import Recorded, audit_record
 from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
 
@@ -766,13 +766,29 @@ def evidence_add_link(*, action: Action, by: User, url: str, description: str) -
 
 @transaction.atomic
 def plan_variation_record(
-    *, plan: ActionPlan, by: User, change: str, summary: str = "", reason: str = ""
+    *,
+    plan: ActionPlan,
+    by: User,
+    change: str,
+    summary: str = "",
+    reason: str = "",
+    labels: dict[str, str] | None = None,
+    after: dict[str, str] | None = None,
 ) -> AuditEntry:
     """Record in ``plan``'s history that what its endorsing body endorsed has changed
-    (``change``: "action 4.2 added"), and tell the body. Called inside the transaction of the
-    change it records."""
-    entry = PLAN_CHANGES.event(
-        plan, by=by, summary=summary or f"Variation: {change}", reason=reason
+    (``change``: "action 4.2 added"; ``after``: what it brought, field by field, if anything),
+    and tell the body. Called inside the transaction of the change it records."""
+    entry = audit_record(
+        tenant_id=plan.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PLAN,
+        subject_id=plan.pk,
+        subject_label=plan.title,
+        summary=summary or f"Variation: {change}",
+        labels=labels,
+        after=after,
+        reason=reason,
+        always=True,
     )
     plan_varied.send(sender=ActionPlan, plan=plan, entry=entry, change=change, by=by)
     return entry

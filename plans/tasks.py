@@ -2,9 +2,12 @@
 
 from celery import shared_task
 
-from plans.frameworks.held import held_files_remove_old
+from plans.frameworks.held import FRAMEWORK_FILES
+from plans.imports.held import PLAN_FILES
 
 
-@shared_task(name="plans.framework_files_remove_old", acks_late=True)
-def framework_files_remove_old_task() -> int:
-    return held_files_remove_old()
+@shared_task(name="plans.import_files_remove_old", acks_late=True)
+def import_files_remove_old_task() -> int:
+    """Files checked for an import (a framework or a plan) and never confirmed, once older
+    than IMPORT_HOLD_SECONDS."""
+    return FRAMEWORK_FILES.remove_old() + PLAN_FILES.remove_old()

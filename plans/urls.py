@@ -2,6 +2,7 @@ from django.urls import path
 
 from plans import views
 from plans.frameworks import views as framework_views
+from plans.imports import views as import_views
 from plans.reports import views as report_views
 
 urlpatterns = [
@@ -28,6 +29,17 @@ urlpatterns = [
     path("plans/<int:pk>/steps/<str:name>/", views.plan_transition, name="plan_step"),
     path("plans/<int:pk>/actions/new/", views.action_new, name="action_new"),
     path("plans/<int:pk>/adopt/", views.plan_adopt, name="plan_adopt"),
+    path("plans/<int:pk>/import/", import_views.plan_import_upload, name="plan_import"),
+    path(
+        "plans/<int:pk>/import/columns/",
+        import_views.plan_import_columns,
+        name="plan_import_columns",
+    ),
+    path(
+        "plans/<int:pk>/import/confirm/",
+        import_views.plan_import_confirm,
+        name="plan_import_confirm",
+    ),
     path(
         "plans/<int:pk>/adopt/actions/<int:action_pk>/",
         views.plan_adopt_action,

@@ -88,6 +88,7 @@ class TransitionLogAdmin(ReadOnlyAdmin):
         "from_state",
         "to_state",
         "actor",
+        "recorded_at",
     )
     list_filter = ("tenant", "content_type", "transition")
     list_select_related = ("tenant", "content_type", "actor")

@@ -18,7 +18,14 @@ class TransitionLog(TenantOwnedModel):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     comment = models.TextField(blank=True)
+    # When the step happened. For history written down later (a plan brought in with its past
+    # steps), the date it happened on, and ``recorded_at`` and ``recorded_by`` say when and by
+    # whom it was written down; both are empty for a step recorded as it was taken.
     at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["at", "pk"]
@@ -30,6 +37,10 @@ class TransitionLog(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.transition}: {self.from_state} -> {self.to_state}"
+
+    @property
+    def recorded_later(self) -> bool:
+        return self.recorded_at is not None
 
 
 class Approval(TenantOwnedModel):

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from tenants.models import Membership, SignOffBody, SignOffBodyMember, User
 from workflow.engine import Actor, Transition, WorkflowModel
@@ -48,7 +50,7 @@ def approval_history(*, obj: WorkflowModel) -> list[Approval]:
 
 def transition_history(*, obj: WorkflowModel) -> list[TransitionLog]:
     """Every state change of ``obj``, oldest first."""
-    return list(TransitionLog.objects.filter(**_of(obj)).select_related("actor"))
+    return list(TransitionLog.objects.filter(**_of(obj)).select_related("actor", "recorded_by"))
 
 
 # -- approvals towards a quorum ----------------------------------------------------------------
@@ -163,6 +165,17 @@ class TimelineEntry:
     from_state: str = ""  # state labels, for transitions
     to_state: str = ""
     detail: Any = None
+    # For history written down later than it happened: by whom and when, in words. ``at`` is
+    # then the date it happened on, without a time of day.
+    recorded: str = ""
+
+
+def recorded_later_text(*, by: User | None, at: datetime.datetime, source: str = "") -> str:
+    """The words for history written down later: "Recorded later, imported from plan.xlsx by
+    Erin Admin on 24 November 2026" (``source``: "imported from plan.xlsx")."""
+    when = date_format(timezone.localtime(at), "j F Y")
+    source = f", {source}" if source else ""
+    return f"Recorded later{source} by {by or 'someone since removed'} on {when}"
 
 
 def workflow_timeline(*, obj: WorkflowModel) -> list[TimelineEntry]:
@@ -182,6 +195,11 @@ def workflow_timeline(*, obj: WorkflowModel) -> list[TimelineEntry]:
                 from_state=obj.state_label(log.from_state),
                 to_state=obj.state_label(log.to_state),
                 detail=log,
+                recorded=(
+                    recorded_later_text(by=log.recorded_by, at=log.recorded_at)
+                    if log.recorded_at
+                    else ""
+                ),
             )
         )
     for approval in approval_history(obj=obj):

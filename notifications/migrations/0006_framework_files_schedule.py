@@ -1,9 +1,9 @@
-"""The hourly clean-up of framework files checked and never imported, beside the sweep and
+"""The hourly clean-up of files checked for an import (a framework or a plan) and never imported, beside the sweep and
 the relay on the schedule kept in the database."""
 
 from django.db import migrations
 
-CLEAN_UP = "Framework files never imported"
+CLEAN_UP = "Import files never imported"
 
 
 def install(apps, schema_editor):
@@ -12,7 +12,7 @@ def install(apps, schema_editor):
     every_hour, _ = IntervalSchedule.objects.get_or_create(every=3600, period="seconds")
     PeriodicTask.objects.get_or_create(
         name=CLEAN_UP,
-        defaults={"task": "plans.framework_files_remove_old", "interval": every_hour},
+        defaults={"task": "plans.import_files_remove_old", "interval": every_hour},
     )
 
 

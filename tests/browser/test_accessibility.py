@@ -369,6 +369,38 @@ def framework_upload(content: bytes, answer: str) -> Callable[[Page, Site], None
     return visit
 
 
+PLAN_CSV = (
+    b"Reference,Action,Lead officer,Lead partner,Due date,State,Agreed on\n"
+    b"70.1,Audit case files,Bob Officer,Bedfordshire Police,31/03/2010,Agreed,01/06/2009\n"
+)
+
+
+def plan_import(
+    content: bytes, answer: str, *, check: bool = True, body: str = ""
+) -> Callable[[Page, Site], None]:
+    """Upload a plan's file and (``check``) check it with the suggested columns, ``body``
+    signing off the rows that name none: the page shows the columns, the check or the file's
+    problems."""
+
+    def visit(page: Page, site: Site) -> None:
+        page.goto(tenant_url("plan_import", pk=site.story.plan.pk))
+        page.get_by_label("Upload the file").set_input_files(
+            files=[{"name": "plan.csv", "mimeType": "text/csv", "buffer": content}]
+        )
+        page.get_by_role("button", name="Upload and choose columns").click()
+        heading = page.get_by_role("heading", level=1)
+        if check:
+            expect(heading).to_have_text("Choose the columns to import")
+            if body:
+                page.get_by_label("Sign-off body of actions whose row names none").select_option(
+                    label=body
+                )
+            page.get_by_role("button", name="Check the file").click()
+        expect(heading).to_have_text(answer)
+
+    return visit
+
+
 def ask_for_a_reset_too_often(page: Page, email: str) -> None:
     heading = page.get_by_role("heading", level=1)
     for answer in ["Check your e-mail"] * 3 + ["Too many attempts"]:  # three an hour an address
@@ -577,6 +609,37 @@ VISITS = [
         "framework-import-problems",
         framework_upload(FRAMEWORK_CSV.replace(b"Supervision", b"Referrals"), "Import a framework"),
         ("tenant-admin",),
+    ),
+    Visit(
+        "plan-import",
+        lambda page, site: page.goto(tenant_url("plan_import", pk=site.story.plan.pk)),
+        MANAGING,
+    ),
+    Visit(
+        "plan-import-errors",
+        send(
+            lambda site: tenant_url("plan_import", pk=site.story.plan.pk),
+            {},
+            "Upload and choose columns",
+        ),
+        MANAGING,
+    ),
+    Visit(
+        "plan-import-columns",
+        plan_import(PLAN_CSV, "Choose the columns to import", check=False),
+        MANAGING,
+    ),
+    Visit(
+        "plan-import-check",
+        plan_import(PLAN_CSV, "Check the actions before importing", body="LSCB board"),
+        MANAGING,
+    ),
+    Visit(
+        "plan-import-problems",
+        plan_import(
+            PLAN_CSV.replace(b"Bob Officer", b"Zara Nobody"), "Choose the columns to import"
+        ),
+        MANAGING,
     ),
     Visit("people", go(tenant_url("people")), ("tenant-admin",)),
     Visit("invite", go(tenant_url("invitation_new")), ("tenant-admin",)),

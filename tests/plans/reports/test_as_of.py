@@ -231,6 +231,58 @@ def test_an_adopted_action_is_in_the_agency_plan_before_and_the_partnership_plan
     assert list(rows_by_reference(plan_report(plan=story.plan, as_of=after))) == ["4.1"]
 
 
+def test_a_report_of_an_imported_plan_as_of_a_past_date_shows_the_states_of_that_date(story):
+    from tests.plans.imports.helpers import csv_bytes, import_plan, row
+
+    import_plan(
+        story,
+        csv_bytes(
+            [
+                row(
+                    "1.1",
+                    state="Signed off",
+                    agreed="2009-05-01",
+                    started="2009-05-02",
+                    evidenced="2009-09-01",
+                    signed_off="2009-10-05",
+                    rag="Amber",
+                    progress="Protocol drafted.",
+                    progress_dated="2009-08-14",
+                ),
+                row("1.2", state="In progress", agreed="2009-09-01", started="2009-09-02"),
+            ]
+        ),
+    )
+
+    before = plan_report(plan=story.plan, as_of=datetime.date(2009, 4, 30))
+    assert list(rows_by_reference(before)) == []
+    may = rows_by_reference(plan_report(plan=story.plan, as_of=datetime.date(2009, 5, 1)))
+    assert list(may) == ["1.1"] and may["1.1"].state == Action.State.AGREED
+    august = rows_by_reference(plan_report(plan=story.plan, as_of=datetime.date(2009, 8, 31)))
+    assert august["1.1"].state == Action.State.IN_PROGRESS
+    assert (august["1.1"].progress_note, august["1.1"].officer_rag) == (
+        "Protocol drafted.",
+        "amber",
+    )
+    assert august["1.1"].progress_date == datetime.date(2009, 8, 14)
+    september = rows_by_reference(plan_report(plan=story.plan, as_of=datetime.date(2009, 9, 1)))
+    assert (september["1.1"].state, september["1.2"].state) == (
+        Action.State.EVIDENCED,
+        Action.State.AGREED,
+    )
+    october = plan_report(plan=story.plan, as_of=datetime.date(2009, 10, 5))
+    signed = rows_by_reference(october)["1.1"]
+    assert signed.state == Action.State.SIGNED_OFF
+    assert signed.step_dates == {
+        Action.State.AGREED: datetime.date(2009, 5, 1),
+        Action.State.IN_PROGRESS: datetime.date(2009, 5, 2),
+        Action.State.EVIDENCED: datetime.date(2009, 9, 1),
+        Action.State.SIGNED_OFF: datetime.date(2009, 10, 5),
+    }
+    assert rows_by_reference(october)["1.2"].state == Action.State.IN_PROGRESS
+    assert october.counts.state_count(Action.State.SIGNED_OFF) == 1
+
+
 def test_signed_off_over_time_counts_actions_signed_off_at_each_month_end(story, day):
     with time_machine.travel(at(day), tick=False):
         story.action_in(Action.State.SIGNED_OFF, "1.1")

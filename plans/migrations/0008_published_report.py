@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('plans', '0006_text_rules'),
+        ('plans', '0007_plan_import'),
         ('tenants', '0003_text_rules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
