@@ -50,7 +50,7 @@ def _membership(tenant: Tenant | int, user: User | None) -> Membership | None:
 
 
 def _is_operator(user: User | None) -> bool:
-    return user is not None and user.is_authenticated and user.is_active and user.is_staff
+    return user is not None and user.is_authenticated and user.is_operator
 
 
 def _administers(by: User | None, tenant: Tenant | int, membership: Membership | None) -> bool:

@@ -19,11 +19,7 @@ def framework_import_refusal(*, by: User, tenant: Tenant | None) -> Refusal | No
     """A tenant's own framework: whoever may administer the tenant. A national framework, which
     every tenant reads: the service's operator, with the admin's permissions on frameworks."""
     if tenant is None:
-        if not (
-            by.is_active
-            and by.is_staff
-            and by.has_perms(["plans.add_framework", "plans.change_framework"])
-        ):
+        if not (by.is_operator and by.has_perms(["plans.add_framework", "plans.change_framework"])):
             return Refusal(
                 "Only the service's operator, with permission to add and change frameworks, "
                 "can import a national framework."
