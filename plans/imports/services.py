@@ -208,8 +208,10 @@ def plan_import(
         plan=plan, file_name=file.name or "", sha256=table.sha256, choices=choices
     )
     report.problems.extend(table.problems)
+    # Columns may hold values below no heading; each can be chosen (``file_columns``).
+    width = max([len(table.headings or [])] + [len(cells) for _row, cells in rows])
     if dry_run:
-        _check(report, plan, rows, width=len(table.headings or []))
+        _check(report, plan, rows, width=width)
         return report
     try:
         with transaction.atomic():
@@ -224,7 +226,7 @@ def plan_import(
             if refusal is not None:
                 refusal.raise_error()
             report.plan = plan
-            _check(report, plan, rows, width=len(table.headings or []))
+            _check(report, plan, rows, width=width)
             if not report.ok:
                 raise PlanImportRefused(report)
             _write(report, by=by)
