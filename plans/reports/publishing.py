@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from plans.models import ActionPlan, PublishedReport
 from plans.reports.as_of import plan_report
 from plans.reports.formats import report_file
+from plans.reports.formats.pdf import PdfUnavailable
 from plans.workflows import publishing_refusal
 from tenants.models import AuditEntry, User
 from tenants.services import audit_record
@@ -64,7 +65,10 @@ def report_publish(
     problems = report_dates_refusal(as_of=as_of, since=since, today=today)
     if problems:
         raise ValidationError(problems)
-    made = report_file(plan_report(plan=plan, as_of=as_of, since=since), format)
+    try:
+        made = report_file(plan_report(plan=plan, as_of=as_of, since=since), format)
+    except PdfUnavailable as error:
+        raise ValidationError({"format": str(error)}) from None
     published = PublishedReport(
         tenant_id=plan.tenant_id,
         plan=plan,

@@ -14,6 +14,7 @@ from plans.models import ActionPlan, PublishedReport
 from plans.reports.as_of import plan_report
 from plans.reports.dashboard import organisation_dashboard
 from plans.reports.formats import FORMATS, report_file
+from plans.reports.formats.pdf import PdfUnavailable
 from plans.reports.forms import PublishForm, ReportDatesForm
 from plans.reports.publishing import published_reports_of, report_publish
 from plans.reports.tenant import tenant_progress
@@ -88,7 +89,15 @@ def report_download(request: HttpRequest, tenant_slug: str, pk: int, fmt: str) -
         # A download link with a bad date answers with the page, which says what is wrong.
         return report_page(request, tenant_slug, pk)
     as_of, since = form.dates()
-    made = report_file(plan_report(plan=plan, as_of=as_of, since=since), fmt)
+    try:
+        made = report_file(plan_report(plan=plan, as_of=as_of, since=since), fmt)
+    except PdfUnavailable as error:
+        # A server without Pango still serves every other format; the page says why.
+        messages.error(request, str(error))
+        return redirect(
+            reverse("report", kwargs={"tenant_slug": request.tenant.slug, "pk": plan.pk})
+            + _download_query(as_of, since)
+        )
     response = HttpResponse(made.content, content_type=made.content_type)
     response["Content-Disposition"] = f'attachment; filename="{made.filename}"'
     return _no_store(response)

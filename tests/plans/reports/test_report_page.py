@@ -4,6 +4,7 @@ message for a date that cannot be reported on."""
 import csv
 import datetime
 import io
+import sys
 
 import pytest
 import time_machine
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from plans import services as plan_services
-from plans.models import Action
+from plans.models import Action, PublishedReport
 from tests.plans.reports.test_as_of import at
 
 
@@ -138,3 +139,25 @@ def test_the_report_page_runs_the_same_queries_for_few_or_many_actions(client, s
     with CaptureQueriesContext(connection) as many:
         client.get(address)
     assert len(many) == len(few)
+
+
+def test_without_pdf_support_the_page_says_why_and_nothing_is_published(client, story, monkeypatch):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    client.force_login(story.alice)
+
+    download = client.get(url("report_download", story, pk=story.plan.pk, fmt="pdf"), follow=True)
+    publish = client.post(
+        url("report_publish", story, pk=story.plan.pk),
+        {
+            "meeting": "LSCB board",
+            "meeting_date_day": "1",
+            "meeting_date_month": "10",
+            "meeting_date_year": "2027",
+            "format": "pdf",
+        },
+    )
+
+    assert "PDF reports cannot be made on this server" in download.content.decode()
+    assert publish.status_code == 400
+    assert "PDF reports cannot be made on this server" in publish.content.decode()
+    assert not PublishedReport.objects.exists()
