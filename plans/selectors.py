@@ -281,7 +281,7 @@ def plan_actions(
             and (text_matches is None or pk in text_matches)
         ):
             order = (theme_key if theme_key is not None else 10_000, number or 0)
-            matching.append(((*order, _reference_key(reference)), pk, theme_key))
+            matching.append(((*order, reference_key(reference)), pk, theme_key))
     matching.sort()
 
     page = Paginator(matching, PLAN_PAGE_SIZE).get_page(page_number)
@@ -331,7 +331,7 @@ def plan_actions(
     )
 
 
-def _reference_key(reference: str) -> tuple:
+def reference_key(reference: str) -> tuple:
     # "3.10" sorts after "3.9": compare the numeric parts as numbers.
     parts = []
     for part in reference.replace("-", ".").split("."):
@@ -515,5 +515,5 @@ def agency_actions_to_adopt(*, tenant: Tenant) -> list[AgencyPlanActions]:
         action.plan = plans[action.plan_id].plan
         plans[action.plan_id].actions.append(action)
     for group in plans.values():
-        group.actions.sort(key=lambda a: _reference_key(a.reference))
+        group.actions.sort(key=lambda a: reference_key(a.reference))
     return [group for group in plans.values() if group.actions]

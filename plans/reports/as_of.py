@@ -46,6 +46,7 @@ from plans.reports.report import (
     ReportRow,
     ReportTheme,
 )
+from plans.selectors import reference_key
 from tenants.models import AuditEntry
 from workflow.models import TransitionLog
 
@@ -298,14 +299,6 @@ def _latest_progress(
     return latest
 
 
-def _reference_key(reference: str) -> tuple:
-    # "3.10" sorts after "3.9": compare the numeric parts as numbers.
-    parts = []
-    for part in reference.replace("-", ".").split("."):
-        parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
-    return tuple(parts)
-
-
 def _schedule_rag(stood: _Stood, day: datetime.date) -> str | None:
     return rag_for(state=stood.state, due_date=stood.due_date, today=day)
 
@@ -328,7 +321,7 @@ def _changes_since(
     start, cutoff = end_of(since), end_of(as_of)
     changes = ReportChanges(since=since)
     for pk, stood in sorted(
-        now.items(), key=lambda item: _reference_key(item[1].texts["reference"])
+        now.items(), key=lambda item: reference_key(item[1].texts["reference"])
     ):
         reference, title = stood.texts["reference"], stood.texts["title"]
         signed = [
@@ -359,7 +352,7 @@ def _changes_since(
                         reason=change.reason,
                     )
                 )
-    changes.due_dates_moved.sort(key=lambda move: (move.on, _reference_key(move.reference)))
+    changes.due_dates_moved.sort(key=lambda move: (move.on, reference_key(move.reference)))
     return changes
 
 
@@ -467,7 +460,7 @@ def plan_report(
     overall = Counts()
     for key in sorted(grouped):
         recommendation = grouped[key]
-        recommendation.rows.sort(key=lambda row: _reference_key(row.reference))
+        recommendation.rows.sort(key=lambda row: reference_key(row.reference))
         theme = theme_of[key]
         position = theme.position if theme else None
         if not report_themes or report_themes[-1].position != position:

@@ -43,7 +43,6 @@ def report_dates_refusal(
     return problems
 
 
-@transaction.atomic
 def report_publish(
     *,
     plan: ActionPlan,
@@ -84,29 +83,32 @@ def report_publish(
         sha256=hashlib.sha256(made.content).hexdigest(),
         published_by=by,
     )
+    # The file is made and stored before the transaction opens, so a PDF that takes seconds
+    # holds no transaction open; a row that then fails to save takes its file with it.
     published.file.save(published.storage_key, ContentFile(made.content), save=False)
     try:
-        published.save()
-        audit_record(
-            tenant_id=plan.tenant_id,
-            actor=by,
-            subject_type=AuditEntry.Subject.PLAN,
-            subject_id=plan.pk,
-            subject_label=plan.title,
-            summary=f"Report published for {meeting}",
-            labels={
-                "file": "File",
-                "as_of": "Progress as of",
-                "sha256": "SHA-256",
-            },
-            after={
-                "file": published.file_name,
-                "as_of": as_of.isoformat(),
-                "sha256": published.sha256,
-            },
-        )
+        with transaction.atomic():
+            _record(published, by=by)
     except Exception:
-        # A row that failed to save leaves no file behind.
         published.file.storage.delete(published.file.name)
         raise
     return published
+
+
+def _record(published: PublishedReport, *, by: User) -> None:
+    plan = published.plan
+    published.save()
+    audit_record(
+        tenant_id=plan.tenant_id,
+        actor=by,
+        subject_type=AuditEntry.Subject.PLAN,
+        subject_id=plan.pk,
+        subject_label=plan.title,
+        summary=f"Report published for {published.meeting}",
+        labels={"file": "File", "as_of": "Progress as of", "sha256": "SHA-256"},
+        after={
+            "file": published.file_name,
+            "as_of": published.as_of.isoformat(),
+            "sha256": published.sha256,
+        },
+    )
