@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message as EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -114,15 +115,19 @@ def _need(what: str):
 def redis_broker(postgres):
     """A Redis database of its own for this test's broker, empty at the start.
 
-    Each pytest-xdist process gets its own database number, so one process's worker never
-    takes another's tasks.
+    Each pytest-xdist process gets its own database number, counted on from the one REDIS_URL
+    names, so one process's worker never takes another's tasks, and two checkouts given REDIS_URL
+    databases far enough apart never share one.
     """
     base = os.environ.get("REDIS_URL", "")
     if not base or not _redis_answers(base):
         _need("Redis (REDIS_URL)")
+    parts = urlsplit(base)
+    named = parts.path.strip("/") or "0"
     worker_id = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    number = 10 + int(worker_id.removeprefix("gw") or 0) % 5
-    url = base.rsplit("/", 1)[0] + f"/{number}"
+    index = int(worker_id.removeprefix("gw") or 0)
+    number = (int(named) + 1 + index) % 16
+    url = urlunsplit(parts._replace(path=f"/{number}"))
     redis.Redis.from_url(url).flushdb()
     yield url
     redis.Redis.from_url(url).flushdb()
