@@ -48,19 +48,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str) -> dict:
+def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
     """Parse DATABASE_URL; only PostgreSQL and SQLite are supported backends."""
     scheme = urlsplit(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(
-            f"DATABASE_URL must start with postgres:// or sqlite://; got scheme {scheme!r}."
+            f"{name} must start with postgres:// or sqlite://; got scheme {scheme!r}."
         )
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
-    if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
-        raise ImproperlyConfigured("DATABASE_URL names no database (postgres://host/NAME).")
+        raise ImproperlyConfigured(f"{name} could not be read: {exc}") from None
+    if config["ENGINE"].endswith("postgresql"):
+        if not config.get("NAME"):
+            raise ImproperlyConfigured(f"{name} names no database (postgres://host/NAME).")
+        # Django's backend, telling the database the tenant scope inside each transaction, which
+        # row-level security reads (tenants/postgresql/).
+        config["ENGINE"] = "tenants.postgresql"
     if config["ENGINE"].endswith("sqlite3"):
         # The demo's web server, worker and beat share one SQLite file: a writer waits for the
         # lock instead of failing, and takes it when its transaction begins, not halfway.
@@ -75,3 +79,27 @@ def redis_url(name: str) -> str | None:
     if urlsplit(url).scheme not in {"redis", "rediss"}:
         raise ImproperlyConfigured(f"{name} must start with redis:// or rediss://; got {url!r}.")
     return url
+
+
+def database_owner_from_url(url: str | None, application: dict) -> dict | None:
+    """DATABASE_OWNER_URL: the role that owns the tables, for migrate and the few commands that
+    change the schema or empty tables. It must reach the same PostgreSQL database as
+    DATABASE_URL under another role."""
+    if not url:
+        return None
+    owner = database_from_url(url, "DATABASE_OWNER_URL")
+    if not application["ENGINE"] == owner["ENGINE"] == "tenants.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL is for PostgreSQL, with DATABASE_URL naming the same database."
+        )
+    if owner["NAME"] != application["NAME"]:
+        raise ImproperlyConfigured(
+            f"DATABASE_OWNER_URL names database {owner['NAME']!r}, DATABASE_URL "
+            f"{application['NAME']!r}: they must name the same one."
+        )
+    if owner["USER"] == application["USER"]:
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL and DATABASE_URL name the same role: the application must "
+            "connect as a role that owns nothing (README, operations)."
+        )
+    return owner

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     database_from_url,
+    database_owner_from_url,
     env_bool,
     env_int,
     env_list,
@@ -111,6 +112,11 @@ DATABASES = {
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'demo.sqlite3'}"
     )
 }
+# The role owning the tables: migrate, flush, createcachetable and database_application_role
+# connect as it (tenants/postgresql/roles.py); everything else connects as DATABASE_URL's role,
+# which owns nothing and so cannot get past row-level security. Unset, every command uses
+# DATABASE_URL (the demo, or a database without the application role).
+DATABASE_OWNER = database_owner_from_url(env_str("DATABASE_OWNER_URL"), DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"

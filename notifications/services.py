@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import logging
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from notifications.models import (
 )
 from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.rules import administer_refusal, enforce
-from tenants.scoping import tenant_scope
+from tenants.scoping import across_tenants, tenant_scope
 from tenants.services import Recorded
 from tenants.text import one_line_text, texts_clean
 
@@ -195,7 +196,15 @@ def message_deliver(*, message_id: int) -> str:
     task, a relay re-queue), one updates the row and sends; the other updates nothing and stops.
     A claim left "being sent" by a worker that died is taken over once it is older than the
     claim timeout, which is longer than any SMTP call may last.
+
+    The task knows only the message's id, and a digest belongs to no tenant, so delivery reads
+    and marks its one row on the cross-tenant path.
     """
+    with across_tenants():
+        return _message_deliver(message_id)
+
+
+def _message_deliver(message_id: int) -> str:
     now = timezone.now()
     abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
     claimed = (
@@ -266,7 +275,12 @@ def _secret_gone(message: Message) -> dict[str, str]:
 def outbox_relay(*, limit: int = 5000) -> int:
     """Queue again what is due and not in the broker's hands: never queued (the broker was down
     at commit), due for a retry, queued long ago and never picked up (the broker lost it), or
-    claimed by a worker that died."""
+    claimed by a worker that died. Every tenant's outbox at once: on the cross-tenant path."""
+    with across_tenants():
+        return _outbox_relay(limit)
+
+
+def _outbox_relay(limit: int) -> int:
     now = timezone.now()
     requeue_before = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
     abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
@@ -298,7 +312,10 @@ def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:
             "An invitation's link is taken out of its e-mail once the e-mail fails, so it cannot "
             "be sent again as it was. Send the invitation again from People: it gets a new link."
         )
-    with transaction.atomic():
+    # A digest belongs to no tenant (it may carry several tenants' items), so only the
+    # cross-tenant path may write it; the page offers it only to a tenant whose items it carries.
+    writing = across_tenants() if message.tenant_id is None else nullcontext()
+    with transaction.atomic(), writing:
         updated = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
             status=Message.Status.PENDING,
             attempts=0,

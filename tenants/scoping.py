@@ -5,6 +5,12 @@ raises ``ScopeError`` instead of returning every tenant's rows. The request midd
 Celery task activate a tenant with ``tenant_scope``; code that must read across tenants (the
 operator's admin, the escalation sweep, the sign-in tenant chooser) says so with
 ``across_tenants``.
+
+On PostgreSQL the same two context managers drive row-level security (tenants/row_security.py):
+the database is told the active tenant, or the cross-tenant path, inside each transaction
+(tenants/database_scope.py). Switching django-scopes off (``scopes_disabled``) inside a tenant's
+scope still leaves the database showing that tenant's rows only: only ``across_tenants`` opens
+every tenant to the database.
 """
 
 from contextlib import contextmanager
@@ -14,6 +20,8 @@ from django.db import models
 from django_scopes import ScopedManager, scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 
+from tenants.database_scope import ACROSS_TENANTS, DatabaseScope, database_scope_set
+
 __all__ = ["ScopeError", "TenantOwnedModel", "across_tenants", "tenant_scope"]
 
 
@@ -22,13 +30,21 @@ def tenant_scope(tenant):
     # django-scopes treats a scope value of None as "no filter"; refusing it keeps the scope closed.
     if tenant is None or getattr(tenant, "pk", tenant) is None:
         raise ScopeError("tenant_scope needs a saved tenant, not None.")
-    with scope(tenant=tenant):
+    tenant_id = int(getattr(tenant, "pk", tenant))
+    with database_scope_set(DatabaseScope(tenant_id=tenant_id)), scope(tenant=tenant):
         yield
 
 
+@contextmanager
 def across_tenants():
-    """Opt out of tenant scoping, by name, for code that legitimately spans tenants."""
-    return scopes_disabled()
+    """Opt out of tenant scoping, by name, for code that legitimately spans tenants.
+
+    The one way past row-level security: the database is told, for the transactions run
+    inside it, that every tenant's rows may be read and written. docs/architecture.md lists
+    its callers; keep each one narrow.
+    """
+    with database_scope_set(ACROSS_TENANTS), scopes_disabled():
+        yield
 
 
 class TenantOwnedModel(models.Model):

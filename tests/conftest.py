@@ -22,6 +22,39 @@ def pytest_configure(config):
         raise pytest.UsageError("REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL.")
 
 
+APPLICATION_ROLE_PASSWORD = "application-role-in-tests"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL the test database is created and migrated as DATABASE_URL's role, the
+    owner; then every test connects as an application role that owns nothing, as the service
+    does, so every test runs under row-level security. Commands that empty tables between
+    tests (flush) connect as the owner again (tenants/postgresql/roles.py)."""
+    from django.conf import settings
+
+    from tenants.postgresql.roles import CREDENTIALS, application_role_grant
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    owner = {key: connection.settings_dict.get(key) for key in CREDENTIALS}
+    role = f"{connection.settings_dict['NAME']}_app"[:63]
+    with django_db_blocker.unblock():
+        application_role_grant(role=role, password=APPLICATION_ROLE_PASSWORD)
+        connection.close()
+    saved_owner = settings.DATABASE_OWNER
+    settings.DATABASE_OWNER = owner
+    connection.settings_dict.update(USER=role, PASSWORD=APPLICATION_ROLE_PASSWORD)
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            connection.close()
+        connection.settings_dict.update(owner)
+        settings.DATABASE_OWNER = saved_owner
+
+
 @pytest.fixture
 def postgres(db):
     """Marks a test that needs PostgreSQL: skipped on SQLite, a failure in CI."""

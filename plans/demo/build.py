@@ -45,7 +45,7 @@ from plans.services import (
 )
 from plans.signals import history_recorded
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
-from tenants.scoping import tenant_scope
+from tenants.scoping import across_tenants, tenant_scope
 from tenants.services import (
     membership_add,
     partner_create,
@@ -116,9 +116,10 @@ def demo_build(*, today: datetime.date, force: bool = False) -> DemoSummary:
 
 
 @transaction.atomic
+@across_tenants()
 def laming_framework_ensure() -> Framework:
     """The national Laming 2009 outline; existing rows are left as they are, so an imported
-    official text is never overwritten."""
+    official text is never overwritten. National rows are written on the cross-tenant path."""
     framework, _ = Framework.objects.get_or_create(
         tenant=None,
         short_name=laming.SHORT_NAME,

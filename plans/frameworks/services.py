@@ -28,6 +28,7 @@ from plans.frameworks.reading import (
 from plans.frameworks.rules import framework_import_refusal, recommendation_removal_refusals
 from plans.models import Framework, Recommendation, Theme
 from tenants.models import AuditEntry, Tenant, User
+from tenants.scoping import across_tenants, tenant_scope
 from tenants.services import Recorded
 
 MAX_SHORT_NAME = 60
@@ -129,6 +130,32 @@ def framework_import(
     refusal = framework_import_refusal(by=by, tenant=tenant)
     if refusal is not None:
         refusal.raise_error()
+    # A national framework belongs to no tenant: the operator writes it on the cross-tenant
+    # path, and only here, once the refusal above has let them.
+    with across_tenants() if tenant is None else tenant_scope(tenant):
+        return _framework_import(
+            file=file,
+            tenant=tenant,
+            by=by,
+            short_name=short_name,
+            title=title,
+            published=published,
+            source=source,
+            dry_run=dry_run,
+        )
+
+
+def _framework_import(
+    *,
+    file,
+    tenant: Tenant | None,
+    by: User,
+    short_name: str,
+    title: str,
+    published: datetime.date | None,
+    source: str,
+    dry_run: bool,
+) -> FrameworkImport:
     short_name, title, source = short_name.strip().lower(), " ".join(title.split()), source.strip()
     report = FrameworkImport(
         file=read_framework_file(file, name=file.name or "", size=file.size),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message as EmailMessage
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -155,8 +155,13 @@ def celery_publishing_to(url: str):
 
 
 def database_url() -> str:
+    """The test database as the tests reach it: as the application's role, under row-level
+    security, like the service's workers."""
     db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    user = quote(db["USER"], safe="")
+    if db.get("PASSWORD"):
+        user += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Worker:

@@ -12,9 +12,24 @@ from plans.models import (
     Recommendation,
     Theme,
 )
+from tenants.scoping import across_tenants, tenant_scope
 
 
-class FrameworkFactory(factory.django.DjangoModelFactory):
+class ReferenceDataFactory(factory.django.DjangoModelFactory):
+    """A framework, theme or recommendation: a national one (no tenant) is written, as the
+    operator writes it, on the cross-tenant path; a tenant's own within its scope."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenant = kwargs.get("tenant")
+        with across_tenants() if tenant is None else tenant_scope(tenant):
+            return super()._create(model_class, *args, **kwargs)
+
+
+class FrameworkFactory(ReferenceDataFactory):
     class Meta:
         model = Framework
 
@@ -24,7 +39,7 @@ class FrameworkFactory(factory.django.DjangoModelFactory):
     is_outline = True
 
 
-class ThemeFactory(factory.django.DjangoModelFactory):
+class ThemeFactory(ReferenceDataFactory):
     class Meta:
         model = Theme
 
@@ -33,7 +48,7 @@ class ThemeFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Theme {n}")
 
 
-class RecommendationFactory(factory.django.DjangoModelFactory):
+class RecommendationFactory(ReferenceDataFactory):
     class Meta:
         model = Recommendation
 

@@ -2,6 +2,20 @@ import factory
 
 from tenants import services
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
+from tenants.scoping import tenant_scope
+
+
+class TenantOwnedFactory(factory.django.DjangoModelFactory):
+    """A tenant's row, written in that tenant's scope as the service writes it, so row-level
+    security accepts it whichever scope the test is in."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with tenant_scope(kwargs["tenant"]):
+            return super()._create(model_class, *args, **kwargs)
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -29,7 +43,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
-class PartnerFactory(factory.django.DjangoModelFactory):
+class PartnerFactory(TenantOwnedFactory):
     class Meta:
         model = Partner
 
@@ -41,7 +55,8 @@ class PartnerFactory(factory.django.DjangoModelFactory):
 def member(tenant: Tenant, role: str, *, partner: Partner | None = None, **user_fields) -> User:
     """A new person who is a member of ``tenant`` in ``role``."""
     user = UserFactory(**user_fields)
-    services.membership_add(tenant=tenant, user=user, role=role, partner=partner)
+    with tenant_scope(tenant):
+        services.membership_add(tenant=tenant, user=user, role=role, partner=partner)
     return user
 
 
@@ -55,15 +70,16 @@ def sign_off_body(
     chair=None,
     partner: Partner | None = None,
 ):
-    return services.sign_off_body_create(
-        tenant=tenant,
-        name=name,
-        kind=kind,
-        partner=partner,
-        members=list(members),
-        quorum=quorum,
-        chair=chair,
-    )
+    with tenant_scope(tenant):
+        return services.sign_off_body_create(
+            tenant=tenant,
+            name=name,
+            kind=kind,
+            partner=partner,
+            members=list(members),
+            quorum=quorum,
+            chair=chair,
+        )
 
 
 Role = Membership.Role

@@ -34,9 +34,10 @@ def link_of(message: Message) -> tuple[int, str]:
 
 
 def latest_link(invitation: Invitation) -> tuple[int, str]:
-    message = Message.objects.filter(key__startswith=f"invitation:{invitation.tenant_id}:").latest(
-        "pk"
-    )
+    with tenant_scope(invitation.tenant_id):
+        message = Message.objects.filter(
+            key__startswith=f"invitation:{invitation.tenant_id}:"
+        ).latest("pk")
     return link_of(message)
 
 

@@ -1,0 +1,82 @@
+"""Django's PostgreSQL backend, telling the database which tenant the code is working for.
+
+Row-level security (tenants/row_security.py) shows a tenant-owned row only when its tenant is
+the one set for the current transaction, or when the transaction is on the cross-tenant path.
+Both are set with ``set_config(..., true)``, PostgreSQL's SET LOCAL: the setting ends with the
+transaction, so a connection that goes back to a pool, or is reused by the next request or
+task, carries nothing over.
+
+Before each statement the wanted setting (the active ``tenant_scope`` or ``across_tenants``) is
+compared with what this transaction has already been told, and told again only when it differs:
+one extra statement per transaction in the usual case. A statement run in autocommit under a
+scope is wrapped in a transaction of its own, or its setting would end before it ran. The
+setting is made on a cursor of its own, not through Django's, so query counts and logs show the
+application's statements only.
+"""
+
+from django.db import transaction
+from django.db.backends.postgresql import base
+
+from tenants.database_scope import NO_TENANT, DatabaseScope, database_scope
+
+SETTINGS_SQL = (
+    "SELECT set_config('app.tenant_id', %s, true), set_config('app.across_tenants', %s, true)"
+)
+
+# Nothing known about this transaction's setting (after a rollback to a savepoint, which undoes
+# a setting made since): the next statement sets it again, whatever it is.
+UNKNOWN = object()
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._told: DatabaseScope | object = NO_TENANT
+        self.execute_wrappers.insert(0, self._tell_scope)
+
+    def _tell_scope(self, execute, sql, params, many, context):
+        wanted = database_scope()
+        if self.get_autocommit():
+            if wanted == NO_TENANT:
+                return execute(sql, params, many, context)
+            with transaction.atomic(using=self.alias):
+                self._tell(wanted)
+                return execute(sql, params, many, context)
+        if self._told != wanted:
+            self._tell(wanted)
+        return execute(sql, params, many, context)
+
+    def _tell(self, wanted: DatabaseScope) -> None:
+        tenant = "" if wanted.tenant_id is None else str(wanted.tenant_id)
+        with self.connection.cursor() as cursor:
+            cursor.execute(SETTINGS_SQL, (tenant, "on" if wanted.across else ""))
+        self._told = wanted
+
+    # A transaction's settings end with it.
+    def _commit(self):
+        try:
+            return super()._commit()
+        finally:
+            self._told = NO_TENANT
+
+    def _rollback(self):
+        try:
+            return super()._rollback()
+        finally:
+            self._told = NO_TENANT
+
+    def _set_autocommit(self, autocommit):
+        try:
+            return super()._set_autocommit(autocommit)
+        finally:
+            self._told = NO_TENANT
+
+    def _savepoint_rollback(self, sid):
+        try:
+            return super()._savepoint_rollback(sid)
+        finally:
+            self._told = UNKNOWN
+
+    def connect(self):
+        self._told = NO_TENANT
+        return super().connect()
