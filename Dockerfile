@@ -33,8 +33,9 @@ USER app
 
 EXPOSE 8000
 
-# Before starting the web service, run "manage.py migrate" and "manage.py createcachetable" (the
-# cache table is used only when neither CACHE_URL nor REDIS_URL is set), as the web service in
-# docker-compose.yml does.
+# Before starting the web service, run "manage.py migrate", "manage.py database_application_role"
+# and "manage.py createcachetable" (the cache table is used only when neither CACHE_URL nor
+# REDIS_URL is set) with DATABASE_OWNER_URL set, as the migrate service in docker-compose.yml
+# does; the web service, worker and beat need only DATABASE_URL, the application's role.
 
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
