@@ -10,7 +10,7 @@ written only on the cross-tenant path. With nothing set, a query sees no tenant'
 ``FORCE`` applies the policies to the tables' owner too; only a superuser or a role with
 BYPASSRLS passes them, and the application's role is neither.
 
-A trigger on each tenant-owned table refuses a row that refers, through any foreign key, to a
+Triggers on each tenant-owned table refuse a row that refers, through any foreign key, to a
 tenant-owned row of another tenant; a reference to a row with no tenant (a national framework)
 is fine. The referenced row is read under the same policies, so one the transaction may not see
 counts as another tenant's.
@@ -89,14 +89,25 @@ def trigger_name(model: type[models.Model]) -> str:
     return f"{model._meta.db_table}_same_tenant"
 
 
+def trigger_names(model: type[models.Model]) -> list[str]:
+    """The triggers checking a table's references: one after each INSERT and each UPDATE."""
+    name = trigger_name(model)
+    return [f"{name}_insert", f"{name}_update"]
+
+
 def trigger_sql(model: type[models.Model]) -> list[str]:
-    """A trigger refusing a row whose references lead to another tenant's rows; none for a
-    model with no such references."""
+    """Triggers refusing rows whose references lead to another tenant's rows; none for a model
+    with no such references.
+
+    They run once per statement over the rows it wrote (a transition table), so a set-based
+    write such as the sweep's INSERT ... SELECT is checked with one anti-join per reference
+    rather than one lookup per row and reference.
+    """
     table = _q(model._meta.db_table)
     function = _q(trigger_name(model))
     references = tenant_references(model)
     drop = [
-        f"DROP TRIGGER IF EXISTS {function} ON {table}",
+        *(f"DROP TRIGGER IF EXISTS {_q(name)} ON {table}" for name in trigger_names(model)),
         f"DROP FUNCTION IF EXISTS {function}()",
     ]
     if not references:
@@ -109,28 +120,31 @@ def trigger_sql(model: type[models.Model]) -> list[str]:
         message = f"{model._meta.db_table}.{field.column} refers to a row of another organisation"
         checks.append(
             f"""
-    IF NEW.{column} IS NOT NULL
-       AND (TG_OP = 'INSERT' OR NEW.{column} IS DISTINCT FROM OLD.{column}
-            OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id)
-       AND NOT EXISTS (
-           SELECT 1 FROM {_q(target.db_table)} AS referenced
-           WHERE referenced.{target_column} = NEW.{column}
-             AND (referenced.tenant_id IS NULL
-                  OR referenced.tenant_id IS NOT DISTINCT FROM NEW.tenant_id))
+    IF EXISTS (
+        SELECT 1 FROM written
+        WHERE written.{column} IS NOT NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM {_q(target.db_table)} AS referenced
+              WHERE referenced.{target_column} = written.{column}
+                AND (referenced.tenant_id IS NULL
+                     OR referenced.tenant_id IS NOT DISTINCT FROM written.tenant_id)))
     THEN
         RAISE EXCEPTION '{message}' USING ERRCODE = 'foreign_key_violation';
     END IF;"""
         )
     body = "".join(checks)
+    insert, update = (_q(name) for name in trigger_names(model))
     return [
         *drop,
         f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN{body}
-    RETURN NEW;
+    RETURN NULL;
 END
 $$""",
-        f"CREATE TRIGGER {function} BEFORE INSERT OR UPDATE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {insert} AFTER INSERT ON {table} "
+        f"REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {update} AFTER UPDATE ON {table} "
+        f"REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
     ]
 
 
@@ -157,9 +171,9 @@ def row_security_remove(apps, schema_editor) -> None:
         return
     for model in tenant_owned_models(apps.get_models()):
         table = _q(model._meta.db_table)
-        function = _q(trigger_name(model))
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {function} ON {table}")
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+        for name in trigger_names(model):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {_q(name)} ON {table}")
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {_q(trigger_name(model))}()")
         schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
         schema_editor.execute(f"DROP POLICY IF EXISTS {NATIONAL_POLICY} ON {table}")
         schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
