@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "govuk_frontend_django",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "guardian",
     "django_celery_beat",
     "tenants",
@@ -176,6 +177,29 @@ ACCOUNT_RATE_LIMITS = {
     # hopeless, and this keeps anyone from trying.
     "invitation": "20/m/ip",
 }
+# A second factor (allauth.mfa): an authenticator app (TOTP), security keys and passkeys
+# (WebAuthn), and recovery codes. Anyone may set one up; board members, tenant administrators
+# and the operator must have one before they sign off, endorse or administer
+# (tenants.rules.second_factor_refusal). Sign-in asks for it whenever one is set up.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# A passkey signs someone in on its own: it is both factors.
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Safeguarding action plans"
+# One period either side, for a phone whose clock has drifted; a code still works only once.
+MFA_TOTP_TOLERANCE = 1
+# Browsers treat http://localhost as secure, so WebAuthn works in the demo without this; any
+# other address needs HTTPS.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+MFA_ADAPTER = "tenants.adapters.SecondFactorAdapter"
+MFA_FORMS = {
+    "authenticate": "tenants.forms.SecondFactorForm",
+    "reauthenticate": "tenants.forms.SecondFactorAgainForm",
+    "activate_totp": "tenants.forms.AuthenticatorAppForm",
+    "add_webauthn": "tenants.forms.SecurityKeyForm",
+    "edit_webauthn": "tenants.forms.SecurityKeyNameForm",
+}
+# Wrong codes count as failed sign-ins to the account (ACCOUNT_RATE_LIMITS["login_failed"]).
+
 # In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
 # visitor would share one per-IP limit. Served directly, set 0 so the header cannot be forged.

@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
@@ -47,3 +48,19 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.email.lower() != email.lower():
             return
         super().send_password_reset_mail(user, email, context)
+
+
+class SecondFactorAdapter(DefaultMFAAdapter):
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "incorrect_code": (
+            "The code is not correct. Enter the 6-digit code your authenticator app shows now, "
+            "or one of your recovery codes. Each code works once."
+        ),
+        "cannot_generate_recovery_codes": (
+            "Set up an authenticator app or a security key before you make recovery codes."
+        ),
+    }
+
+    def get_totp_issuer(self) -> str:
+        return settings.MFA_TOTP_ISSUER

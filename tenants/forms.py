@@ -1,4 +1,7 @@
 from allauth.account import forms as allauth_forms
+from allauth.mfa.base import forms as mfa_base_forms
+from allauth.mfa.totp import forms as mfa_totp_forms
+from allauth.mfa.webauthn import forms as mfa_webauthn_forms
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
@@ -452,3 +455,79 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", "The last date must be on or after the first date.")
         return cleaned
+
+
+# -- a second factor (allauth.mfa) -----------------------------------------------------------
+
+CODE_MISSING = "Enter the code from your authenticator app, or a recovery code"
+
+
+def _code(field: forms.Field, *, label: str, hint: str = "", missing: str = CODE_MISSING) -> None:
+    field.label = label
+    field.help_text = hint
+    field.error_messages["required"] = missing
+    field.widget.attrs.update(spellcheck="false", autocomplete="one-time-code")
+
+
+class SecondFactorForm(mfa_base_forms.AuthenticateForm):
+    """The second step of signing in, once a second factor is set up."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code",
+            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
+            "codes.",
+        )
+        _labels_not_placeholders(self)
+
+
+class SecondFactorAgainForm(mfa_base_forms.ReauthenticateForm):
+    """Confirming who you are with the second factor before changing it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code",
+            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
+            "codes.",
+        )
+        _labels_not_placeholders(self)
+
+
+class AuthenticatorAppForm(mfa_totp_forms.ActivateTOTPForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code from the app",
+            hint="The 6-digit code the app shows for this service now.",
+            missing="Enter the 6-digit code the app shows",
+        )
+        _labels_not_placeholders(self)
+
+
+class SecurityKeyForm(mfa_webauthn_forms.AddWebAuthnForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Name of the key"
+        self.fields[
+            "name"
+        ].help_text = "To tell your keys apart, for example: work laptop, or blue key."
+        if "passwordless" in self.fields:
+            self.fields["passwordless"].label = "Use it as a passkey, to sign in with it alone"
+            self.fields["passwordless"].help_text = (
+                "The key then checks that it is you, by a PIN, fingerprint or face, so you can "
+                "sign in without your password."
+            )
+        _labels_not_placeholders(self)
+
+
+class SecurityKeyNameForm(mfa_webauthn_forms.EditWebAuthnForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Name of the key"
+        self.fields["name"].error_messages["required"] = "Enter a name for the key"
+        _labels_not_placeholders(self)

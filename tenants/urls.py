@@ -5,7 +5,6 @@ from tenants import views
 
 # allauth pages for what the service does not offer; matched before allauth's own.
 NOT_OFFERED = [
-    "reauthenticate/",
     "email/",
     "confirm-email/",
     "password/set/",
@@ -22,6 +21,9 @@ urlpatterns = [
         name="account_change_password_done",
     ),
     path("accounts/", include("allauth.account.urls")),
+    # A second factor: adding or removing one first asks for the password (or a factor) again
+    # unless the person signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
+    path("accounts/2fa/", include("allauth.mfa.urls")),
     path("", views.home, name="home"),
     # E-mailed: the path is part of what has been sent out.
     path("invitations/<int:pk>/<str:token>/", views.invitation_accept, name="invitation_accept"),

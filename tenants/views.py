@@ -25,7 +25,13 @@ from tenants.forms import (
     add_service_errors,
 )
 from tenants.models import Invitation, Membership, Partner, SignOffBody, User
-from tenants.rules import Refusal, administer_refusal, enforce, removal_refusal
+from tenants.rules import (
+    Refusal,
+    SecondFactorRequired,
+    administer_refusal,
+    enforce,
+    removal_refusal,
+)
 from tenants.scoping import across_tenants
 from tenants.selectors import (
     audit_entries,
@@ -47,6 +53,15 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def password_change_done(request: HttpRequest) -> HttpResponse:
     return render(request, "account/password_change_done.html")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403: why, and where to set up a second factor when that is all that is missing."""
+    context = {
+        "exception": str(exception),
+        "second_factor": isinstance(exception, SecondFactorRequired),
+    }
+    return render(request, "403.html", context, status=403)
 
 
 def not_offered(request: HttpRequest) -> HttpResponse:
