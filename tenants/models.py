@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from tenants.scoping import TenantOwnedModel
 from tenants.text import OneLineText
@@ -44,6 +45,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Staff are the operator's people (Django admin); tenant users are never staff.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Part of every session's check (``get_session_auth_hash``): raising it ends all of the
+    # person's sessions, on every device, at their next request.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = Users()
 
@@ -57,9 +61,37 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.full_name or self.email
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._stored_is_active = user.__dict__.get("is_active")
+        return user
+
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
+        stored = getattr(self, "_stored_is_active", None)
+        if stored is not None and stored != self.is_active:
+            # Deactivated or reactivated, whoever saved it (the admin included): a session
+            # from before never works again, even once the account is active again.
+            self.session_generation += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "session_generation"}
         super().save(*args, **kwargs)
+        self._stored_is_active = self.is_active
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's own hash covers the password, so a new password ends the other sessions;
+        # the generation ends them for the other reasons (see ``sessions_end``). Generation 0
+        # keeps Django's hash, so sessions from before it existed carry on.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "tenants.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_operator(self) -> bool:

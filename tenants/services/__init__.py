@@ -41,6 +41,7 @@ from tenants.services.people import (
     membership_add,
     membership_change,
     membership_remove,
+    sessions_end,
 )
 from tenants.services.sign_off_bodies import (
     SIGN_OFF_BODY_CHANGES,
@@ -91,6 +92,7 @@ __all__ = [
     "partner_set_contact",
     "partner_update",
     "quorum_refusal",
+    "sessions_end",
     "sign_off_body_add_member",
     "sign_off_body_create",
     "sign_off_body_remove_member",
