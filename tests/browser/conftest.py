@@ -37,6 +37,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import REQUIRE_SERVICES
 from tests.notifications.conftest import smtp_server  # noqa: F401  (a real SMTP server)
+from tests.tenants.factories import totp_code
 
 BASE_DIR = Path(settings.BASE_DIR)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -211,7 +212,16 @@ def sign_in_with_form(page: Page, email: str, password: str, *, go: bool = True)
         page.goto(reverse("account_login"))
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    if page.url.endswith(reverse("mfa_authenticate")):
+        enter_code(page, totp_code())
+
+
+def enter_code(page: Page, code: str) -> None:
+    """The second step of signing in, for someone with an authenticator app."""
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_role("button", name="Continue").click()
 
 
 def tenant_url(url_name: str, tenant_slug: str = "central-bedfordshire", **kwargs) -> str:
