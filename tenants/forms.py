@@ -466,7 +466,9 @@ def _code(field: forms.Field, *, label: str, hint: str = "", missing: str = CODE
     field.label = label
     field.help_text = hint
     field.error_messages["required"] = missing
-    field.widget.attrs.update(spellcheck="false", autocomplete="one-time-code")
+    field.widget.attrs.update(
+        {"class": "govuk-input--width-10", "spellcheck": "false", "autocomplete": "one-time-code"}
+    )
 
 
 class SecondFactorForm(mfa_base_forms.AuthenticateForm):

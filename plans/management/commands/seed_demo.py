@@ -67,8 +67,9 @@ class Command(BaseCommand):
         out.write("")
         out.write(f"Password for every demo user: {summary.password}")
         out.write(
-            "Those marked 'app' (board members, tenant administrators, the operator) also enter "
-            "a code from an authenticator app with this key (or `oathtool --totp -b KEY`): "
+            "Those marked 'app' (everyone on a sign-off body, tenant administrators, the operator) "
+            "also enter a code from an authenticator app with this key (or "
+            "`oathtool --totp -b KEY`): "
             f"{summary.totp_secret}"
         )
         out.write(f"Sign in at {URL_HINT}")
