@@ -82,7 +82,7 @@ def test_a_passkey_is_added_and_then_signs_in_on_its_own_and_as_a_second_step(pa
 
     # The passkey alone signs in.
     sign_out(page)
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Use a passkey").click()
     expect(page).to_have_url(tenant_url("tenant_home"))
     expect(page.get_by_role("heading", name="Your actions")).to_be_visible()
 

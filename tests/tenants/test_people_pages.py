@@ -337,3 +337,20 @@ def test_guessing_invitation_links_is_cut_short(story, client):
     for _ in range(20):
         assert client.get("/invitations/1/guess/").status_code == 404
     assert client.get("/invitations/1/guess/").status_code == 429
+
+
+def test_create_tenant_needs_an_operator_with_a_second_factor(db):
+    UserFactory(is_staff=True, email="ops@example.org", second_factor=False)
+
+    with pytest.raises(CommandError, match="has no second factor"):
+        call_command(
+            "create_tenant",
+            "--name=Luton Borough Council",
+            "--slug=luton",
+            "--kind=local_authority",
+            "--admin-email=head@luton.example.org",
+            "--admin-name=Hana Head",
+            "--operator-email=ops@example.org",
+        )
+
+    assert not Tenant.objects.filter(slug="luton").exists()
