@@ -159,6 +159,7 @@ ACCOUNT_FORMS = {
     "reset_password": "tenants.forms.ResetPasswordForm",
     "reset_password_from_key": "tenants.forms.ResetPasswordKeyForm",
     "change_password": "tenants.forms.ChangePasswordForm",
+    "reauthenticate": "tenants.forms.ConfirmPasswordForm",
 }
 # Rates are "amount/period/per", counted in the cache below. A council's staff often share one
 # public IP address, and on the day their accounts are created many choose a first password at

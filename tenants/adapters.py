@@ -28,6 +28,7 @@ class AccountAdapter(DefaultAccountAdapter):
             "again, or reset your password."
         ),
         "enter_current_password": "The current password you entered is not correct.",
+        "incorrect_password": "The password is not correct.",
     }
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:

@@ -471,6 +471,16 @@ def _code(field: forms.Field, *, label: str, hint: str = "", missing: str = CODE
     )
 
 
+class ConfirmPasswordForm(allauth_forms.ReauthenticateForm):
+    """The password again, before a change to how someone signs in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
+        self.fields["password"].error_messages["required"] = "Enter your password"
+        _labels_not_placeholders(self)
+
+
 class SecondFactorForm(mfa_base_forms.AuthenticateForm):
     """The second step of signing in, once a second factor is set up."""
 

@@ -17,6 +17,7 @@ from plans import services
 from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
 from tenants import services as tenant_services
 from tenants.models import AuditEntry, Invitation, SignOffBody, User
+from tests.tenants.factories import with_second_factor
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform
 
@@ -437,6 +438,7 @@ def operator(db) -> User:
 def test_the_admin_refuses_an_action_title_on_two_lines(client, story, operator):
     operator.is_staff = True
     operator.save()
+    with_second_factor(operator)
     action = story.action()
     before = snapshot(action)
     client.force_login(operator)
@@ -462,6 +464,7 @@ def test_the_admin_refuses_an_action_title_on_two_lines(client, story, operator)
 def test_the_admin_refuses_a_person_whose_name_is_invisible(client, story, operator):
     operator.is_staff = True
     operator.save()
+    with_second_factor(operator)
     client.force_login(operator)
 
     response = client.post(

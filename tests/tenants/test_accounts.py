@@ -207,7 +207,7 @@ def test_failures_for_one_account_do_not_lock_out_another(client, story):
     for _ in range(6):
         sign_in(client, story.bob.email, "wrong")
 
-    sign_in(client, story.alice.email)
+    sign_in(client, story.victor.email)
 
     assert signed_in(client)
 
