@@ -43,6 +43,8 @@ def test_sign_in_asks_for_the_code_once_a_second_factor_is_set_up(client, story)
     assert not signed_in_as(client, story.carol)
     page = client.get(reverse("mfa_authenticate")).content.decode()
     assert "Enter your code" in page
+    # Only someone who has added a security key is offered one.
+    assert "Use a security key" not in page
 
 
 def test_the_code_from_the_authenticator_app_completes_sign_in(client, story):
