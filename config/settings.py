@@ -218,6 +218,25 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # A request body declared larger than one evidence file at its limit with the form around it is
 # refused with 413 before it is read (tenants.middleware.RequestBodyLimitMiddleware).
 REQUEST_BODY_MAX_BYTES = EVIDENCE_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+# Every evidence file is scanned by ClamAV's daemon before it is accepted: CLAMD_URL is
+# tcp://host:3310 or unix:///run/clamav/clamd.ctl. A file the scanner cannot check (down, slow,
+# not configured) waits in quarantine, under QUARANTINE_ROOT, apart from the evidence; it is
+# scanned again after QUARANTINE_RETRY_SECONDS (doubling each time, up to
+# QUARANTINE_RETRIES tries) and by the scheduled scan of everything waiting (every 5 minutes, on
+# the schedule kept in the database). It is never accepted unchecked.
+CLAMD_URL = (env_str("CLAMD_URL") or "").strip()
+CLAMD_TIMEOUT_SECONDS = env_int("CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
+QUARANTINE_ROOT = Path(env_str("QUARANTINE_ROOT") or BASE_DIR / "var" / "quarantine")
+QUARANTINE_RETRY_SECONDS = env_int("QUARANTINE_RETRY_SECONDS", 60, minimum=1)
+QUARANTINE_RETRIES = env_int("QUARANTINE_RETRIES", 5, minimum=0)
+# Scanning is off (files accepted unchecked) only in development and the demo, which run no
+# scanner: DEBUG=1 without CLAMD_URL. Production refuses to start with it off.
+EVIDENCE_SCANNING = env_bool("EVIDENCE_SCANNING", bool(CLAMD_URL) or not DEBUG)
+if not EVIDENCE_SCANNING and not DEBUG:
+    raise ImproperlyConfigured(
+        "EVIDENCE_SCANNING is off, which only development (DEBUG=1) allows: in production every "
+        "evidence file is scanned. Set CLAMD_URL to the virus scanner's address."
+    )
 # A framework file checked but not yet imported waits this long for its confirmation; then the
 # check is forgotten and the hourly clean-up removes the file.
 IMPORT_HOLD_SECONDS = env_int("IMPORT_HOLD_SECONDS", 24 * 60 * 60, minimum=60)

@@ -21,6 +21,10 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+QUARANTINE_ROOT = BASE_DIR / "var" / "test-quarantine"
+# Most tests upload evidence with no virus scanner; the scanner's own tests start a real clamd
+# and turn scanning on (tests/plans/scanning/). Production cannot turn it off (config/settings.py).
+EVIDENCE_SCANNING = False
 # Tests never run collectstatic; an empty root keeps the static middleware from warning.
 STATIC_ROOT = BASE_DIR / "var" / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

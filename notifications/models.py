@@ -269,6 +269,8 @@ class Notification(TenantOwnedModel):
         MADE_DELEGATE = "made_delegate", "Made a delegate"
         PLAN_SUBMITTED = "plan_submitted", "Plan submitted"
         PLAN_ENDORSED = "plan_endorsed", "Plan endorsed"
+        VIRUS_FOUND = "virus_found", "Virus found in evidence"
+        EVIDENCE_CHECKED = "evidence_checked", "Evidence checked for viruses"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

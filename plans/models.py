@@ -424,6 +424,41 @@ class Evidence(TenantOwnedModel):
         return self.description
 
 
+class QuarantinedEvidence(TenantOwnedModel):
+    """A file uploaded as evidence that the virus scanner has not yet checked, because it was down
+    or slow. Kept apart from evidence (in QUARANTINE_ROOT, never offered for download, never
+    counted towards submitting the action) until a later scan accepts it as evidence or refuses
+    it; either way this row and its file then go."""
+
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="evidence_waiting")
+    description = models.CharField(max_length=500, validators=[OneLineText()])
+    original_name = models.CharField(max_length=200, validators=[OneLineText()])
+    storage_key = models.CharField(max_length=64, editable=False)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    # Scans tried since the upload, the last one's time and why it did not check the file.
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_problem = models.CharField(max_length=300, blank=True)
+
+    same_tenant_relations = ("action",)
+    same_tenant_people = ("uploaded_by",)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = "evidence waiting for a virus check"
+        verbose_name_plural = "evidence waiting for a virus check"
+        indexes = [models.Index(fields=["tenant", "action"], name="quarantine_tenant_action")]
+
+    def __str__(self):
+        return self.original_name
+
+
 class ActionAdoption(TenantOwnedModel):
     """An action taken over by a partnership plan from an agency's plan, without re-keying: the
     action moves with its history, and both plans show where it came from and went."""
