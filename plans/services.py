@@ -820,13 +820,28 @@ def _evidence_quarantine(
     return item
 
 
-# A refused or discarded file is recorded on its action, with what the scanner found: for the
-# organisation's administrators, not for the page the uploader reads.
+# A refused or discarded file is recorded with what the scanner found, for the organisation's
+# administrators in the record of changes; not on the action's timeline, which everyone reads.
 EVIDENCE_REFUSALS = Recorded(
-    AuditEntry.Subject.ACTION,
-    {"file": "File", "uploaded_by": "Uploaded by", "found": "Virus found", "why": "Why"},
-    name=lambda action: f"{action.reference} {action.title}",
+    AuditEntry.Subject.EVIDENCE_FILE,
+    {
+        "action": "Action",
+        "file": "File",
+        "uploaded_by": "Uploaded by",
+        "found": "Virus found",
+        "why": "Why",
+    },
+    name=lambda action: f"Evidence for action {action.reference}",
 )
+
+
+def _refused_file(action: Action, file_name: str, uploaded_by: User, **more: str) -> dict:
+    return {
+        "action": f"{action.reference} {action.title}",
+        "file": file_name,
+        "uploaded_by": str(uploaded_by),
+        **more,
+    }
 
 
 def _evidence_virus_record(
@@ -838,7 +853,7 @@ def _evidence_virus_record(
             by=None if later else uploaded_by,
             summary="Evidence refused: a virus was found",
             before={},
-            after={"file": file_name, "uploaded_by": str(uploaded_by), "found": found},
+            after=_refused_file(action, file_name, uploaded_by, found=found),
         )
         evidence_virus_found.send(
             sender=Action,
@@ -949,11 +964,7 @@ def _quarantined_evidence_accept(*, item_id: int) -> str:
             by=None,
             summary="Evidence not added after its virus check",
             before={},
-            after={
-                "file": item.original_name,
-                "uploaded_by": str(item.uploaded_by),
-                "why": refusal.message,
-            },
+            after=_refused_file(action, item.original_name, item.uploaded_by, why=refusal.message),
         )
         quarantined_evidence_checked.send(
             sender=Action,

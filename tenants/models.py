@@ -321,6 +321,9 @@ class AuditEntry(TenantOwnedModel):
         FRAMEWORK = "framework", "Framework"
         ORGANISATION = "organisation", "Organisation"
         ESCALATION_POLICY = "escalation_policy", "Escalation policy"
+        # A file refused as evidence (a virus found) or not added after its virus check; the
+        # subject's id is the action's, and the action's own timeline leaves it out.
+        EVIDENCE_FILE = "evidence_file", "Evidence file"
 
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -76,7 +76,7 @@ def test_a_virus_is_recorded_and_the_administrators_are_told(story, scanning):
         add_file(story, action, INFECTED, name="infected.pdf")
     [entry] = refusals()
     assert entry.actor == story.bob
-    assert entry.subject_type == AuditEntry.Subject.ACTION
+    assert entry.subject_type == AuditEntry.Subject.EVIDENCE_FILE
     assert entry.subject_id == action.pk
     found = {change["field"]: change["after"] for change in entry.changes}
     assert found["file"] == "infected.pdf"
