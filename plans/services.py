@@ -887,6 +887,15 @@ def quarantined_evidence_scan(*, item_id: int) -> str:
     try:
         with quarantine_storage().open(item.storage_key, "rb") as file:
             verdict = virus_scan(file)
+    except FileNotFoundError:
+        # Kept waiting, not discarded: a worker that does not share the web's QUARANTINE_ROOT
+        # is a deployment to fix, and the file may be there once it is.
+        problem = "The file is not in this process's QUARANTINE_ROOT."
+        log.error("Evidence waiting for a virus check (%s): %s", item.pk, problem)
+        QuarantinedEvidence.objects.filter(pk=item.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_problem=problem
+        )
+        return QuarantineOutcome.WAITING
     except ScannerUnavailable as problem:
         QuarantinedEvidence.objects.filter(pk=item.pk).update(
             attempts=F("attempts") + 1,

@@ -7,11 +7,13 @@ import hashlib
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from notifications.models import Notification
 from plans import services
 from plans.evidence import quarantine_storage
 from plans.models import Action, Evidence, QuarantinedEvidence
+from plans.queues import officer_queue
 from plans.services import QuarantineOutcome, quarantine_scan, quarantined_evidence_scan
 from plans.tasks import quarantined_evidence_scan_task
 from tenants.models import AuditEntry
@@ -246,3 +248,27 @@ def test_files_waiting_for_a_virus_check_are_not_evidence_for_submission(story, 
         if t.transition.name == "submit_evidence"
     ]
     assert "Add at least one item of evidence." in submit.missing
+
+
+def test_a_file_missing_from_the_quarantine_keeps_waiting_with_the_problem_noted(
+    story, stopped_scanner, scanning, settings
+):
+    action = story.action_in(Action.State.IN_PROGRESS)
+    waiting = add_file(story, action, CLEAN)
+    quarantine_storage().delete(waiting.storage_key)
+    settings.CLAMD_URL = scanning.tcp_url
+
+    assert quarantined_evidence_scan(item_id=waiting.pk) == QuarantineOutcome.WAITING
+    waiting.refresh_from_db()
+    assert "QUARANTINE_ROOT" in waiting.last_problem
+    assert not Evidence.objects.filter(action=action).exists()
+
+
+def test_the_officer_is_told_to_wait_for_the_virus_check_not_to_submit(story, stopped_scanner):
+    action = story.action_in(Action.State.IN_PROGRESS)
+    _ready_to_submit(story, action)
+    add_file(story, action, CLEAN)
+    queue = officer_queue(tenant=story.tenant, user=story.bob, today=timezone.localdate())
+    [row] = [item for item in queue.items if item.action.pk == action.pk]
+    assert "Wait for the virus check of uploaded files" in row.needs
+    assert "Submit for sign-off" not in row.needs
