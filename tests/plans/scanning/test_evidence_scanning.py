@@ -3,12 +3,16 @@ refused, a clean one accepted, and one it could not check waits in quarantine un
 scan accepts or refuses it. Never accepted unchecked."""
 
 import hashlib
+import importlib
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from config.celery import app as celery_app
 from notifications.models import Notification
 from plans import services
 from plans.evidence import quarantine_storage
@@ -272,3 +276,29 @@ def test_the_officer_is_told_to_wait_for_the_virus_check_not_to_submit(story, st
     [row] = [item for item in queue.items if item.action.pk == action.pk]
     assert "Wait for the virus check of uploaded files" in row.needs
     assert "Submit for sign-off" not in row.needs
+
+
+def test_an_upload_put_in_quarantine_is_handed_to_the_worker_to_scan_again(
+    story, stopped_scanner, settings, django_capture_on_commit_callbacks
+):
+    # Tasks run in-process in the tests, at once: the worker's first try finds clamd still down.
+    settings.QUARANTINE_RETRIES = 0
+    action = story.action_in(Action.State.IN_PROGRESS)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = add_file(story, action, CLEAN)
+    waiting.refresh_from_db()
+    assert waiting.attempts == 1
+    assert "did not answer" in waiting.last_problem
+
+
+def test_files_waiting_are_scanned_every_five_minutes_on_the_schedule_in_the_database():
+    # Installed by a data migration; run again here because tests that truncate tables empty
+    # the schedule for the tests after them.
+    schedule = importlib.import_module("plans.migrations.0010_quarantine_scan_schedule")
+    schedule.install(apps, None)
+
+    scheduled = PeriodicTask.objects.get(task="plans.quarantine_scan")
+    assert scheduled.enabled
+    assert (scheduled.interval.every, scheduled.interval.period) == (300, "seconds")
+    celery_app.loader.import_default_modules()
+    assert {"plans.quarantine_scan", "plans.quarantined_evidence_scan"} <= set(celery_app.tasks)
