@@ -6,7 +6,7 @@ refuses to start without a real SECRET_KEY and explicit ALLOWED_HOSTS.
 
 from pathlib import Path
 
-from csp.constants import NONCE, NONE, SELF
+from csp.constants import NONCE, NONE, REPORT_SAMPLE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -356,8 +356,8 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
-        "style-src": [SELF],
+        "script-src": [SELF, NONCE, REPORT_SAMPLE],
+        "style-src": [SELF, REPORT_SAMPLE],
         "img-src": [SELF],
         "font-src": [SELF],
         "connect-src": [SELF],
@@ -365,6 +365,8 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
+        # tenants.views.policy_report logs what browsers report refusing.
+        "report-uri": "/csp-report/",
     },
 }
 

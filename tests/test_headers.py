@@ -2,6 +2,7 @@
 proxies, and HTTPS only once the service is served over it."""
 
 import datetime
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -208,3 +209,74 @@ def test_https_answers_tell_browsers_to_use_nothing_else_for_a_year():
         response = Client().get(reverse("account_login"), headers={"x-forwarded-proto": "https"})
     assert response.status_code == 200
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+# -- reports of what the policy refused ------------------------------------------------------
+
+CHROMIUM_REPORT = {
+    "csp-report": {
+        "document-uri": "https://actions.example.org/t/luton/",
+        "referrer": "",
+        "violated-directive": "script-src-elem",
+        "effective-directive": "script-src-elem",
+        "original-policy": "default-src 'self'",
+        "disposition": "enforce",
+        "blocked-uri": "inline",
+        "line-number": 12,
+        "source-file": "https://actions.example.org/t/luton/",
+        "status-code": 200,
+        "script-sample": "",
+    }
+}
+
+
+def test_every_policy_names_where_browsers_report_refusals(client):
+    response = client.get(reverse("account_login"))
+    assert directives(response)["report-uri"] == reverse("policy_report")
+
+
+def test_a_browsers_report_is_logged_for_the_operator(client, caplog):
+    response = client.post(
+        reverse("policy_report"),
+        data=json.dumps(CHROMIUM_REPORT),
+        content_type="application/csp-report",
+    )
+    assert response.status_code == 204
+    [record] = [record for record in caplog.records if record.name == "csp"]
+    assert record.levelname == "WARNING"
+    assert "'script-src-elem'" in record.getMessage()
+    assert "'https://actions.example.org/t/luton/'" in record.getMessage()
+    assert "line 12" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"something": "else"}',
+        json.dumps({"csp-report": {"line-number": "twelve"}}).encode(),
+        json.dumps({"csp-report": {"blocked-uri": "x" * 20_000}}).encode(),
+    ],
+)
+def test_anything_but_a_report_is_refused_and_logs_nothing(client, caplog, body):
+    response = client.post(
+        reverse("policy_report"), data=body, content_type="application/csp-report"
+    )
+    assert response.status_code == 400
+    assert "small JSON document" in response.content.decode()
+    assert not [record for record in caplog.records if record.name == "csp"]
+
+
+def test_a_report_line_cannot_forge_another_log_line(client, caplog):
+    forged = {"csp-report": {**CHROMIUM_REPORT["csp-report"], "blocked-uri": "x\nERROR forged"}}
+    client.post(
+        reverse("policy_report"), data=json.dumps(forged), content_type="application/csp-report"
+    )
+    [record] = [record for record in caplog.records if record.name == "csp"]
+    assert "\n" not in record.getMessage()
+
+
+def test_the_report_address_takes_only_posts(client):
+    assert client.get(reverse("policy_report")).status_code == 405
