@@ -6,6 +6,7 @@ refuses to start without a real SECRET_KEY and explicit ALLOWED_HOSTS.
 
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, REPORT_SAMPLE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "django_htmx",
+    "csp",
     "govuk_frontend_django",
     "allauth",
     "allauth.account",
@@ -66,10 +68,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that nothing has read an oversized body before it is refused.
+    # Outermost, so that every response carries the policy, the 413 below included; it reads
+    # nothing of the request.
+    "csp.middleware.CSPMiddleware",
+    # Before anything that reads the body, so that an oversized one is refused unread.
     "tenants.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which answers static files itself: they may be cached, nothing else.
+    "tenants.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
                 "tenants.context_processors.tenant",
                 "tenants.context_processors.organisations",
                 "notifications.context_processors.unread_notifications",
@@ -346,6 +354,40 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+# Served over HTTPS (SECURE_COOKIES on, as in production), plain HTTP is redirected to HTTPS and
+# browsers are told to use nothing else for a year (HSTS, sent only on HTTPS responses). A stack
+# served over plain HTTP (the demo, docker-compose on localhost) turns SECURE_COOKIES off, and
+# with it both of these.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60 if SECURE_COOKIES else 0, minimum=0
+)
+# The service's host name and any below it; preload lets browsers ship it in their HTTPS list
+# once the operator submits the domain (nothing is submitted by sending the header).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts come only from the
+# service itself, never from inline code or attributes, so an injected tag or attribute does
+# nothing even if escaping were ever missed. A template that must run a script of its own
+# marks it with the request's nonce (nonce="{{ CSP_NONCE }}"); none does today. Nothing may
+# frame a page, and forms post only back to the service.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, REPORT_SAMPLE],
+        "style-src": [SELF, REPORT_SAMPLE],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        # tenants.views.policy_report logs what browsers report refusing.
+        "report-uri": "/csp-report/",
+    },
+}
 
 LOGGING = {
     "version": 1,

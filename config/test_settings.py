@@ -36,3 +36,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_PROXY_SSL_HEADER = None
+# The live and test servers speak plain HTTP; tests of the HTTPS settings override these.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0

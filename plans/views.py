@@ -602,14 +602,12 @@ def evidence_download(
     )
     if not evidence.file:
         raise Http404("This evidence is a link, not a file.")
-    response = FileResponse(
+    return FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
         filename=evidence.original_name or "evidence",
         content_type=evidence.content_type or "application/octet-stream",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # -- my actions -----------------------------------------------------------------------------

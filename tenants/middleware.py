@@ -46,6 +46,27 @@ def request_too_large() -> HttpResponse:
     return HttpResponse(content, status=413)
 
 
+class NoStoreMiddleware:
+    """Tells browsers and proxies to keep no copy of anything the service answers.
+
+    Every page and download names people, actions or evidence of one organisation, and on a
+    shared computer a cached copy outlives the session that fetched it: the back button or the
+    disk cache would show it to whoever sits down next. One rule for every response rather than a
+    list of private pages, so a new page or download cannot be forgotten. Static files never
+    reach this middleware (WhiteNoise, before it, answers them) and stay cacheable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # The admin's own never_cache header already says no-store, with more besides.
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
 class TenantScopeMiddleware:
     """Activates the tenant named in ``/t/<slug>/`` for its members.
 

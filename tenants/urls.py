@@ -23,6 +23,8 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.account.urls")),
     path("", views.home, name="home"),
+    # Named in every page's Content-Security-Policy (report-uri).
+    path("csp-report/", views.policy_report, name="policy_report"),
     # E-mailed: the path is part of what has been sent out.
     path("invitations/<int:pk>/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -1,6 +1,9 @@
 """Pages outside any tenant (choosing an organisation, the account pages allauth lacks) and the
 tenant administrator's settings."""
 
+import json
+import logging
+
 from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import selectors, services
@@ -53,6 +57,45 @@ def not_offered(request: HttpRequest) -> HttpResponse:
     """An allauth page for something the service does not do: e-mail addresses are managed by
     administrators, and nobody signs in by code or confirms an address."""
     raise Http404("No such page.")
+
+
+policy_log = logging.getLogger("csp")
+# A browser's report is a few hundred bytes; anything much larger is not one.
+POLICY_REPORT_MAX_BYTES = 16 * 1024
+POLICY_REPORT_FIELDS = ("document-uri", "effective-directive", "blocked-uri", "source-file")
+
+
+@csrf_exempt
+@require_POST
+def policy_report(request: HttpRequest) -> HttpResponse:
+    """Where browsers report what the Content-Security-Policy refused (``report-uri``).
+
+    Every page is tested in Chromium for violations, so in production one means a page the
+    tests missed, a browser extension, or an injection attempt: each is logged as a warning for
+    the operator. Browsers post without a CSRF token or a session; the report is only logged,
+    each value cut short and quoted, so nothing a stranger posts reaches anything else.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if not 0 < declared <= POLICY_REPORT_MAX_BYTES:
+        return HttpResponse("A policy report is a small JSON document.", status=400)
+    try:
+        report = json.loads(request.body)["csp-report"]
+        fields = {name: str(report.get(name, ""))[:200] for name in POLICY_REPORT_FIELDS}
+        line = int(report.get("line-number") or 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return HttpResponse("A policy report is a small JSON document.", status=400)
+    policy_log.warning(
+        "Content-Security-Policy refused %r on %r: %r (%r, line %d)",
+        fields["effective-directive"],
+        fields["document-uri"],
+        fields["blocked-uri"],
+        fields["source-file"],
+        line,
+    )
+    return HttpResponse(status=204)
 
 
 def administers(request: HttpRequest) -> bool:
