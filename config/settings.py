@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     database_from_url,
+    encryption_keys,
     env_bool,
     env_int,
     env_list,
@@ -44,6 +45,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the service's host names in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Secrets stored for tenants (GOV.UK Notify keys, single sign-on client secrets) are encrypted
+# with these keys, newest first: the first encrypts, all of them decrypt (tenants/sealed.py).
+# Development and the demo derive one from SECRET_KEY; production sets its own.
+ENCRYPTION_KEYS = encryption_keys(
+    "ENCRYPTION_KEYS", derived_from=SECRET_KEY if SECRET_KEY == _DEVELOPMENT_SECRET_KEY else None
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -29,6 +29,7 @@ def load_settings(code: str = "import config.settings", **env) -> subprocess.Com
             "EMAIL_USE_SSL",
             "EMAIL_PORT",
             "DJANGO_SETTINGS_MODULE",
+            "ENCRYPTION_KEYS",
         }
     }
     clean.update(env)
