@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "govuk_frontend_django",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "guardian",
     "django_celery_beat",
     "tenants",
@@ -184,6 +186,20 @@ ACCOUNT_RATE_LIMITS = {
     # hopeless, and this keeps anyone from trying.
     "invitation": "20/m/ip",
 }
+# Single sign-on: each tenant's own OpenID Connect provider (Microsoft Entra ID above all), set
+# up on its settings pages; allauth's social accounts carry the sign-in, and the adapter supplies
+# the providers from the tenants' settings and matches people to their place in the tenant.
+SOCIALACCOUNT_ADAPTER = "tenants.adapters.SingleSignOnAdapter"
+# Nobody signs up: people are matched to a membership or an invitation, or refused.
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# The provider's tokens are not needed after sign-in, so they are not kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+# Starting a sign-in is a POST from the service's own page, never a link another site can send.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+
 # In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
 # visitor would share one per-IP limit. Served directly, set 0 so the header cannot be forged.

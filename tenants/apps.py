@@ -12,3 +12,9 @@ class TenantsConfig(AppConfig):
         from tenants.middleware import start_session_clock
 
         user_logged_in.connect(start_session_clock, dispatch_uid="tenants.start_session_clock")
+
+        from allauth.account.signals import user_logged_in as signed_in
+
+        from tenants.sso import remember_single_sign_on
+
+        signed_in.connect(remember_single_sign_on, dispatch_uid="tenants.remember_single_sign_on")
