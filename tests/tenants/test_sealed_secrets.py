@@ -136,3 +136,32 @@ def test_encryption_key_prints_a_usable_key():
         DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="actions.example.org", ENCRYPTION_KEYS=key
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_upgrading_encrypts_the_notify_keys_already_stored(postgres):
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.tenants.factories import TenantFactory
+
+    before = [("notifications", "0006_framework_files_schedule")]
+    after = [("notifications", "0007_notify_key_encrypted")]
+    tenant = TenantFactory()
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model(
+            "notifications", "EscalationPolicy"
+        )
+        old._base_manager.create(tenant_id=tenant.pk, channel="notify", notify_api_key=NOTIFY_KEY)
+        # The test's transaction holds the new rows' deferred checks, which PostgreSQL will not
+        # leave pending across an ALTER TABLE.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+
+    policy = EscalationPolicy._base_manager.get(tenant_id=tenant.pk)
+    assert NOTIFY_KEY not in policy.notify_api_key_sealed
+    assert policy.notify_api_key == NOTIFY_KEY

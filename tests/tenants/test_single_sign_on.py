@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from tenants import services
-from tenants.models import AuditEntry, Membership, SingleSignOn, Tenant, User
+from tenants.models import AuditEntry, Invitation, Membership, SingleSignOn, Tenant, User
 from tenants.scoping import tenant_scope
 from tests.conftest import REQUIRE_SERVICES
 from tests.tenants.factories import TenantFactory
@@ -433,3 +433,97 @@ class socket_nobody_listens_on:
 
     def __exit__(self, *exc) -> None:
         self.socket.close()
+
+
+# --- The rules, without a provider --------------------------------------------------------------
+
+
+def _configured(story) -> SingleSignOn:
+    return SingleSignOn.objects.create(
+        tenant=story.tenant,
+        discovery_url="https://idp.example.org/.well-known/openid-configuration",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        email_domains="example.org",
+    )
+
+
+def test_rule_a_requiring_tenant_takes_only_its_own_sign_in_or_the_operator(story):
+    from tenants.rules import single_sign_on_refusal
+
+    assert (
+        single_sign_on_refusal(user=story.bob, tenant=story.tenant, signed_in_with_it=False) is None
+    )
+    _require(story)
+    refusal = single_sign_on_refusal(user=story.bob, tenant=story.tenant, signed_in_with_it=False)
+    assert refusal is not None and "Central Bedfordshire Council asks" in refusal.message
+    assert (
+        single_sign_on_refusal(user=story.bob, tenant=story.tenant, signed_in_with_it=True) is None
+    )
+    story.erin.is_staff = True
+    assert (
+        single_sign_on_refusal(user=story.erin, tenant=story.tenant, signed_in_with_it=False)
+        is None
+    )
+
+
+def test_rule_a_password_signs_in_while_any_organisation_takes_it(story):
+    from tenants.rules import password_sign_in_refusal
+
+    _require(story)
+    assert password_sign_in_refusal(user=story.bob) is not None
+    assert password_sign_in_refusal(user=story.charlie) is None  # Sunderland does not require it
+    elsewhere = TenantFactory(name="Luton Borough Council", slug="luton")
+    with tenant_scope(elsewhere):
+        services.membership_add(tenant=elsewhere, user=story.bob, role=Membership.Role.OFFICER)
+    assert password_sign_in_refusal(user=story.bob) is None
+    story.erin.is_staff = True
+    assert password_sign_in_refusal(user=story.erin) is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        (
+            {"email": "bob@elsewhere.org", "email_verified": True},
+            "is not in one of the e-mail domains",
+        ),
+        ({"email_verified": True}, "did not tell the service your e-mail address"),
+        (
+            {"email": "bob@example.org", "email_verified": "false"},
+            "does not say that bob@example.org is verified",
+        ),
+        ({"email": "bob@example.org"}, "does not say that bob@example.org is verified"),
+    ],
+)
+def test_addresses_the_provider_does_not_vouch_for_are_refused(story, claims, message):
+    _configured(story)
+    with pytest.raises(services.SignInRefused, match=message):
+        services.single_sign_on_member(tenant=story.tenant, claims=claims)
+
+
+def test_a_closed_account_is_refused(story):
+    _configured(story)
+    User.objects.filter(pk=story.bob.pk).update(is_active=False)
+    with pytest.raises(services.SignInRefused, match="has been closed"):
+        services.single_sign_on_member(
+            tenant=story.tenant, claims={"email": story.bob.email, "email_verified": True}
+        )
+
+
+def test_a_cancelled_invitation_is_not_accepted(story):
+    _configured(story)
+    invitation = services.invitation_create(
+        tenant=story.tenant,
+        by=story.erin,
+        email="newcomer@example.org",
+        full_name="Nia Newcomer",
+        role=Membership.Role.OFFICER,
+    )
+    services.invitation_cancel(invitation=invitation, by=story.erin)
+    with pytest.raises(services.SignInRefused, match="no invitation waiting"):
+        services.single_sign_on_member(
+            tenant=story.tenant, claims={"email": "newcomer@example.org", "email_verified": True}
+        )
+    assert not User.objects.filter(email="newcomer@example.org").exists()
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
