@@ -199,6 +199,8 @@ SOCIALACCOUNT_STORE_TOKENS = False
 # Starting a sign-in is a POST from the service's own page, never a link another site can send.
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# A provider on this machine may answer over plain HTTP: development and the tests' own provider.
+SINGLE_SIGN_ON_LOCAL_HTTP = env_bool("SINGLE_SIGN_ON_LOCAL_HTTP", DEBUG)
 
 # In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every

@@ -38,6 +38,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # a Redis cache between tests would flush its whole database. tests/test_settings.py checks the
 # cache chosen outside tests.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The single sign-on tests run their OpenID Connect provider on localhost over plain HTTP.
+SINGLE_SIGN_ON_LOCAL_HTTP = True
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_PROXY_SSL_HEADER = None

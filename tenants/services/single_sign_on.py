@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,8 +26,10 @@ WELL_KNOWN = "/.well-known/openid-configuration"
 ENTRA_DISCOVERY = "https://login.microsoftonline.com/{}/v2.0" + WELL_KNOWN
 DIRECTORY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-# A provider on the same machine may answer over plain HTTP (a test provider); anywhere else
-# the discovery document and everything it names must come over HTTPS.
+# Everything a provider's discovery document names must come over HTTPS. Only where
+# SINGLE_SIGN_ON_LOCAL_HTTP allows it (development and the tests' own provider) may a provider on
+# this machine answer over plain HTTP: in production the service never fetches a plain-HTTP
+# address an administrator typed.
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 DISCOVERY_TIMEOUT_SECONDS = 10
 
@@ -55,7 +58,11 @@ class Discovery:
 
 def _secure(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS)
+    return parts.scheme == "https" or (
+        settings.SINGLE_SIGN_ON_LOCAL_HTTP
+        and parts.scheme == "http"
+        and parts.hostname in LOCAL_HOSTS
+    )
 
 
 def discovery_url_for(directory: str) -> str:

@@ -527,3 +527,9 @@ def test_a_cancelled_invitation_is_not_accepted(story):
         )
     assert not User.objects.filter(email="newcomer@example.org").exists()
     assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+
+
+def test_in_production_a_plain_http_provider_is_refused_even_on_this_machine(settings):
+    settings.SINGLE_SIGN_ON_LOCAL_HTTP = False
+    with pytest.raises(ValidationError, match="must start with https://"):
+        services.single_sign_on_check(directory="http://127.0.0.1:8080/")
