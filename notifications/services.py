@@ -25,7 +25,7 @@ from notifications.models import (
 from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.rules import administer_refusal, enforce
 from tenants.scoping import tenant_scope
-from tenants.sealed import fingerprint
+from tenants.sealed import fingerprint_of
 from tenants.services import Recorded
 from tenants.text import one_line_text, texts_clean
 
@@ -374,7 +374,7 @@ def _policy_texts(policy: EscalationPolicy) -> dict[str, str]:
     texts = {name: str(getattr(policy, name) or "") for name in POLICY_FIELDS}
     texts["channel"] = policy.get_channel_display()
     # The key is a secret: the record shows a fingerprint, enough to see that it changed.
-    texts["notify_api_key"] = fingerprint(policy.notify_api_key)
+    texts["notify_api_key"] = fingerprint_of(policy.notify_api_key_sealed)
     return texts
 
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from tenants.models import SingleSignOn, Tenant, User, slug_of_provider
 from tenants.scoping import tenant_scope
+from tenants.sealed import SecretUnreadable
 from tenants.services.single_sign_on import SignInRefused, single_sign_on_member
 from tenants.sso import SESSION_TENANTS, single_sign_on_tenants
 
@@ -76,13 +77,30 @@ class SingleSignOnAdapter(DefaultSocialAccountAdapter):
             config = SingleSignOn.objects.filter(tenant=tenant).first()
         if config is None or (client_id and client_id != config.client_id):
             return []
+        try:
+            secret = config.client_secret
+        except SecretUnreadable:
+            logger.exception("The single sign-on client secret of %s cannot be read", tenant)
+            raise ImmediateHttpResponse(
+                render(
+                    request,
+                    "tenants/single_sign_on_refused.html",
+                    {
+                        "reason": f"Signing in with {tenant.name}'s account does not work at the "
+                        "moment: the service cannot read the settings it keeps for it. Sign in "
+                        "with your password, and tell the service operator.",
+                        "tenant": tenant,
+                    },
+                    status=503,
+                )
+            ) from None
         return [
             SocialApp(
                 provider="openid_connect",
                 provider_id=config.provider_id,
                 name=tenant.name,
                 client_id=config.client_id,
-                secret=config.client_secret,
+                secret=secret,
                 settings={
                     "server_url": config.discovery_url,
                     "oauth_pkce_enabled": True,

@@ -78,6 +78,15 @@ def fingerprint(plain: str) -> str:
     return f"a key with fingerprint {hashlib.sha256(plain.encode()).hexdigest()[:8]}"
 
 
+def fingerprint_of(sealed: str) -> str:
+    """The fingerprint of the secret ``sealed`` holds, for the record of changes; a secret the
+    keys cannot read is said to be so rather than stopping the change being recorded."""
+    try:
+        return fingerprint(unseal(sealed))
+    except SecretUnreadable:
+        return "a secret the current ENCRYPTION_KEYS cannot read"
+
+
 def new_key() -> str:
     return Fernet.generate_key().decode()
 

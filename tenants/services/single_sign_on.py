@@ -16,7 +16,7 @@ from django.utils import timezone
 from tenants.models import AuditEntry, Invitation, Membership, SingleSignOn, Tenant, User
 from tenants.rules import administer_refusal, enforce
 from tenants.scoping import tenant_scope
-from tenants.sealed import fingerprint
+from tenants.sealed import fingerprint_of
 from tenants.services.audit import Recorded
 from tenants.services.invitations import invitation_accept_signed_in
 from tenants.text import one_line_text, texts_clean
@@ -171,7 +171,7 @@ def _single_sign_on_texts(subject: tuple[Tenant, SingleSignOn | None]) -> dict[s
         "discovery_url": config.discovery_url,
         "client_id": config.client_id,
         # The secret is never shown back: the record holds a fingerprint, enough to see it changed.
-        "client_secret": fingerprint(config.client_secret),
+        "client_secret": fingerprint_of(config.client_secret_sealed),
         "email_domains": " ".join(config.domains),
         "required": "Yes" if tenant.single_sign_on_required else "No",
     }

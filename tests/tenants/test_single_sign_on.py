@@ -533,3 +533,17 @@ def test_in_production_a_plain_http_provider_is_refused_even_on_this_machine(set
     settings.SINGLE_SIGN_ON_LOCAL_HTTP = False
     with pytest.raises(ValidationError, match="must start with https://"):
         services.single_sign_on_check(directory="http://127.0.0.1:8080/")
+
+
+def test_a_client_secret_the_keys_cannot_read_stops_sign_in_with_the_reason(
+    client, story, settings
+):
+    from tenants.sealed import new_key
+
+    _configured(story)
+    settings.ENCRYPTION_KEYS = [new_key()]
+
+    response = client.post(f"/accounts/oidc/sso-{SLUG}/login/", {"process": "login"})
+
+    assert response.status_code == 503
+    assert "the service cannot read the settings it keeps for it" in response.content.decode()
