@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     database_from_url,
+    encryption_keys,
     env_bool,
     env_int,
     env_list,
@@ -46,6 +47,13 @@ if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the service's host names in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Secrets stored for tenants (GOV.UK Notify keys, single sign-on client secrets) are encrypted
+# with these keys, newest first: the first encrypts, all of them decrypt (tenants/sealed.py).
+# Development and the demo derive one from SECRET_KEY; production sets its own.
+ENCRYPTION_KEYS = encryption_keys(
+    "ENCRYPTION_KEYS", derived_from=SECRET_KEY if SECRET_KEY == _DEVELOPMENT_SECRET_KEY else None
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -59,6 +67,8 @@ INSTALLED_APPS = [
     "govuk_frontend_django",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "guardian",
     "django_celery_beat",
     "tenants",
@@ -184,6 +194,22 @@ ACCOUNT_RATE_LIMITS = {
     # hopeless, and this keeps anyone from trying.
     "invitation": "20/m/ip",
 }
+# Single sign-on: each tenant's own OpenID Connect provider (Microsoft Entra ID above all), set
+# up on its settings pages; allauth's social accounts carry the sign-in, and the adapter supplies
+# the providers from the tenants' settings and matches people to their place in the tenant.
+SOCIALACCOUNT_ADAPTER = "tenants.adapters.SingleSignOnAdapter"
+# Nobody signs up: people are matched to a membership or an invitation, or refused.
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# The provider's tokens are not needed after sign-in, so they are not kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+# Starting a sign-in is a POST from the service's own page, never a link another site can send.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# A provider on this machine may answer over plain HTTP: development and the tests' own provider.
+SINGLE_SIGN_ON_LOCAL_HTTP = env_bool("SINGLE_SIGN_ON_LOCAL_HTTP", DEBUG)
+
 # In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
 # visitor would share one per-IP limit. Served directly, set 0 so the header cannot be forged.

@@ -4,6 +4,8 @@ The database still comes from DATABASE_URL (PostgreSQL in CI); only what tests c
 is defaulted here.
 """
 
+import base64
+import hashlib
 import os
 
 os.environ.setdefault("DEBUG", "0")
@@ -12,6 +14,13 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Tasks run in-process unless a test starts a real worker (tests/notifications/conftest.py).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Stored secrets are encrypted with a key derived from the test SECRET_KEY.
+os.environ.setdefault(
+    "ENCRYPTION_KEYS",
+    base64.urlsafe_b64encode(
+        hashlib.sha256(f"encryption-keys:{os.environ['SECRET_KEY']}".encode()).digest()
+    ).decode(),
+)
 
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR
@@ -33,6 +42,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # a Redis cache between tests would flush its whole database. tests/test_settings.py checks the
 # cache chosen outside tests.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The single sign-on tests run their OpenID Connect provider on localhost over plain HTTP.
+SINGLE_SIGN_ON_LOCAL_HTTP = True
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_PROXY_SSL_HEADER = None

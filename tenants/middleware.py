@@ -9,8 +9,10 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 
 from tenants.models import Tenant
+from tenants.rules import single_sign_on_refusal
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.selectors import membership_for
+from tenants.sso import signed_in_with, single_sign_on_needed
 
 
 class RequestBodyLimitMiddleware:
@@ -101,6 +103,11 @@ class TenantScopeMiddleware:
             membership = membership_for(tenant=tenant, user=request.user)
             if membership is None:
                 raise Http404("No such page.")
+            refusal = single_sign_on_refusal(
+                user=request.user, tenant=tenant, signed_in_with_it=signed_in_with(request, tenant)
+            )
+            if refusal is not None:
+                return single_sign_on_needed(request, tenant, refusal)
             request.tenant = tenant
             request.membership = membership
             return self.get_response(request)

@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tenants.scoping import TenantOwnedModel
+from tenants.sealed import sealed_secret
 from tenants.text import OneLineText
 
 
@@ -95,6 +96,9 @@ class Tenant(models.Model):
     nation = models.CharField(max_length=30, choices=Nation.choices, default=Nation.ENGLAND)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept here rather than with the rest of the single sign-on settings so that every tenant
+    # page, which reads the tenant anyway, knows without another query (tenants.rules).
+    single_sign_on_required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -324,6 +328,7 @@ class AuditEntry(TenantOwnedModel):
         # A file refused as evidence (a virus found) or not added after its virus check; the
         # subject's id is the action's, and the action's own timeline leaves it out.
         EVIDENCE_FILE = "evidence_file", "Evidence file"
+        SINGLE_SIGN_ON = "single_sign_on", "Single sign-on"
 
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -366,3 +371,51 @@ class FieldChange:
     before: str
     after: str
     long: bool = False
+
+
+class SingleSignOn(TenantOwnedModel):
+    """A tenant's own sign-in service (OpenID Connect: Microsoft Entra ID above all), through
+    which its members sign in with their work accounts. The tenant's ``single_sign_on_required``
+    stops its members using a password for its pages (``tenants.rules``)."""
+
+    # The provider's discovery document: its issuer and endpoints.
+    discovery_url = models.URLField("discovery URL", max_length=500)
+    client_id = models.CharField("client ID", max_length=200)
+    # Encrypted at rest (tenants.sealed): read and set it as ``client_secret``.
+    client_secret_sealed = models.TextField(blank=True, editable=False)
+    # Lower-case domains, one per line: only addresses in them may sign in this way.
+    email_domains = models.TextField("e-mail domains")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    sealed_columns = ("client_secret_sealed",)
+    client_secret = sealed_secret("client_secret_sealed", "The client secret the provider issued.")
+
+    class Meta:
+        verbose_name = "single sign-on"
+        verbose_name_plural = "single sign-on"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="singlesignon_one_per_tenant")
+        ]
+
+    def __str__(self):
+        return f"Single sign-on of {self.tenant}"
+
+    @property
+    def domains(self) -> list[str]:
+        return self.email_domains.split()
+
+    @property
+    def provider_id(self) -> str:
+        """The name allauth knows this tenant's provider by, which is in its callback address."""
+        return provider_id_of(self.tenant.slug)
+
+
+def provider_id_of(slug: str) -> str:
+    return f"sso-{slug}"
+
+
+def slug_of_provider(provider_id: str) -> str | None:
+    return provider_id.removeprefix("sso-") if provider_id.startswith("sso-") else None

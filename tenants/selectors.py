@@ -13,6 +13,7 @@ from tenants.models import (
     Partner,
     SignOffBody,
     SignOffBodyMember,
+    SingleSignOn,
     Tenant,
     User,
     roles_that_can,
@@ -154,3 +155,17 @@ def sign_off_bodies_of_tenant(*, tenant: Tenant) -> QuerySet[SignOffBody]:
         )
         .order_by("name")
     )
+
+
+def tenants_signing_in_with(*, domain: str) -> list[Tenant]:
+    """The organisations whose single sign-on takes addresses at ``domain``: for someone about to
+    sign in, who has named only their address. Reads across tenants by design, and says no more
+    than which organisations use that domain."""
+    with across_tenants():
+        configs = SingleSignOn.objects.filter(
+            tenant__is_active=True, email_domains__icontains=domain
+        ).select_related("tenant")
+        return sorted(
+            (config.tenant for config in configs if domain in config.domains),
+            key=lambda tenant: tenant.name,
+        )

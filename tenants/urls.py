@@ -5,6 +5,9 @@ from tenants import views
 
 # allauth pages for what the service does not offer; matched before allauth's own.
 NOT_OFFERED = [
+    # Accounts are linked to an organisation's sign-in service only by signing in through it.
+    "3rdparty/",
+    "3rdparty/signup/",
     "reauthenticate/",
     "email/",
     "confirm-email/",
@@ -21,7 +24,11 @@ urlpatterns = [
         views.password_change_done,
         name="account_change_password_done",
     ),
+    path("accounts/sso/", views.single_sign_on_find, name="single_sign_on_find"),
     path("accounts/", include("allauth.account.urls")),
+    path("accounts/3rdparty/", include("allauth.socialaccount.urls")),
+    # Each organisation's own provider: accounts/oidc/sso-<slug>/login/ and .../login/callback/.
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("", views.home, name="home"),
     # Named in every page's Content-Security-Policy (report-uri).
     path("csp-report/", views.policy_report, name="policy_report"),
@@ -42,6 +49,12 @@ tenant_urlpatterns = [
         name="sign_off_body_members",
     ),
     path("settings/audit/", views.audit_list, name="audit"),
+    path("settings/single-sign-on/", views.single_sign_on, name="single_sign_on"),
+    path(
+        "settings/single-sign-on/turn-off/",
+        views.single_sign_on_remove,
+        name="single_sign_on_remove",
+    ),
     path("settings/people/", views.people, name="people"),
     path("settings/people/invite/", views.invitation_new, name="invitation_new"),
     path("settings/people/<int:user_id>/", views.person, name="person"),

@@ -34,6 +34,7 @@ def load_settings(code: str = "import config.settings", **env) -> subprocess.Com
             "SECURE_SSL_REDIRECT",
             "SECURE_HSTS_SECONDS",
             "DJANGO_SETTINGS_MODULE",
+            "ENCRYPTION_KEYS",
         }
     }
     clean.update(env)
