@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "k3Y-" + "Zq8rT1vB6nM0pL5x" * 4
@@ -144,8 +145,8 @@ def test_hsts_length_comes_from_the_environment():
 
 
 def readme_production_environment() -> dict[str, str]:
-    """The variables of the README's production environment block, the secret key's placeholder
-    replaced by a random key as the README says to make one."""
+    """The variables of the README's production environment block, the placeholders of the secret
+    key and the encryption key replaced by keys made as the README says to make them."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Production environment", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
@@ -156,6 +157,8 @@ def readme_production_environment() -> dict[str, str]:
             env[name] = value
     assert env["SECRET_KEY"].startswith("<")
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    assert env["ENCRYPTION_KEYS"].startswith("<")
+    env["ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     return env
 
 
