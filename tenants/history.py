@@ -96,6 +96,18 @@ class HistoryRecord(TenantOwnedModel):
         ]
 
 
+@dataclass(frozen=True)
+class HistoryHead:
+    """Where an organisation's chain had got to at a moment: what a report prints, and what
+    ``audit_verify --head`` checks. Written ``position:hash``."""
+
+    position: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash}" if self.position else "none (no history yet)"
+
+
 # --- The hashed message, in Python ----------------------------------------------------------
 
 
