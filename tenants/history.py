@@ -163,28 +163,56 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN value IS NULL THEN '~' ELSE length(value)::text || ':' || value END
 $$;
 
--- Takes the organisation's next position. The head row stays locked until the transaction
--- ends, so a second transaction writing the same organisation's history waits here and then
--- chains onto the first one's last row: the chain never forks.
+-- Takes the organisation's next position. The first row a statement writes for an organisation
+-- locks its head row until the transaction ends, so a second transaction writing the same
+-- organisation's history waits here and then chains onto the first one's last row: the chain
+-- never forks. Further rows of the same statement carry on from a setting local to the
+-- transaction, and the statement's end moves the head row once (history_chain_head_move), so a
+-- bulk insert updates the head once rather than once a row.
 CREATE OR REPLACE FUNCTION history_chain_link(
     tenant bigint, fields text, content text,
     OUT next_position bigint, OUT previous text, OUT hash text
 ) LANGUAGE plpgsql AS $$
+DECLARE
+    running text := current_setting('history_chain.tenant_' || tenant, true);
 BEGIN
-    SELECT h.position, h.hash INTO next_position, previous
-        FROM {HEAD_TABLE} h WHERE h.tenant_id = tenant FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO {HEAD_TABLE} (tenant_id, position, hash) VALUES (tenant, 0, '')
-            ON CONFLICT (tenant_id) DO NOTHING;
+    IF coalesce(running, '') = '' THEN
         SELECT h.position, h.hash INTO next_position, previous
             FROM {HEAD_TABLE} h WHERE h.tenant_id = tenant FOR UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO {HEAD_TABLE} (tenant_id, position, hash) VALUES (tenant, 0, '')
+                ON CONFLICT (tenant_id) DO NOTHING;
+            SELECT h.position, h.hash INTO next_position, previous
+                FROM {HEAD_TABLE} h WHERE h.tenant_id = tenant FOR UPDATE;
+        END IF;
+    ELSE
+        next_position := split_part(running, ':', 1)::bigint;
+        previous := split_part(running, ':', 2);
     END IF;
     next_position := next_position + 1;
     hash := encode(sha256(convert_to(concat_ws(E'\\n',
         '{CHAIN_FORMAT}', fields, 'position=' || next_position, 'previous=' || previous, content
     ), 'UTF8')), 'hex');
-    UPDATE {HEAD_TABLE} SET position = next_position, hash = history_chain_link.hash
-        WHERE tenant_id = tenant;
+    PERFORM set_config(
+        'history_chain.tenant_' || tenant, next_position || ':' || history_chain_link.hash, true
+    );
+END
+$$;
+
+CREATE OR REPLACE FUNCTION history_chain_head_move() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    last record;
+BEGIN
+    FOR last IN
+        SELECT DISTINCT ON (tenant_id) tenant_id, chain_position, chain_hash FROM inserted
+            ORDER BY tenant_id, chain_position DESC
+    LOOP
+        UPDATE {HEAD_TABLE} SET position = last.chain_position, hash = last.chain_hash
+            WHERE tenant_id = last.tenant_id AND position < last.chain_position;
+        PERFORM set_config('history_chain.tenant_' || last.tenant_id, '', true);
+    END LOOP;
+    RETURN NULL;
 END
 $$;
 
@@ -223,6 +251,7 @@ POSTGRESQL_FUNCTIONS_DROP = f"""
 DROP TRIGGER IF EXISTS history_head_guard ON {HEAD_TABLE};
 DROP FUNCTION IF EXISTS history_head_guard();
 DROP FUNCTION IF EXISTS history_refuse_change();
+DROP FUNCTION IF EXISTS history_chain_head_move();
 DROP FUNCTION IF EXISTS history_chain_link(bigint, text, text);
 DROP FUNCTION IF EXISTS history_chain_value(text);
 """
@@ -278,12 +307,17 @@ $$;
 DROP TRIGGER IF EXISTS {table}_chain ON {table};
 CREATE TRIGGER {table}_chain BEFORE INSERT ON {table}
     FOR EACH ROW EXECUTE FUNCTION {table}_chain();
+DROP TRIGGER IF EXISTS {table}_chain_head ON {table};
+CREATE TRIGGER {table}_chain_head AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION history_chain_head_move();
 DROP TRIGGER IF EXISTS {table}_append_only ON {table};
 CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
     FOR EACH ROW EXECUTE FUNCTION history_refuse_change();
 """
     remove = f"""
 DROP TRIGGER IF EXISTS {table}_append_only ON {table};
+DROP TRIGGER IF EXISTS {table}_chain_head ON {table};
 DROP TRIGGER IF EXISTS {table}_chain ON {table};
 DROP FUNCTION IF EXISTS {table}_chain();
 """
