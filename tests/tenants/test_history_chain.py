@@ -2,6 +2,7 @@
 chain, written by the database whatever inserts them, and ``audit_verify`` names the first row
 that no longer fits it."""
 
+import importlib
 import io
 import itertools
 import os
@@ -156,6 +157,33 @@ def test_an_organisation_with_history_cannot_be_deleted(story):
         story.other_tenant.delete()
 
 
+def test_history_written_before_the_chain_is_chained_by_its_migration(postgres, story):
+    """The migration's backfill, run again on rows whose chain columns are emptied (as the
+    owner may): each organisation's rows chained in the order they were written."""
+    from django.apps import apps
+
+    chain_migration = importlib.import_module("plans.migrations.0009_history_chain")
+    story.action_in(Action.State.SIGNED_OFF)
+    rows = {tenant.pk: len(history_of(tenant)) for tenant in (story.tenant, story.other_tenant)}
+    with connection.cursor() as cursor:
+        for table in HISTORY_TABLES:
+            cursor.execute(
+                f"UPDATE {table} SET chain_position = NULL, chain_version = NULL, "
+                "chain_previous = NULL, chain_hash = NULL"
+            )
+        cursor.execute("DELETE FROM tenants_historychainhead")
+    assert not chain_verify(tenant_id=story.tenant.pk).intact
+
+    chain_migration.chain_existing_history(apps, None)
+
+    for tenant_id, count in rows.items():
+        check = chain_verify(tenant_id=tenant_id)
+        assert check.intact, check.broken
+        assert check.rows == check.head_position == count
+    step = TransitionLog.objects.filter(tenant=story.tenant).order_by("chain_position").last()
+    assert step.transition == "sign_off"
+
+
 # --- audit_verify --------------------------------------------------------------------------
 
 
@@ -268,6 +296,7 @@ def test_audit_verify_checks_a_head_printed_on_a_report(story):
         (["--tenant", "nowhere"], 'There is no organisation with the slug "nowhere".'),
         (["--head", "3:abc"], "--head needs --tenant"),
         (["--tenant", "x", "--head", "3:abc"], '"3:abc" is not a head: write it as printed'),
+        (["--tenant", "x", "--head", "three:" + "a" * 64], "is not a head"),
     ],
 )
 def test_audit_verify_explains_what_it_was_given_wrong(story, args, message):

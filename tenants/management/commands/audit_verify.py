@@ -39,6 +39,8 @@ class Command(BaseCommand):
             tenants = list(tenants)
         if tenant is not None and not tenants:
             raise CommandError(f'There is no organisation with the slug "{tenant}".')
+        if not tenants:
+            self.stdout.write("There are no organisations, so there is no history to check.")
         broken = 0
         for each in tenants:
             with tenant_scope(each):
