@@ -221,10 +221,11 @@ def report_xlsx(reports: Sequence[PlanReport]) -> bytes:
     first = reports[0]
     for report in reports:
         _write_plan_sheet(workbook.create_sheet(sheet_name(report.plan_title, taken)), report)
-    for sheet in workbook.worksheets:
-        # Printed at the foot of every page.
-        sheet.oddFooter.left.text = first.history_head_line
-        sheet.oddFooter.left.size = 7
+    if first.history_head_line:
+        for sheet in workbook.worksheets:
+            # Printed at the foot of every page.
+            sheet.oddFooter.left.text = first.history_head_line
+            sheet.oddFooter.left.size = 7
     workbook.properties.title = xml_safe(first.plan_title if len(reports) == 1 else "Action plans")
     workbook.properties.subject = first.as_of_label
     workbook.properties.creator = xml_safe(first.tenant_name)
