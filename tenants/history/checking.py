@@ -225,7 +225,35 @@ def chain_verify(*, tenant_id: int) -> ChainCheck:
         else:
             problem = "link broken: the head does not match the last row of the chain"
         broken = ChainBreak(head_position, "tenants.historychainhead", None, problem)
+    if broken is None:
+        broken = _beyond_the_head(tenant_id)
     return ChainCheck(rows=rows, head_position=head_position, head_hash=head_hash, broken=broken)
+
+
+def _beyond_the_head(tenant_id: int) -> ChainBreak | None:
+    """A row past the head once the head is read again: the head was moved back. (A row
+    written while the check ran moved the head past it in its own transaction, so reading the
+    head after the row shows it.)"""
+    newest = None
+    for model in history_models():
+        position = model.objects.filter(tenant_id=tenant_id).aggregate(
+            newest=models.Max("chain_position")
+        )["newest"]
+        if position is not None and (newest is None or position > newest[0]):
+            newest = (position, model._meta.label_lower)
+    if newest is None:
+        return None
+    head = _model("tenants.historychainhead").objects.filter(tenant_id=tenant_id).first()
+    if head is not None and head.position >= newest[0]:
+        return None
+    at = head.position if head else 0
+    return ChainBreak(
+        at,
+        "tenants.historychainhead",
+        None,
+        f"link broken: the head is at {at} but {newest[1]} has a row at position {newest[0]} "
+        "(the head was moved back)",
+    )
 
 
 def chain_link_at(*, tenant_id: int, position: int) -> ChainLink | None:

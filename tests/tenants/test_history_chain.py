@@ -247,6 +247,24 @@ def test_audit_verify_notices_the_newest_row_deleted(postgres, story):
     assert f"row missing: the head is at {head}, and position {head} is gone" in output
 
 
+def test_audit_verify_notices_the_head_moved_back(postgres, story):
+    first = AuditEntry.objects.get(pk=note(story.tenant, story.erin).pk)
+    note(story.tenant, story.erin, "Second")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tenants_historychainhead SET position = %s, hash = %s WHERE tenant_id = %s",
+            [first.chain_position, first.chain_hash, story.tenant.pk],
+        )
+
+    passed, output = verify("--tenant", story.tenant.slug)
+
+    assert not passed
+    assert (
+        f"link broken: the head is at {first.chain_position} but tenants.auditentry has a row "
+        f"at position {first.chain_position + 1} (the head was moved back)"
+    ) in output
+
+
 def test_audit_verify_names_a_row_whose_link_was_rewritten(postgres, story):
     first, second = note(story.tenant, story.erin), note(story.tenant, story.erin, "Second")
     second = AuditEntry.objects.get(pk=second.pk)
