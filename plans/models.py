@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_fsm import FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from tenants.history import DATE, NUMBER, TEXT, TIME, HistoryRecord
 from tenants.models import Partner, SignOffBody
 from tenants.scoping import TenantOwnedModel
 from tenants.text import PARAGRAPH_MAX_LENGTH, OneLineText, ParagraphText
@@ -517,7 +518,7 @@ def published_report_path(instance: "PublishedReport", filename: str) -> str:
     return f"published/{instance.tenant_id}/{instance.storage_key}"
 
 
-class PublishedReport(TenantOwnedModel):
+class PublishedReport(HistoryRecord):
     """A report as tabled at a meeting, kept byte for byte so the committee's record can be
     reproduced: the file, its SHA-256, who published it and when.
 
@@ -553,10 +554,36 @@ class PublishedReport(TenantOwnedModel):
     same_tenant_relations = ("plan",)
     same_tenant_people = ("published_by",)
 
+    history_fields = {
+        1: (
+            ("id", NUMBER),
+            ("tenant_id", NUMBER),
+            ("plan_id", NUMBER),
+            ("meeting", TEXT),
+            ("meeting_date", DATE),
+            ("as_of", DATE),
+            ("since", DATE),
+            ("format", TEXT),
+            ("file", TEXT),
+            ("file_name", TEXT),
+            ("storage_key", TEXT),
+            ("content_type", TEXT),
+            ("size", NUMBER),
+            ("sha256", TEXT),
+            ("published_by_id", NUMBER),
+            ("published_at", TIME),
+        )
+    }
+
     class Meta:
         ordering = ["-published_at", "-pk"]
         indexes = [
             models.Index(fields=["tenant", "plan", "published_at"], name="published_tenant_plan")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "chain_position"], name="published_tenant_chain_position"
+            )
         ]
 
     def __str__(self):

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from tenants.history import JSON, NUMBER, TEXT, TIME, HistoryRecord
 from tenants.scoping import TenantOwnedModel
 from tenants.sealed import sealed_secret
 from tenants.text import OneLineText
@@ -306,7 +307,7 @@ class Invitation(TenantOwnedModel):
         )
 
 
-class AuditEntry(TenantOwnedModel):
+class AuditEntry(HistoryRecord):
     """One change that is not a workflow step, with what each changed field read before and
     after: an action's details, a person's role, a body's quorum, a plan's settings, an import.
 
@@ -344,6 +345,22 @@ class AuditEntry(TenantOwnedModel):
     changes = models.JSONField(default=list, blank=True)
     reason = models.TextField(blank=True)
 
+    history_fields = {
+        1: (
+            ("id", NUMBER),
+            ("tenant_id", NUMBER),
+            ("actor_id", NUMBER),
+            ("actor_name", TEXT),
+            ("at", TIME),
+            ("subject_type", TEXT),
+            ("subject_id", NUMBER),
+            ("subject_label", TEXT),
+            ("summary", TEXT),
+            ("changes", JSON),
+            ("reason", TEXT),
+        )
+    }
+
     class Meta:
         ordering = ["at", "pk"]
         verbose_name_plural = "audit entries"
@@ -352,6 +369,11 @@ class AuditEntry(TenantOwnedModel):
                 fields=["tenant", "subject_type", "subject_id", "at"], name="audit_tenant_subject"
             ),
             models.Index(fields=["tenant", "at"], name="audit_tenant_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "chain_position"], name="audit_tenant_chain_position"
+            )
         ]
 
     def __str__(self):
@@ -363,6 +385,25 @@ class AuditEntry(TenantOwnedModel):
             FieldChange(c["label"], c["before"], c["after"], bool(c.get("long")))
             for c in self.changes
         ]
+
+
+class HistoryChainHead(TenantOwnedModel):
+    """Where an organisation's history chain has got to: its last row's position and hash.
+
+    Moved only by the database as a history row is inserted (``tenants.history``); its row is
+    locked while a transaction writes history, so the chain never forks.
+    """
+
+    position = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="historychainhead_one_per_tenant")
+        ]
+
+    def __str__(self):
+        return f"{self.position}:{self.hash}"
 
 
 @dataclass(frozen=True)

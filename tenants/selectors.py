@@ -5,9 +5,11 @@ import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from tenants.history import HistoryHead
 from tenants.models import (
     AuditEntry,
     Capability,
+    HistoryChainHead,
     Invitation,
     Membership,
     Partner,
@@ -169,3 +171,11 @@ def tenants_signing_in_with(*, domain: str) -> list[Tenant]:
             (config.tenant for config in configs if domain in config.domains),
             key=lambda tenant: tenant.name,
         )
+
+
+def history_head_of(*, tenant_id: int) -> HistoryHead:
+    """The organisation's history chain as it stands: its last row's position and hash."""
+    head = (
+        HistoryChainHead.objects.filter(tenant_id=tenant_id).values_list("position", "hash").first()
+    )
+    return HistoryHead(*head) if head else HistoryHead(0, "")
