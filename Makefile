@@ -44,3 +44,7 @@ $(PY):
 $(STAMP): $(LOCK) | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	touch $@
+
+.PHONY: bench-history
+bench-history: $(STAMP)
+	$(PY) scripts/bench_history.py $(ARGS)

@@ -472,6 +472,12 @@ ACTION_WORKFLOW = Workflow(
             done="Submitted for sign-off.",
             conditions=(
                 Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
+                # The board signs off what was submitted: a file still waiting for its virus
+                # check would otherwise join the evidence while the board decides.
+                Condition(
+                    "Wait until the files waiting for a virus check have been checked.",
+                    lambda a: not a.evidence_waiting.exists(),
+                ),
                 Condition(
                     "Write a completion statement.",
                     lambda a: has_visible_text(a.completion_statement),

@@ -18,7 +18,9 @@ from tenants.models import (
     User,
     roles_that_can,
 )
+from tenants.rules import password_sign_in_refusal
 from tenants.services import OWN_NAME, PARTNER_NAME, PERSON_NAME
+from tenants.services.single_sign_on import CLIENT_ID, CLIENT_SECRET, DIRECTORY, DOMAINS
 from tenants.text import SEARCH
 
 EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
@@ -70,6 +72,14 @@ class SignInForm(allauth_forms.LoginForm):
         self.fields["password"].help_text = ""
         self.fields["password"].error_messages["required"] = "Enter your password"
         _labels_not_placeholders(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.user is not None:
+            refusal = password_sign_in_refusal(user=self.user)
+            if refusal is not None:
+                raise forms.ValidationError(refusal.message)
+        return cleaned
 
 
 class ResetPasswordForm(allauth_forms.ResetPasswordForm):
@@ -543,3 +553,52 @@ class SecurityKeyNameForm(mfa_webauthn_forms.EditWebAuthnForm):
         self.fields["name"].label = "Name of the key"
         self.fields["name"].error_messages["required"] = "Enter a name for the key"
         _labels_not_placeholders(self)
+
+
+class SingleSignOnForm(forms.Form):
+    """A tenant's single sign-on settings. The service checks them all, asking the provider."""
+
+    directory = DIRECTORY.field(
+        label="Directory (tenant) ID or discovery URL",
+        help_text="For Microsoft Entra ID, the Directory (tenant) ID from the app registration's "
+        "overview. For another OpenID Connect provider, its discovery URL.",
+    )
+    client_id = CLIENT_ID.field(label="Client (application) ID")
+    # Write-only: never rendered back into the page, and a blank box keeps the stored secret.
+    client_secret = CLIENT_SECRET.field(
+        label="Client secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    email_domains = DOMAINS.field(
+        label="E-mail domains",
+        help_text="The domains of the addresses your people sign in with, separated by spaces, "
+        "like luton.gov.uk. Only addresses in them can sign in this way.",
+    )
+    required = forms.ChoiceField(
+        label="Must members sign in this way?",
+        choices=[
+            ("no", "No: they may also sign in with a password"),
+            ("yes", "Yes: a password does not open this organisation's pages"),
+        ],
+        widget=forms.RadioSelect,
+        initial="no",
+        error_messages={
+            "required": "Choose whether members must sign in this way.",
+            "invalid_choice": "Choose whether members must sign in this way.",
+        },
+    )
+
+    def __init__(self, *args, secret_stored: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client_secret"].help_text = (
+            "A secret is stored. Leave this blank to keep it, or enter a new one to replace it."
+            if secret_stored
+            else "The value of a client secret made under Certificates & secrets."
+        )
+
+
+class SingleSignOnFindForm(forms.Form):
+    email = forms.EmailField(
+        label="Your work e-mail address",
+        error_messages={"required": "Enter your work e-mail address", "invalid": EMAIL_FORMAT},
+    )

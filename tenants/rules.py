@@ -18,6 +18,7 @@ from tenants.models import (
     Tenant,
     User,
 )
+from tenants.selectors import memberships_of_user
 from tenants.signals import person_commitments_asked
 
 
@@ -236,3 +237,36 @@ def removal_refusal(*, by: User, membership: Membership) -> Refusal | None:
             f"{person} cannot be removed yet. They " + "; ".join(problems) + ".", not_now=True
         )
     return None
+
+
+def single_sign_on_refusal(
+    *, user: User, tenant: Tenant, signed_in_with_it: bool
+) -> Refusal | None:
+    """Whether ``user``, signed in this session as they were, may use ``tenant``'s pages. A
+    tenant that requires single sign-on lets its members in only once they have signed in
+    through its own provider in this session; a password, or another organisation's provider, is
+    not enough. Someone in two such organisations signs in through each once, and the session
+    remembers both (``tenants.sso``). The operator is never locked out: their own account signs
+    in with a password, for the admin and for any organisation they belong to."""
+    if not tenant.single_sign_on_required or signed_in_with_it or _is_operator(user):
+        return None
+    return Refusal(
+        f"{tenant.name} asks its members to sign in with their {tenant.name} account rather "
+        "than a password."
+    )
+
+
+def password_sign_in_refusal(*, user: User) -> Refusal | None:
+    """Whether ``user`` may sign in with a password at all: not when every organisation they
+    belong to requires single sign-on, since the password would open none of its pages."""
+    if _is_operator(user):
+        return None
+    tenants = [membership.tenant for membership in memberships_of_user(user)]
+    if not tenants or not all(tenant.single_sign_on_required for tenant in tenants):
+        return None
+    names = " and ".join(tenant.name for tenant in tenants)
+    return Refusal(
+        f"{names} {'asks' if len(tenants) == 1 else 'ask'} you to sign in with your "
+        "organisation's account, not a password. Choose \u201cSign in with your organisation's "
+        "account\u201d below."
+    )

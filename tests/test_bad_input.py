@@ -719,7 +719,12 @@ def test_a_framework_file_too_large_for_any_form_gets_413_and_imports_nothing(cl
 
 def test_the_limit_is_an_evidence_file_at_its_limit_with_room_for_the_form(settings):
     assert settings.REQUEST_BODY_MAX_BYTES > settings.EVIDENCE_MAX_BYTES
-    assert settings.MIDDLEWARE[0] == "tenants.middleware.RequestBodyLimitMiddleware"
+    # Only the Content-Security-Policy comes before it: it reads nothing of the request, and so
+    # the 413 page carries the policy like every other.
+    assert settings.MIDDLEWARE[:2] == [
+        "csp.middleware.CSPMiddleware",
+        "tenants.middleware.RequestBodyLimitMiddleware",
+    ]
 
 
 def test_a_body_within_the_limit_reaches_the_page(client, story, settings):
@@ -738,6 +743,7 @@ def test_a_body_within_the_limit_reaches_the_page(client, story, settings):
 
     assert small.status_code == 302
     assert large.status_code == 413
+    assert "frame-ancestors 'none'" in large["Content-Security-Policy"]
     assert ProgressUpdate.objects.filter(action=action).count() == 1
 
 

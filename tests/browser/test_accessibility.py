@@ -476,6 +476,12 @@ VISITS = [
         ANONYMOUS,
     ),
     Visit("page-not-found", go("/no-such-page/"), ANONYMOUS),
+    Visit("single-sign-on-find", go("/accounts/sso/"), ANONYMOUS),
+    Visit(
+        "single-sign-on-find-errors",
+        send("/accounts/sso/", {"Your work e-mail address": ""}, "Continue"),
+        ANONYMOUS,
+    ),
     Visit("password-reset", go("/accounts/password/reset/"), ANONYMOUS),
     Visit(
         "password-reset-errors",
@@ -623,6 +629,16 @@ VISITS = [
         ("tenant-admin",),
     ),
     Visit("emails-not-sent", go(tenant_url("messages_not_sent")), ("tenant-admin",)),
+    Visit("single-sign-on", go(tenant_url("single_sign_on")), ("tenant-admin",)),
+    Visit(
+        "single-sign-on-errors",
+        send(
+            tenant_url("single_sign_on"),
+            {"Client (application) ID": ""},
+            "Save single sign-on settings",
+        ),
+        ("tenant-admin",),
+    ),
     Visit("settings", go(tenant_url("settings")), ("tenant-admin",), fits_narrow=True),
     Visit("record-of-changes", go(tenant_url("audit")), ("tenant-admin",), fits_narrow=True),
     Visit(

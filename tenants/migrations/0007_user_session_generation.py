@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_text_rules'),
+        ('tenants', '0006_history_chain'),
     ]
 
     operations = [
