@@ -22,12 +22,12 @@ COPY . .
 # collectstatic runs with production settings (DEBUG=0) because only then is the manifest
 # storage used, and the running service (DEBUG=0) needs its manifest to resolve {% static %}.
 # The throwaway SECRET_KEY exists only for this command and is not kept in the image.
-RUN mkdir -p static var /data/media \
+RUN mkdir -p static var /data/media /data/quarantine \
     && DEBUG=0 ALLOWED_HOSTS=build \
        SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
        python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app --no-create-home app \
-    && chown app:app var /data/media
+    && chown app:app var /data/media /data/quarantine
 
 USER app
 

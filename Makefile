@@ -48,3 +48,7 @@ $(STAMP): $(LOCK) | $(PY)
 .PHONY: bench-rls
 bench-rls: $(STAMP)
 	$(PY) scripts/bench_rls.py $(ARGS)
+
+.PHONY: bench-history
+bench-history: $(STAMP)
+	$(PY) scripts/bench_history.py $(ARGS)

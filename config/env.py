@@ -1,5 +1,7 @@
 """Read settings from the environment; a bad value is refused with a message naming it."""
 
+import base64
+import hashlib
 import os
 from urllib.parse import urlsplit
 
@@ -103,3 +105,25 @@ def database_owner_from_url(url: str | None, application: dict) -> dict | None:
             "connect as a role that owns nothing (README, operations)."
         )
     return owner
+
+
+def encryption_keys(name: str, *, derived_from: str | None) -> list[str]:
+    """The keys that encrypt stored secrets, newest first. Without the variable, development
+    derives one from ``derived_from`` (its SECRET_KEY), so the demo and the tests need nothing
+    set; production has none, and ``manage.py check --deploy`` says so."""
+    from cryptography.fernet import Fernet
+
+    keys = env_list(name, [])
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is not a key the service can use. Each key is 32 random "
+                "bytes in URL-safe base64 (44 characters), as 'manage.py encryption_key' prints; "
+                "separate keys with commas, newest first."
+            ) from None
+    if not keys and derived_from:
+        digest = hashlib.sha256(f"encryption-keys:{derived_from}".encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    return keys

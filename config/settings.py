@@ -6,11 +6,13 @@ refuses to start without a real SECRET_KEY and explicit ALLOWED_HOSTS.
 
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, REPORT_SAMPLE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     database_from_url,
     database_owner_from_url,
+    encryption_keys,
     env_bool,
     env_int,
     env_list,
@@ -46,6 +48,13 @@ if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the service's host names in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Secrets stored for tenants (GOV.UK Notify keys, single sign-on client secrets) are encrypted
+# with these keys, newest first: the first encrypts, all of them decrypt (tenants/sealed.py).
+# Development and the demo derive one from SECRET_KEY; production sets its own.
+ENCRYPTION_KEYS = encryption_keys(
+    "ENCRYPTION_KEYS", derived_from=SECRET_KEY if SECRET_KEY == _DEVELOPMENT_SECRET_KEY else None
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -55,9 +64,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "django_htmx",
+    "csp",
     "govuk_frontend_django",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "guardian",
     "django_celery_beat",
     "tenants",
@@ -67,10 +80,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that nothing has read an oversized body before it is refused.
+    # Outermost, so that every response carries the policy, the 413 below included; it reads
+    # nothing of the request.
+    "csp.middleware.CSPMiddleware",
+    # Before anything that reads the body, so that an oversized one is refused unread.
     "tenants.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which answers static files itself: they may be cached, nothing else.
+    "tenants.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
                 "tenants.context_processors.tenant",
                 "tenants.context_processors.organisations",
                 "notifications.context_processors.unread_notifications",
@@ -164,6 +183,7 @@ ACCOUNT_FORMS = {
     "reset_password": "tenants.forms.ResetPasswordForm",
     "reset_password_from_key": "tenants.forms.ResetPasswordKeyForm",
     "change_password": "tenants.forms.ChangePasswordForm",
+    "reauthenticate": "tenants.forms.ConfirmPasswordForm",
 }
 # Rates are "amount/period/per", counted in the cache below. A council's staff often share one
 # public IP address, and on the day their accounts are created many choose a first password at
@@ -182,6 +202,44 @@ ACCOUNT_RATE_LIMITS = {
     # hopeless, and this keeps anyone from trying.
     "invitation": "20/m/ip",
 }
+# A second factor (allauth.mfa): an authenticator app (TOTP), security keys and passkeys
+# (WebAuthn), and recovery codes. Anyone may set one up; board members, tenant administrators
+# and the operator must have one before they sign off, endorse or administer
+# (tenants.rules.second_factor_refusal). Sign-in asks for it whenever one is set up.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# A passkey signs someone in on its own: it is both factors.
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Safeguarding action plans"
+# One period either side, for a phone whose clock has drifted; a code still works only once.
+MFA_TOTP_TOLERANCE = 1
+# Browsers treat http://localhost as secure, so WebAuthn works in the demo without this; any
+# other address needs HTTPS.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+MFA_ADAPTER = "tenants.adapters.SecondFactorAdapter"
+MFA_FORMS = {
+    "authenticate": "tenants.forms.SecondFactorForm",
+    "reauthenticate": "tenants.forms.SecondFactorAgainForm",
+    "activate_totp": "tenants.forms.AuthenticatorAppForm",
+    "add_webauthn": "tenants.forms.SecurityKeyForm",
+    "edit_webauthn": "tenants.forms.SecurityKeyNameForm",
+}
+# Wrong codes count as failed sign-ins to the account (ACCOUNT_RATE_LIMITS["login_failed"]).
+# Single sign-on: each tenant's own OpenID Connect provider (Microsoft Entra ID above all), set
+# up on its settings pages; allauth's social accounts carry the sign-in, and the adapter supplies
+# the providers from the tenants' settings and matches people to their place in the tenant.
+SOCIALACCOUNT_ADAPTER = "tenants.adapters.SingleSignOnAdapter"
+# Nobody signs up: people are matched to a membership or an invitation, or refused.
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# The provider's tokens are not needed after sign-in, so they are not kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+# Starting a sign-in is a POST from the service's own page, never a link another site can send.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# A provider on this machine may answer over plain HTTP: development and the tests' own provider.
+SINGLE_SIGN_ON_LOCAL_HTTP = env_bool("SINGLE_SIGN_ON_LOCAL_HTTP", DEBUG)
+
 # In production a proxy terminates TLS (SECURE_PROXY_SSL_HEADER) and REMOTE_ADDR is the proxy's:
 # rate limits count the visitor's address from X-Forwarded-For as the last proxy saw it, or every
 # visitor would share one per-IP limit. Served directly, set 0 so the header cannot be forged.
@@ -224,6 +282,25 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # A request body declared larger than one evidence file at its limit with the form around it is
 # refused with 413 before it is read (tenants.middleware.RequestBodyLimitMiddleware).
 REQUEST_BODY_MAX_BYTES = EVIDENCE_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+# Every evidence file is scanned by ClamAV's daemon before it is accepted: CLAMD_URL is
+# tcp://host:3310 or unix:///run/clamav/clamd.ctl. A file the scanner cannot check (down, slow,
+# not configured) waits in quarantine, under QUARANTINE_ROOT, apart from the evidence; it is
+# scanned again after QUARANTINE_RETRY_SECONDS (doubling each time, up to
+# QUARANTINE_RETRIES tries) and by the scheduled scan of everything waiting (every 5 minutes, on
+# the schedule kept in the database). It is never accepted unchecked.
+CLAMD_URL = (env_str("CLAMD_URL") or "").strip()
+CLAMD_TIMEOUT_SECONDS = env_int("CLAMD_TIMEOUT_SECONDS", 30, minimum=1)
+QUARANTINE_ROOT = Path(env_str("QUARANTINE_ROOT") or BASE_DIR / "var" / "quarantine")
+QUARANTINE_RETRY_SECONDS = env_int("QUARANTINE_RETRY_SECONDS", 60, minimum=1)
+QUARANTINE_RETRIES = env_int("QUARANTINE_RETRIES", 5, minimum=0)
+# Scanning is off (files accepted unchecked) only in development and the demo, which run no
+# scanner: DEBUG=1 without CLAMD_URL. Production refuses to start with it off.
+EVIDENCE_SCANNING = env_bool("EVIDENCE_SCANNING", bool(CLAMD_URL) or not DEBUG)
+if not EVIDENCE_SCANNING and not DEBUG:
+    raise ImproperlyConfigured(
+        "EVIDENCE_SCANNING is off, which only development (DEBUG=1) allows: in production every "
+        "evidence file is scanned. Set CLAMD_URL to the virus scanner's address."
+    )
 # A framework file checked but not yet imported waits this long for its confirmation; then the
 # check is forgotten and the hourly clean-up removes the file.
 IMPORT_HOLD_SECONDS = env_int("IMPORT_HOLD_SECONDS", 24 * 60 * 60, minimum=60)
@@ -333,6 +410,40 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+# Served over HTTPS (SECURE_COOKIES on, as in production), plain HTTP is redirected to HTTPS and
+# browsers are told to use nothing else for a year (HSTS, sent only on HTTPS responses). A stack
+# served over plain HTTP (the demo, docker-compose on localhost) turns SECURE_COOKIES off, and
+# with it both of these.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60 if SECURE_COOKIES else 0, minimum=0
+)
+# The service's host name and any below it; preload lets browsers ship it in their HTTPS list
+# once the operator submits the domain (nothing is submitted by sending the header).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts come only from the
+# service itself, never from inline code or attributes, so an injected tag or attribute does
+# nothing even if escaping were ever missed. A template that must run a script of its own
+# marks it with the request's nonce (nonce="{{ CSP_NONCE }}"); none does today. Nothing may
+# frame a page, and forms post only back to the service.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, REPORT_SAMPLE],
+        "style-src": [SELF, REPORT_SAMPLE],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        # tenants.views.policy_report logs what browsers report refusing.
+        "report-uri": "/csp-report/",
+    },
+}
 
 LOGGING = {
     "version": 1,

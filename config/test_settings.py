@@ -4,6 +4,8 @@ The database still comes from DATABASE_URL (PostgreSQL in CI); only what tests c
 is defaulted here.
 """
 
+import base64
+import hashlib
 import os
 
 os.environ.setdefault("DEBUG", "0")
@@ -12,6 +14,13 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Tasks run in-process unless a test starts a real worker (tests/notifications/conftest.py).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Stored secrets are encrypted with a key derived from the test SECRET_KEY.
+os.environ.setdefault(
+    "ENCRYPTION_KEYS",
+    base64.urlsafe_b64encode(
+        hashlib.sha256(f"encryption-keys:{os.environ['SECRET_KEY']}".encode()).digest()
+    ).decode(),
+)
 
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR
@@ -21,6 +30,10 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+QUARANTINE_ROOT = BASE_DIR / "var" / "test-quarantine"
+# Most tests upload evidence with no virus scanner; the scanner's own tests start a real clamd
+# and turn scanning on (tests/plans/scanning/). Production cannot turn it off (config/settings.py).
+EVIDENCE_SCANNING = False
 # Tests never run collectstatic; an empty root keeps the static middleware from warning.
 STATIC_ROOT = BASE_DIR / "var" / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -29,6 +42,11 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # a Redis cache between tests would flush its whole database. tests/test_settings.py checks the
 # cache chosen outside tests.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The single sign-on tests run their OpenID Connect provider on localhost over plain HTTP.
+SINGLE_SIGN_ON_LOCAL_HTTP = True
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_PROXY_SSL_HEADER = None
+# The live and test servers speak plain HTTP; tests of the HTTPS settings override these.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0

@@ -79,7 +79,12 @@ class EscalationPolicyAdminForm(TenantOwnedAdminForm):
         fields = "__all__"
 
     def clean_notify_api_key(self) -> str:
-        return self.cleaned_data["notify_api_key"].strip() or self.instance.notify_api_key
+        # Not a model field (the column holds it encrypted), so the form sets it itself, before
+        # the model's own checks read it. Blank keeps the stored key.
+        key = self.cleaned_data["notify_api_key"].strip()
+        if key:
+            self.instance.notify_api_key = key
+        return key
 
 
 @admin.register(EscalationPolicy)
@@ -115,7 +120,7 @@ class EscalationPolicyAdmin(TenantOwnedAdmin):
 
     @admin.display(description="Notify key stored", boolean=True)
     def notify_key_stored(self, policy: EscalationPolicy) -> bool:
-        return bool(policy.notify_api_key)
+        return bool(policy.notify_api_key_sealed)
 
     def get_fields(self, request: HttpRequest, obj=None):
         fields = list(super().get_fields(request, obj))

@@ -7,6 +7,7 @@ from notifications_python_client.notifications import NotificationsAPIClient
 
 from notifications.content import message_id_domain
 from notifications.models import EscalationPolicy, Message
+from tenants.sealed import SecretUnreadable
 
 
 class DeliveryFailed(Exception):
@@ -40,12 +41,18 @@ def email_send(message: Message, address: str) -> str:
 
 
 def notify_send(message: Message, address: str, policy: EscalationPolicy | None) -> str:
-    if policy is None or not policy.notify_api_key or not policy.notify_template_id:
+    if policy is None or not policy.notify_api_key_sealed or not policy.notify_template_id:
         raise DeliveryFailed(
             "GOV.UK Notify is chosen but no key or template is set.", permanent=True
         )
     try:
-        client = NotificationsAPIClient(policy.notify_api_key, base_url=settings.NOTIFY_BASE_URL)
+        key = policy.notify_api_key
+    except SecretUnreadable as error:
+        # The operator's keys are wrong, not the council's: once they are put right the message
+        # goes, so it is retried like a server that is down.
+        raise DeliveryFailed(str(error)) from None
+    try:
+        client = NotificationsAPIClient(key, base_url=settings.NOTIFY_BASE_URL)
     except Exception as error:
         raise DeliveryFailed(
             f"The GOV.UK Notify key is not valid: {error}", permanent=True

@@ -22,18 +22,20 @@ SERVICE_NAME = "Safeguarding action plans"
 
 # Most urgent first, within each tenant of a digest.
 KIND_ORDER = {
-    Kind.CHAIR: 0,
-    Kind.MANAGERS: 1,
-    Kind.OVERDUE: 2,
-    Kind.SIGN_OFF_WAITING: 3,
-    Kind.SIGN_OFF_REQUESTED: 4,
-    Kind.RETURNED: 5,
-    Kind.REMINDER: 6,
-    Kind.MADE_LEAD: 7,
-    Kind.MADE_DELEGATE: 8,
-    Kind.SIGNED_OFF: 9,
-    Kind.PLAN_SUBMITTED: 10,
-    Kind.PLAN_ENDORSED: 11,
+    Kind.VIRUS_FOUND: 0,
+    Kind.CHAIR: 1,
+    Kind.MANAGERS: 2,
+    Kind.OVERDUE: 3,
+    Kind.SIGN_OFF_WAITING: 4,
+    Kind.SIGN_OFF_REQUESTED: 5,
+    Kind.RETURNED: 6,
+    Kind.REMINDER: 7,
+    Kind.MADE_LEAD: 8,
+    Kind.MADE_DELEGATE: 9,
+    Kind.EVIDENCE_CHECKED: 10,
+    Kind.SIGNED_OFF: 11,
+    Kind.PLAN_SUBMITTED: 12,
+    Kind.PLAN_ENDORSED: 13,
 }
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from plans.models import Action, ActionPlan
 from tenants.models import Tenant
 from tenants.scoping import TenantOwnedModel
+from tenants.sealed import sealed_secret
 
 
 class Level(models.TextChoices):
@@ -42,8 +43,9 @@ class EscalationPolicy(TenantOwnedModel):
         "sign-off body members, working days evidence has waited", default=10
     )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
-    # Notify keys belong to the council's own Notify service; the key is write-only in the pages.
-    notify_api_key = models.CharField(max_length=200, blank=True)
+    # Notify keys belong to the council's own Notify service; the key is write-only in the pages
+    # and encrypted at rest (tenants.sealed): read and set it as ``notify_api_key``.
+    notify_api_key_sealed = models.TextField(blank=True, editable=False)
     notify_template_id = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -55,6 +57,9 @@ class EscalationPolicy(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant"], name="escalationpolicy_one_per_tenant")
         ]
+
+    sealed_columns = ("notify_api_key_sealed",)
+    notify_api_key = sealed_secret("notify_api_key_sealed", "The tenant's GOV.UK Notify API key.")
 
     def __str__(self):
         return f"Escalation policy of {self.tenant}"
@@ -91,7 +96,7 @@ class EscalationPolicy(TenantOwnedModel):
                     "The chair is told last: give more working days than for the monitoring body."
                 )
         if self.channel == self.Channel.NOTIFY:
-            if not self.notify_api_key:
+            if not self.notify_api_key_sealed:
                 errors["notify_api_key"] = (
                     "Enter your GOV.UK Notify API key to send through Notify."
                 )
@@ -269,6 +274,8 @@ class Notification(TenantOwnedModel):
         MADE_DELEGATE = "made_delegate", "Made a delegate"
         PLAN_SUBMITTED = "plan_submitted", "Plan submitted"
         PLAN_ENDORSED = "plan_endorsed", "Plan endorsed"
+        VIRUS_FOUND = "virus_found", "Virus found in evidence"
+        EVIDENCE_CHECKED = "evidence_checked", "Evidence checked for viruses"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

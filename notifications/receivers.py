@@ -10,8 +10,15 @@ from notifications.content import action_label
 from notifications.models import Notification
 from notifications.services import Event, invitation_send, notifications_send
 from plans.models import Action, ActionPlan
-from plans.signals import delegate_added, lead_officer_assigned, plan_varied, recording_history
-from tenants.models import Invitation, SignOffBodyMember
+from plans.signals import (
+    delegate_added,
+    evidence_virus_found,
+    lead_officer_assigned,
+    plan_varied,
+    quarantined_evidence_checked,
+    recording_history,
+)
+from tenants.models import Capability, Invitation, Membership, SignOffBodyMember, roles_that_can
 from tenants.signals import invitation_created
 from workflow.signals import transition_recorded
 
@@ -153,3 +160,46 @@ def plan_variation_told(sender, plan: ActionPlan, entry, change: str, by, **kwar
 def invitation_told(sender, invitation: Invitation, token: str, recipient, by, **kwargs):
     link = reverse("invitation_accept", kwargs={"pk": invitation.pk, "token": token})
     invitation_send(invitation=invitation, link=link, secret=token, recipient=recipient)
+
+
+@receiver(evidence_virus_found, sender=Action, dispatch_uid="notifications.virus_found")
+def virus_found_told(sender, action: Action, file_name: str, uploaded_by, entry, later, **kwargs):
+    """The organisation's administrators hear of every file refused for a virus, so they can see
+    to the uploader's computer; the uploader, when the refusal came after they left the page."""
+    told = {
+        user_id: "you administer this organisation"
+        for user_id in Membership.objects.filter(
+            tenant_id=action.tenant_id, role__in=roles_that_can(Capability.ADMINISTER)
+        ).values_list("user_id", flat=True)
+    }
+    if later:
+        told[uploaded_by.pk] = "you uploaded the file"
+    label = action_label(action.reference, action.title)
+    event = _action_event(
+        action,
+        Kind.VIRUS_FOUND,
+        f"virus:{entry.pk}",
+        f"A virus was found in a file uploaded as evidence: {label}",
+        # The file's name is for the service's pages, not the e-mail.
+        detail=f"{file_name}, uploaded by {uploaded_by}, was deleted.",
+    )
+    notifications_send(event=event, recipients=told)
+
+
+@receiver(
+    quarantined_evidence_checked, sender=Action, dispatch_uid="notifications.evidence_checked"
+)
+def evidence_checked_told(
+    sender, action: Action, file_name: str, uploaded_by, evidence, refusal, **kwargs
+):
+    """Whoever uploaded a file that waited for its virus check hears how it ended."""
+    label = action_label(action.reference, action.title)
+    if evidence is not None:
+        key, title = f"checked:{evidence.pk}", f"Your file is now evidence: {label}"
+        detail = f"{file_name} was checked for viruses and added to the evidence."
+    else:
+        key = f"checked:{action.pk}:{uuid.uuid4().hex}"
+        title = f"Your file was not added as evidence: {label}"
+        detail = f"{file_name} was checked for viruses but not added: {refusal}"
+    event = _action_event(action, Kind.EVIDENCE_CHECKED, key, title, detail=detail)
+    notifications_send(event=event, recipients={uploaded_by.pk: "you uploaded the file"})

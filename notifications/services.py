@@ -4,7 +4,6 @@ tenant's escalation policy, a person's preferences."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import logging
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -27,6 +26,7 @@ from notifications.models import (
 from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.rules import administer_refusal, enforce
 from tenants.scoping import across_tenants, tenant_scope
+from tenants.sealed import fingerprint_of
 from tenants.services import Recorded
 from tenants.text import one_line_text, texts_clean
 
@@ -391,10 +391,7 @@ def _policy_texts(policy: EscalationPolicy) -> dict[str, str]:
     texts = {name: str(getattr(policy, name) or "") for name in POLICY_FIELDS}
     texts["channel"] = policy.get_channel_display()
     # The key is a secret: the record shows a fingerprint, enough to see that it changed.
-    key = policy.notify_api_key or ""
-    texts["notify_api_key"] = (
-        f"a key with fingerprint {hashlib.sha256(key.encode()).hexdigest()[:8]}" if key else ""
-    )
+    texts["notify_api_key"] = fingerprint_of(policy.notify_api_key_sealed)
     return texts
 
 

@@ -101,7 +101,7 @@ def escalation_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     policy = selectors.escalation_policy_of(tenant=request.tenant)
     form = EscalationPolicyForm(
         request.POST or None,
-        key_stored=bool(policy.notify_api_key),
+        key_stored=bool(policy.notify_api_key_sealed),
         initial=None if request.method == "POST" else EscalationPolicyForm.initial_from(policy),
     )
     if request.method == "POST" and form.is_valid():

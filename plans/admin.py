@@ -20,6 +20,7 @@ from plans.models import (
     PlanImport,
     ProgressUpdate,
     PublishedReport,
+    QuarantinedEvidence,
     Recommendation,
     Theme,
 )
@@ -451,6 +452,26 @@ class EvidenceAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
         "uploaded_by",
         "uploaded_at",
     )
+
+
+@admin.register(QuarantinedEvidence)
+class QuarantinedEvidenceAdmin(ReadOnlyAdmin, TenantOwnedAdmin):
+    """Files the virus scanner has not yet checked, and why the last try failed: read here to
+    see that the scanner is down; the scheduled scan accepts or refuses each, nothing else."""
+
+    list_display = (
+        "original_name",
+        "action",
+        "uploaded_at",
+        "attempts",
+        "last_attempt_at",
+        "last_problem",
+        "tenant",
+    )
+    list_filter = ("tenant",)
+    list_select_related = ("tenant", "action")
+    search_fields = ("original_name", "description", "action__reference")
+    raw_id_fields = ("action", "uploaded_by")
 
 
 @admin.register(PublishedReport)

@@ -6,4 +6,4 @@ class PlansConfig(AppConfig):
     verbose_name = "Action plans"
 
     def ready(self):
-        from plans import receivers, workflows  # noqa: F401  (workflows; receivers connected)
+        from plans import checks, receivers, workflows  # noqa: F401  (receivers connected)

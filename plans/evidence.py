@@ -1,5 +1,5 @@
-"""What an evidence upload must be: a size limit, an allowed type confirmed by its content, and a
-file name that is safe to show and to offer back for download."""
+"""What an evidence upload must be: a size limit, an allowed type confirmed by its content, a
+file name that is safe to show and to offer back for download, and no virus ClamAV knows of."""
 
 import hashlib
 import secrets
@@ -9,7 +9,10 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.template.defaultfilters import filesizeformat
+
+from plans.scanning import ScannerUnavailable, Verdict, upload_scan
 
 # Extension -> (content type, the bytes a genuine file starts with; None when text).
 ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
@@ -116,4 +119,35 @@ def check_upload(upload) -> CheckedUpload:
         size=size,
         sha256=digest.hexdigest(),
         storage_key=secrets.token_hex(16) + extension,
+    )
+
+
+# What the uploader reads when the scanner finds a virus: what it found is for the record of
+# changes, not for the page.
+VIRUS_FOUND = (
+    "The file was not accepted: a virus was found in it. It has been deleted and your "
+    "organisation's administrators have been told. Check your computer with your IT team "
+    "before uploading it again."
+)
+
+
+def virus_scan(file) -> Verdict:
+    """Ask the virus scanner about ``file``. Raises ScannerUnavailable when it could not be
+    checked, for whatever reason; the caller keeps the file in quarantine then, never accepts it.
+
+    With scanning off (development and the demo only; production refuses to start so) every
+    file passes unchecked."""
+    if not settings.EVIDENCE_SCANNING:
+        return Verdict()
+    if not settings.CLAMD_URL:
+        raise ScannerUnavailable("No virus scanner is configured: CLAMD_URL is not set.")
+    return upload_scan(file, url=settings.CLAMD_URL, timeout=settings.CLAMD_TIMEOUT_SECONDS)
+
+
+def quarantine_storage() -> FileSystemStorage:
+    """Where files wait for a virus check: apart from the evidence, and served by nothing."""
+    return FileSystemStorage(
+        location=settings.QUARANTINE_ROOT,
+        file_permissions_mode=0o600,
+        directory_permissions_mode=0o700,
     )

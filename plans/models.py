@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_fsm import FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from tenants.history import DATE, NUMBER, TEXT, TIME, HistoryRecord
 from tenants.models import Partner, SignOffBody
 from tenants.scoping import TenantOwnedModel
 from tenants.text import PARAGRAPH_MAX_LENGTH, OneLineText, ParagraphText
@@ -424,6 +425,41 @@ class Evidence(TenantOwnedModel):
         return self.description
 
 
+class QuarantinedEvidence(TenantOwnedModel):
+    """A file uploaded as evidence that the virus scanner has not yet checked, because it was down
+    or slow. Kept apart from evidence (in QUARANTINE_ROOT, never offered for download, never
+    counted towards submitting the action) until a later scan accepts it as evidence or refuses
+    it; either way this row and its file then go."""
+
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="evidence_waiting")
+    description = models.CharField(max_length=500, validators=[OneLineText()])
+    original_name = models.CharField(max_length=200, validators=[OneLineText()])
+    storage_key = models.CharField(max_length=64, editable=False)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    # Scans tried since the upload, the last one's time and why it did not check the file.
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_problem = models.CharField(max_length=300, blank=True)
+
+    same_tenant_relations = ("action",)
+    same_tenant_people = ("uploaded_by",)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = "evidence waiting for a virus check"
+        verbose_name_plural = "evidence waiting for a virus check"
+        indexes = [models.Index(fields=["tenant", "action"], name="quarantine_tenant_action")]
+
+    def __str__(self):
+        return self.original_name
+
+
 class ActionAdoption(TenantOwnedModel):
     """An action taken over by a partnership plan from an agency's plan, without re-keying: the
     action moves with its history, and both plans show where it came from and went."""
@@ -482,7 +518,7 @@ def published_report_path(instance: "PublishedReport", filename: str) -> str:
     return f"published/{instance.tenant_id}/{instance.storage_key}"
 
 
-class PublishedReport(TenantOwnedModel):
+class PublishedReport(HistoryRecord):
     """A report as tabled at a meeting, kept byte for byte so the committee's record can be
     reproduced: the file, its SHA-256, who published it and when.
 
@@ -518,10 +554,36 @@ class PublishedReport(TenantOwnedModel):
     same_tenant_relations = ("plan",)
     same_tenant_people = ("published_by",)
 
+    history_fields = {
+        1: (
+            ("id", NUMBER),
+            ("tenant_id", NUMBER),
+            ("plan_id", NUMBER),
+            ("meeting", TEXT),
+            ("meeting_date", DATE),
+            ("as_of", DATE),
+            ("since", DATE),
+            ("format", TEXT),
+            ("file", TEXT),
+            ("file_name", TEXT),
+            ("storage_key", TEXT),
+            ("content_type", TEXT),
+            ("size", NUMBER),
+            ("sha256", TEXT),
+            ("published_by_id", NUMBER),
+            ("published_at", TIME),
+        )
+    }
+
     class Meta:
         ordering = ["-published_at", "-pk"]
         indexes = [
             models.Index(fields=["tenant", "plan", "published_at"], name="published_tenant_plan")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "chain_position"], name="published_tenant_chain_position"
+            )
         ]
 
     def __str__(self):

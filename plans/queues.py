@@ -33,6 +33,7 @@ from plans.models import (
     ActionUserObjectPermission,
     Evidence,
     ProgressUpdate,
+    QuarantinedEvidence,
     Rag,
     rag_for,
 )
@@ -124,6 +125,9 @@ def _annotated(actions: QuerySet[Action], tenant: Tenant) -> QuerySet[Action]:
             .values("created_at")[:1]
         ),
         has_evidence=Exists(Evidence.objects.filter(tenant_id=tenant.pk, action=OuterRef("pk"))),
+        has_evidence_waiting=Exists(
+            QuarantinedEvidence.objects.filter(tenant_id=tenant.pk, action=OuterRef("pk"))
+        ),
     )
 
 
@@ -160,9 +164,16 @@ def officer_needs(action: Action, *, today: datetime.date) -> tuple[list[str], s
         needs.append("A progress update")
     if not action.has_evidence:
         needs.append("Evidence")
+    if action.has_evidence_waiting:
+        needs.append("Wait for the virus check of uploaded files")
     if not action.completion_statement.strip():
         needs.append("A completion statement")
-    if action.has_evidence and action.completion_statement.strip() and not returned:
+    if (
+        action.has_evidence
+        and not action.has_evidence_waiting
+        and action.completion_statement.strip()
+        and not returned
+    ):
         needs.append("Submit for sign-off")
     return needs, (action.last_step_comment or "") if returned else ""
 

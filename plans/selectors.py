@@ -29,6 +29,7 @@ from plans.models import (
     Evidence,
     Framework,
     ProgressUpdate,
+    QuarantinedEvidence,
     Rag,
     Recommendation,
     Theme,
@@ -383,6 +384,10 @@ def action_detail(*, tenant: Tenant, pk: int) -> Action:
         .prefetch_related(
             _latest_progress(),
             Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by")),
+            Prefetch(
+                "evidence_waiting",
+                queryset=QuarantinedEvidence.objects.select_related("uploaded_by"),
+            ),
         )
         .get(pk=pk)
     )

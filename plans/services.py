@@ -3,16 +3,26 @@
 
 import copy
 import datetime
+import logging
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.formats import date_format
 
-from plans.evidence import check_upload
+from plans.evidence import (
+    VIRUS_FOUND,
+    CheckedUpload,
+    check_upload,
+    quarantine_storage,
+    virus_scan,
+)
 from plans.models import (
     Action,
     ActionAdoption,
@@ -24,11 +34,19 @@ from plans.models import (
     Evidence,
     Framework,
     ProgressUpdate,
+    QuarantinedEvidence,
     Rag,
     Recommendation,
 )
+from plans.scanning import ScannerUnavailable
 from plans.selectors import frameworks_visible
-from plans.signals import delegate_added, lead_officer_assigned, plan_varied
+from plans.signals import (
+    delegate_added,
+    evidence_virus_found,
+    lead_officer_assigned,
+    plan_varied,
+    quarantined_evidence_checked,
+)
 from plans.workflows import (
     Refusal,
     action_editing_refusal,
@@ -53,9 +71,12 @@ from tenants.models import (
     roles_that_can,
 )
 from tenants.rules import administer_refusal
+from tenants.scoping import across_tenants, tenant_scope
 from tenants.services import Recorded, audit_record
 from tenants.text import one_line_text, paragraph_text, reason_text, texts_clean
 from workflow.engine import Actor
+
+log = logging.getLogger(__name__)
 
 
 def _permission(codename: str) -> Permission:
@@ -716,12 +737,42 @@ def progress_add(*, action: Action, author: User, text: str, rag: str) -> Progre
     return update
 
 
-@transaction.atomic
-def evidence_add_file(*, action: Action, by: User, upload, description: str) -> Evidence:
-    action = _locked(action)
+def evidence_add_file(
+    *, action: Action, by: User, upload, description: str
+) -> Evidence | QuarantinedEvidence:
+    """Add a file as evidence, once the virus scanner has found it clean.
+
+    A file the scanner cannot check now (down, slow, not configured) waits in quarantine and is
+    returned as such: a later scan (``quarantined_evidence_scan``) accepts or refuses it. A file
+    with a virus is refused with a message for the uploader; nothing is kept, the refusal is
+    recorded and the organisation's administrators are told. The scan runs before any
+    transaction opens, so no row stays locked while the scanner reads the file."""
     _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
     description = texts_clean(description=(EVIDENCE_DESCRIPTION, description))["description"]
     checked = check_upload(upload)
+    try:
+        verdict = virus_scan(upload)
+    except ScannerUnavailable as problem:
+        log.warning("Evidence for action %s held in quarantine: %s", action.pk, problem)
+        return _evidence_quarantine(
+            action=action, by=by, upload=upload, checked=checked, description=description
+        )
+    if not verdict.clean:
+        _evidence_virus_record(
+            action=action, uploaded_by=by, file_name=checked.name, found=verdict.found, later=False
+        )
+        raise ValidationError({"file": VIRUS_FOUND})
+    return _evidence_file_store(
+        action=action, by=by, file=upload, checked=checked, description=description
+    )
+
+
+@transaction.atomic
+def _evidence_file_store(
+    *, action: Action, by: User, file, checked: CheckedUpload, description: str
+) -> Evidence:
+    action = _locked(action)
+    _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
     evidence = Evidence(
         tenant_id=action.tenant_id,
         action=action,
@@ -735,9 +786,244 @@ def evidence_add_file(*, action: Action, by: User, upload, description: str) -> 
     )
     # The file is written before the row; a rollback leaves an orphan file, never a row
     # pointing at nothing.
-    evidence.file.save(checked.storage_key, upload, save=False)
+    evidence.file.save(checked.storage_key, file, save=False)
     evidence.save()
     return evidence
+
+
+@transaction.atomic
+def _evidence_quarantine(
+    *, action: Action, by: User, upload, checked: CheckedUpload, description: str
+) -> QuarantinedEvidence:
+    action = _locked(action)
+    _enforce(evidence_refusal(Actor(by, action.tenant_id), action))
+    quarantine_storage().save(checked.storage_key, upload)
+    item = QuarantinedEvidence.objects.create(
+        tenant_id=action.tenant_id,
+        action=action,
+        description=description,
+        original_name=checked.name,
+        storage_key=checked.storage_key,
+        sha256=checked.sha256,
+        size=checked.size,
+        content_type=checked.content_type,
+        uploaded_by=by,
+    )
+    # Imported here: the tasks module imports this one.
+    from plans.tasks import quarantined_evidence_scan_task
+
+    transaction.on_commit(
+        lambda: quarantined_evidence_scan_task.apply_async(
+            kwargs={"item_id": item.pk}, countdown=settings.QUARANTINE_RETRY_SECONDS
+        )
+    )
+    return item
+
+
+# A refused or discarded file is recorded with what the scanner found, for the organisation's
+# administrators in the record of changes; not on the action's timeline, which everyone reads.
+EVIDENCE_REFUSALS = Recorded(
+    AuditEntry.Subject.EVIDENCE_FILE,
+    {
+        "action": "Action",
+        "file": "File",
+        "uploaded_by": "Uploaded by",
+        "found": "Virus found",
+        "why": "Why",
+    },
+    name=lambda action: f"Evidence for action {action.reference}",
+)
+
+
+def _refused_file(action: Action, file_name: str, uploaded_by: User, **more: str) -> dict:
+    return {
+        "action": f"{action.reference} {action.title}",
+        "file": file_name,
+        "uploaded_by": str(uploaded_by),
+        **more,
+    }
+
+
+def _evidence_virus_record(
+    *, action: Action, uploaded_by: User, file_name: str, found: str, later: bool
+) -> AuditEntry:
+    with transaction.atomic():
+        entry = EVIDENCE_REFUSALS.record(
+            action,
+            by=None if later else uploaded_by,
+            summary="Evidence refused: a virus was found",
+            before={},
+            after=_refused_file(action, file_name, uploaded_by, found=found),
+        )
+        evidence_virus_found.send(
+            sender=Action,
+            action=action,
+            file_name=file_name,
+            uploaded_by=uploaded_by,
+            entry=entry,
+            later=later,
+        )
+    log.warning("A virus (%s) was found in evidence for action %s; refused.", found, action.pk)
+    return entry
+
+
+class QuarantineOutcome:
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    DISCARDED = "discarded"
+    WAITING = "waiting"
+    GONE = "gone"
+
+
+def quarantined_evidence_scan(*, item_id: int) -> str:
+    """Scan a file waiting in quarantine again. Clean, it becomes evidence (or, if its action can
+    no longer take evidence from its uploader, it is discarded and they are told why); with a
+    virus it is refused and deleted, recorded and the administrators told; still unchecked, it
+    keeps waiting, with the attempt and its problem noted. Returns what happened (a
+    ``QuarantineOutcome``). Runs in the item's tenant scope."""
+    item = QuarantinedEvidence.objects.filter(pk=item_id).first()
+    if item is None:
+        return QuarantineOutcome.GONE
+    try:
+        with quarantine_storage().open(item.storage_key, "rb") as file:
+            verdict = virus_scan(file)
+    except FileNotFoundError:
+        # Kept waiting, not discarded: a worker that does not share the web's QUARANTINE_ROOT
+        # is a deployment to fix, and the file may be there once it is.
+        problem = "The file is not in this process's QUARANTINE_ROOT."
+        log.error("Evidence waiting for a virus check (%s): %s", item.pk, problem)
+        QuarantinedEvidence.objects.filter(pk=item.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_problem=problem
+        )
+        return QuarantineOutcome.WAITING
+    except ScannerUnavailable as problem:
+        QuarantinedEvidence.objects.filter(pk=item.pk).update(
+            attempts=F("attempts") + 1,
+            last_attempt_at=timezone.now(),
+            last_problem=str(problem)[:300],
+        )
+        return QuarantineOutcome.WAITING
+    if not verdict.clean:
+        return _quarantined_evidence_refuse(item_id=item.pk, found=verdict.found)
+    return _quarantined_evidence_accept(item_id=item.pk)
+
+
+def quarantine_waiting() -> list[tuple[int, Tenant]]:
+    """Every file waiting in quarantine, oldest first, with its organisation: the one read
+    across organisations here, for the scheduled scan, which then scans each in its own."""
+    with across_tenants():
+        return [
+            (item.pk, item.tenant)
+            for item in QuarantinedEvidence.objects.select_related("tenant").order_by(
+                "uploaded_at", "pk"
+            )
+        ]
+
+
+def quarantined_evidence_tenant(*, item_id: int) -> Tenant | None:
+    """The organisation a file waiting in quarantine belongs to, for the task that scans it."""
+    with across_tenants():
+        item = QuarantinedEvidence.objects.select_related("tenant").filter(pk=item_id).first()
+    return None if item is None else item.tenant
+
+
+def quarantine_scan() -> dict[str, int]:
+    """Scan every file waiting in quarantine again; how many had each outcome."""
+    outcomes: dict[str, int] = {}
+    for item_id, tenant in quarantine_waiting():
+        with tenant_scope(tenant):
+            outcome = quarantined_evidence_scan(item_id=item_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def _quarantine_take(item_id: int) -> tuple[QuarantinedEvidence, Action] | None:
+    """The item and its action, both locked (the action first, as every evidence write locks
+    it), and the item's row deleted, or None when another scan has already decided it."""
+    action_id = (
+        QuarantinedEvidence.objects.filter(pk=item_id).values_list("action_id", flat=True).first()
+    )
+    if action_id is None:
+        return None
+    action = Action.objects.select_for_update().get(pk=action_id)
+    item = (
+        QuarantinedEvidence.objects.select_for_update()
+        .select_related("uploaded_by")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        return None
+    item.delete()
+    storage, key = quarantine_storage(), item.storage_key
+    transaction.on_commit(lambda: storage.delete(key))
+    return item, action
+
+
+@transaction.atomic
+def _quarantined_evidence_accept(*, item_id: int) -> str:
+    taken = _quarantine_take(item_id)
+    if taken is None:
+        return QuarantineOutcome.GONE
+    item, action = taken
+    refusal = evidence_refusal(Actor(item.uploaded_by, action.tenant_id), action)
+    if refusal is not None:
+        EVIDENCE_REFUSALS.record(
+            action,
+            by=None,
+            summary="Evidence not added after its virus check",
+            before={},
+            after=_refused_file(action, item.original_name, item.uploaded_by, why=refusal.message),
+        )
+        quarantined_evidence_checked.send(
+            sender=Action,
+            action=action,
+            file_name=item.original_name,
+            uploaded_by=item.uploaded_by,
+            evidence=None,
+            refusal=refusal.message,
+        )
+        return QuarantineOutcome.DISCARDED
+    checked = CheckedUpload(
+        name=item.original_name,
+        content_type=item.content_type,
+        size=item.size,
+        sha256=item.sha256,
+        storage_key=item.storage_key,
+    )
+    with quarantine_storage().open(item.storage_key, "rb") as file:
+        evidence = _evidence_file_store(
+            action=action,
+            by=item.uploaded_by,
+            file=file,
+            checked=checked,
+            description=item.description,
+        )
+    quarantined_evidence_checked.send(
+        sender=Action,
+        action=action,
+        file_name=item.original_name,
+        uploaded_by=item.uploaded_by,
+        evidence=evidence,
+        refusal="",
+    )
+    return QuarantineOutcome.ACCEPTED
+
+
+@transaction.atomic
+def _quarantined_evidence_refuse(*, item_id: int, found: str) -> str:
+    taken = _quarantine_take(item_id)
+    if taken is None:
+        return QuarantineOutcome.GONE
+    item, action = taken
+    _evidence_virus_record(
+        action=action,
+        uploaded_by=item.uploaded_by,
+        file_name=item.original_name,
+        found=found,
+        later=True,
+    )
+    return QuarantineOutcome.REFUSED
 
 
 @transaction.atomic

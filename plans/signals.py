@@ -19,6 +19,17 @@ delegate_added = Signal()
 plan_varied = Signal()
 
 
+# The virus scanner found something in a file uploaded as evidence, and the file was refused:
+# sender=Action, action, file_name, uploaded_by, entry (the AuditEntry recording it), later (True
+# when found by a later scan of a file that had waited in quarantine, so the uploader is no
+# longer on the page to be told).
+evidence_virus_found = Signal()
+
+# A file that waited in quarantine was checked and found clean, and has become evidence
+# (``evidence``) or, when the action could no longer take it, was not added (``refusal``, the
+# reason in words): sender=Action, action, file_name, uploaded_by, evidence, refusal.
+quarantined_evidence_checked = Signal()
+
 # Set while recording what happened in the past (the demo's story; later, importing a council's
 # existing plan): the rows are written as usual, but nobody is told about old news.
 recording_history: ContextVar[bool] = ContextVar("recording_history", default=False)

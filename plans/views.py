@@ -29,7 +29,7 @@ from plans.forms import (
     PlanForm,
     ProgressForm,
 )
-from plans.models import Action, ActionPlan, Evidence, Rag, schedule_rag
+from plans.models import Action, ActionPlan, Evidence, QuarantinedEvidence, Rag, schedule_rag
 from plans.reports.publishing import published_reports_of
 from plans.selectors import (
     PLAN_PAGE_SIZE,
@@ -414,6 +414,7 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
         "latest_progress": progress[0] if progress else None,
         "progress_updates": progress,
         "evidence": list(action.evidence.all()),
+        "evidence_waiting": list(action.evidence_waiting.all()),
         "adopted_from": adopted_from_of(action),
         "delegates": delegates,
         **steps_context(obj=action, user=request.user),
@@ -466,11 +467,12 @@ def action_transition(request: HttpRequest, tenant_slug: str, pk: int, name: str
     )
 
 
-def _write(request: HttpRequest, action: Action, form, write, success: str, form_name: str):
-    """Run ``write`` for a valid form; refusals come back next to the form with nothing changed."""
+def _write(request: HttpRequest, action: Action, form, write, success, form_name: str):
+    """Run ``write`` for a valid form; refusals come back next to the form with nothing changed.
+    ``success`` is the message then, or makes it from what ``write`` returned."""
     if form.is_valid():
         try:
-            write(form.cleaned_data)
+            result = write(form.cleaned_data)
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
                 # A refusal about the action's state, not the input: the form may no longer
@@ -482,7 +484,7 @@ def _write(request: HttpRequest, action: Action, form, write, success: str, form
             messages.error(request, str(denied))
             return _back_to_action(request, action)
         else:
-            messages.success(request, success)
+            messages.success(request, success(result) if callable(success) else success)
             return _back_to_action(request, action)
     return _render_action(request, action.pk, status=400, **{form_name: form})
 
@@ -504,7 +506,19 @@ def action_progress(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResp
     )
 
 
-def _add_evidence(request: HttpRequest, action: Action, data: dict) -> Evidence:
+EVIDENCE_WAITING = (
+    "Your file is waiting for a virus check. It becomes evidence once the check finds it clean, "
+    "and you will be told; until then it cannot be downloaded or submitted for sign-off."
+)
+
+
+def _evidence_added(result: Evidence | QuarantinedEvidence) -> str:
+    return EVIDENCE_WAITING if isinstance(result, QuarantinedEvidence) else "Evidence added."
+
+
+def _add_evidence(
+    request: HttpRequest, action: Action, data: dict
+) -> Evidence | QuarantinedEvidence:
     if data.get("file"):
         return services.evidence_add_file(
             action=action, by=request.user, upload=data["file"], description=data["description"]
@@ -524,7 +538,7 @@ def action_evidence(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResp
         action,
         form,
         lambda data: _add_evidence(request, action, data),
-        "Evidence added.",
+        _evidence_added,
         "evidence_form",
     )
 
@@ -588,14 +602,12 @@ def evidence_download(
     )
     if not evidence.file:
         raise Http404("This evidence is a link, not a file.")
-    response = FileResponse(
+    return FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
         filename=evidence.original_name or "evidence",
         content_type=evidence.content_type or "application/octet-stream",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # -- my actions -----------------------------------------------------------------------------

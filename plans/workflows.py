@@ -472,6 +472,12 @@ ACTION_WORKFLOW = Workflow(
             done="Submitted for sign-off.",
             conditions=(
                 Condition("Add at least one item of evidence.", lambda a: a.evidence.exists()),
+                # The board signs off what was submitted: a file still waiting for its virus
+                # check would otherwise join the evidence while the board decides.
+                Condition(
+                    "Wait until the files waiting for a virus check have been checked.",
+                    lambda a: not a.evidence_waiting.exists(),
+                ),
                 Condition(
                     "Write a completion statement.",
                     lambda a: has_visible_text(a.completion_statement),
@@ -488,6 +494,7 @@ ACTION_WORKFLOW = Workflow(
             label="Sign off",
             who="a member of the action's sign-off body",
             allowed=signs_off,
+            needs_second_factor=True,
             forbidden=not_delivered_by,
             disqualified=delivered_by,
             approving_body=lambda a: a.sign_off_body,
@@ -502,6 +509,7 @@ ACTION_WORKFLOW = Workflow(
             label="Return to in progress",
             who="a member of the action's sign-off body",
             allowed=signs_off,
+            needs_second_factor=True,
             reason_required=True,
             reason_label="Why the evidence is not accepted",
             description=(
@@ -515,6 +523,7 @@ ACTION_WORKFLOW = Workflow(
             label="Reopen",
             who="a member of the action's sign-off body",
             allowed=signs_off,
+            needs_second_factor=True,
             reason_required=True,
             reason_label="Why the action is reopened",
             description=(
@@ -565,6 +574,7 @@ PLAN_WORKFLOW = Workflow(
             label="Endorse the plan",
             who="a member of the plan's owning body",
             allowed=endorses,
+            needs_second_factor=True,
             forbidden=not_own_submission,
             disqualified=lambda p: (
                 {p.submitted_by_id: "you submitted it"} if p.submitted_by_id else {}
@@ -578,6 +588,7 @@ PLAN_WORKFLOW = Workflow(
             label="Return for redrafting",
             who="a member of the plan's owning body",
             allowed=endorses,
+            needs_second_factor=True,
             reason_required=True,
             reason_label="What needs to change",
             description="The plan goes back to draft with what needs to change.",

@@ -52,6 +52,8 @@ from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -134,6 +136,8 @@ def configure_environment() -> None:
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    # The Notify keys some tenants hold are stored encrypted; workers read them with this key.
+    os.environ.setdefault("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     # Tasks go to the broker, never run in this process.
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
 
@@ -383,6 +387,7 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
     from django.utils import timezone
 
     from plans.models import Action, ActionPlan, Framework
+    from tenants.sealed import seal
 
     now = timezone.now()
     regions = -(-tenants // TENANTS_PER_REGION)
@@ -575,7 +580,8 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
             """
             INSERT INTO notifications_escalationpolicy (
                 tenant_id, reminder_days_before, overdue_days, managers_days, chair_days,
-                sign_off_waiting_days, channel, notify_api_key, notify_template_id, updated_at)
+                sign_off_waiting_days, channel, notify_api_key_sealed, notify_template_id,
+                updated_at)
             SELECT t,
                    CASE WHEN mod(t, 10) = 3 THEN 10 ELSE 5 END,
                    CASE WHEN mod(t, 10) = 3 THEN 2 ELSE 1 END,
@@ -583,13 +589,13 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
                    CASE WHEN mod(t, 10) = 3 THEN 25 ELSE 20 END,
                    CASE WHEN mod(t, 10) = 3 THEN 5 ELSE 10 END,
                    CASE WHEN mod(t, 25) = 7 THEN 'notify' ELSE 'email' END,
-                   CASE WHEN mod(t, 25) = 7 THEN 'bench-key' ELSE '' END,
+                   CASE WHEN mod(t, 25) = 7 THEN %(sealed_key)s ELSE '' END,
                    CASE WHEN mod(t, 25) = 7 THEN 'bench-template' ELSE '' END,
                    %(now)s
             FROM generate_series(1, %(tenants)s) AS t
             WHERE mod(t, 10) = 3 OR mod(t, 25) = 7
             """,
-            p,
+            {**p, "sealed_key": seal("bench-key")},
         )
         # Two lead officers per tenant chose a daily e-mail and have an event waiting for it.
         cursor.execute(

@@ -103,6 +103,22 @@ if [[ -d tests/browser && ! -f assets/node_modules/axe-core/axe.min.js ]]; then
     fi
 fi
 
+# The single sign-on tests sign in through a real OpenID Connect provider, the oidc-provider npm
+# package run by Node.js, installed in tests/oidc (git-ignored node_modules).
+if [[ -f tests/oidc/package-lock.json && ! -d tests/oidc/node_modules/oidc-provider ]]; then
+    if command -v npm >/dev/null 2>&1; then
+        echo "Installing oidc-provider for the single sign-on tests (npm ci in tests/oidc)..."
+        (cd tests/oidc && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
+            || fail "npm ci in tests/oidc failed, so the single sign-on tests have no provider."
+    elif services_required; then
+        fail "REQUIRE_SERVICES=1 but npm is not installed: the single sign-on tests need" \
+            "oidc-provider, installed from tests/oidc with npm (apt-get install nodejs npm)."
+    else
+        echo "npm not found: oidc-provider is not installed, so the single sign-on tests" \
+            "will be skipped"
+    fi
+fi
+
 # Migration drift does not depend on the database, so check it against an in-memory one:
 # the real database may not exist yet (pytest-django creates only test_safeguarding).
 echo "Checking that models and migrations agree..."

@@ -1,6 +1,9 @@
 """The operator's admin. Only staff reach it, and the tenant middleware lets them read across
 tenants there; the same-organisation rules still hold on every save."""
 
+import contextlib
+
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -15,6 +18,7 @@ from tenants.models import (
     Partner,
     SignOffBody,
     SignOffBodyMember,
+    SingleSignOn,
     Tenant,
     User,
 )
@@ -78,6 +82,8 @@ class TenantAdmin(NeverDeleted):
     list_filter = ("kind", "nation", "is_active")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    # Changed with the rest of single sign-on, recorded (its admin page and the tenant's own).
+    readonly_fields = ("single_sign_on_required",)
 
 
 @admin.register(User)
@@ -274,3 +280,40 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("tenant",)
     search_fields = ("summary", "subject_label", "actor_name")
     date_hierarchy = "at"
+
+
+@admin.register(SingleSignOn)
+class SingleSignOnAdmin(ReadOnlyAdmin):
+    """Tenant administrators set single sign-on up on their own settings pages. The operator sees
+    it here and can turn it off, for an organisation whose provider stopped working while it
+    required it: its members then sign in with passwords (or reset one)."""
+
+    list_display = ("tenant", "discovery_url", "client_id", "email_domains", "required")
+    list_select_related = ("tenant",)
+    fields = ("tenant", "discovery_url", "client_id", "email_domains", "required", "updated_at")
+    readonly_fields = fields
+    actions = ["turn_off"]
+
+    @admin.display(description="Required", boolean=True)
+    def required(self, config: SingleSignOn) -> bool:
+        return config.tenant.single_sign_on_required
+
+    @admin.action(description="Turn single sign-on off (members sign in with passwords)")
+    def turn_off(self, request: HttpRequest, queryset) -> None:
+        for config in list(queryset.select_related("tenant")):
+            try:
+                services.single_sign_on_remove(tenant=config.tenant, by=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, f"{config.tenant}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Single sign-on turned off for {config.tenant}.")
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+# allauth's own provider settings and tokens are not used: each tenant's provider comes from its
+# single sign-on settings, and tokens are not kept.
+for _model in (SocialApp, SocialToken):
+    with contextlib.suppress(admin.sites.NotRegistered):
+        admin.site.unregister(_model)

@@ -1,4 +1,7 @@
 from allauth.account import forms as allauth_forms
+from allauth.mfa.base import forms as mfa_base_forms
+from allauth.mfa.totp import forms as mfa_totp_forms
+from allauth.mfa.webauthn import forms as mfa_webauthn_forms
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
@@ -15,7 +18,9 @@ from tenants.models import (
     User,
     roles_that_can,
 )
+from tenants.rules import password_sign_in_refusal
 from tenants.services import OWN_NAME, PARTNER_NAME, PERSON_NAME
+from tenants.services.single_sign_on import CLIENT_ID, CLIENT_SECRET, DIRECTORY, DOMAINS
 from tenants.text import SEARCH
 
 EMAIL_FORMAT = "Enter an e-mail address in the correct format, like name@example.org"
@@ -67,6 +72,14 @@ class SignInForm(allauth_forms.LoginForm):
         self.fields["password"].help_text = ""
         self.fields["password"].error_messages["required"] = "Enter your password"
         _labels_not_placeholders(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.user is not None:
+            refusal = password_sign_in_refusal(user=self.user)
+            if refusal is not None:
+                raise forms.ValidationError(refusal.message)
+        return cleaned
 
 
 class ResetPasswordForm(allauth_forms.ResetPasswordForm):
@@ -452,3 +465,140 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", "The last date must be on or after the first date.")
         return cleaned
+
+
+# -- a second factor (allauth.mfa) -----------------------------------------------------------
+
+CODE_MISSING = "Enter the code from your authenticator app, or a recovery code"
+
+
+def _code(field: forms.Field, *, label: str, hint: str = "", missing: str = CODE_MISSING) -> None:
+    field.label = label
+    field.help_text = hint
+    field.error_messages["required"] = missing
+    field.widget.attrs.update(
+        {"class": "govuk-input--width-10", "spellcheck": "false", "autocomplete": "one-time-code"}
+    )
+
+
+class ConfirmPasswordForm(allauth_forms.ReauthenticateForm):
+    """The password again, before a change to how someone signs in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
+        self.fields["password"].error_messages["required"] = "Enter your password"
+        _labels_not_placeholders(self)
+
+
+class SecondFactorForm(mfa_base_forms.AuthenticateForm):
+    """The second step of signing in, once a second factor is set up."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code",
+            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
+            "codes.",
+        )
+        _labels_not_placeholders(self)
+
+
+class SecondFactorAgainForm(mfa_base_forms.ReauthenticateForm):
+    """Confirming who you are with the second factor before changing it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code",
+            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
+            "codes.",
+        )
+        _labels_not_placeholders(self)
+
+
+class AuthenticatorAppForm(mfa_totp_forms.ActivateTOTPForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code from the app",
+            hint="The 6-digit code the app shows for this service now.",
+            missing="Enter the 6-digit code the app shows",
+        )
+        _labels_not_placeholders(self)
+
+
+class SecurityKeyForm(mfa_webauthn_forms.AddWebAuthnForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Name of the key"
+        self.fields[
+            "name"
+        ].help_text = "To tell your keys apart, for example: work laptop, or blue key."
+        if "passwordless" in self.fields:
+            self.fields["passwordless"].label = "Use it as a passkey, to sign in with it alone"
+            self.fields["passwordless"].help_text = (
+                "The key then checks that it is you, by a PIN, fingerprint or face, so you can "
+                "sign in without your password."
+            )
+        _labels_not_placeholders(self)
+
+
+class SecurityKeyNameForm(mfa_webauthn_forms.EditWebAuthnForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Name of the key"
+        self.fields["name"].error_messages["required"] = "Enter a name for the key"
+        _labels_not_placeholders(self)
+
+
+class SingleSignOnForm(forms.Form):
+    """A tenant's single sign-on settings. The service checks them all, asking the provider."""
+
+    directory = DIRECTORY.field(
+        label="Directory (tenant) ID or discovery URL",
+        help_text="For Microsoft Entra ID, the Directory (tenant) ID from the app registration's "
+        "overview. For another OpenID Connect provider, its discovery URL.",
+    )
+    client_id = CLIENT_ID.field(label="Client (application) ID")
+    # Write-only: never rendered back into the page, and a blank box keeps the stored secret.
+    client_secret = CLIENT_SECRET.field(
+        label="Client secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    email_domains = DOMAINS.field(
+        label="E-mail domains",
+        help_text="The domains of the addresses your people sign in with, separated by spaces, "
+        "like luton.gov.uk. Only addresses in them can sign in this way.",
+    )
+    required = forms.ChoiceField(
+        label="Must members sign in this way?",
+        choices=[
+            ("no", "No: they may also sign in with a password"),
+            ("yes", "Yes: a password does not open this organisation's pages"),
+        ],
+        widget=forms.RadioSelect,
+        initial="no",
+        error_messages={
+            "required": "Choose whether members must sign in this way.",
+            "invalid_choice": "Choose whether members must sign in this way.",
+        },
+    )
+
+    def __init__(self, *args, secret_stored: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client_secret"].help_text = (
+            "A secret is stored. Leave this blank to keep it, or enter a new one to replace it."
+            if secret_stored
+            else "The value of a client secret made under Certificates & secrets."
+        )
+
+
+class SingleSignOnFindForm(forms.Form):
+    email = forms.EmailField(
+        label="Your work e-mail address",
+        error_messages={"required": "Enter your work e-mail address", "invalid": EMAIL_FORMAT},
+    )

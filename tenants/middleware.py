@@ -9,8 +9,10 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 
 from tenants.models import Tenant
+from tenants.rules import single_sign_on_refusal
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.selectors import membership_for
+from tenants.sso import signed_in_with, single_sign_on_needed
 
 
 class RequestBodyLimitMiddleware:
@@ -44,6 +46,27 @@ def request_too_large() -> HttpResponse:
         "413.html", {"evidence_limit": filesizeformat(settings.EVIDENCE_MAX_BYTES)}
     )
     return HttpResponse(content, status=413)
+
+
+class NoStoreMiddleware:
+    """Tells browsers and proxies to keep no copy of anything the service answers.
+
+    Every page and download names people, actions or evidence of one organisation, and on a
+    shared computer a cached copy outlives the session that fetched it: the back button or the
+    disk cache would show it to whoever sits down next. One rule for every response rather than a
+    list of private pages, so a new page or download cannot be forgotten. Static files never
+    reach this middleware (WhiteNoise, before it, answers them) and stay cacheable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # The admin's own never_cache header already says no-store, with more besides.
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+        return response
 
 
 class TenantScopeMiddleware:
@@ -80,6 +103,11 @@ class TenantScopeMiddleware:
             membership = membership_for(tenant=tenant, user=request.user)
             if membership is None:
                 raise Http404("No such page.")
+            refusal = single_sign_on_refusal(
+                user=request.user, tenant=tenant, signed_in_with_it=signed_in_with(request, tenant)
+            )
+            if refusal is not None:
+                return single_sign_on_needed(request, tenant, refusal)
             request.tenant = tenant
             request.membership = membership
             return self.get_response(request)

@@ -5,8 +5,11 @@ from django.contrib.auth.models import Group, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from tenants.history import JSON, NUMBER, TEXT, TIME, HistoryRecord
 from tenants.scoping import TenantOwnedModel
+from tenants.sealed import sealed_secret
 from tenants.text import OneLineText
 
 
@@ -44,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Staff are the operator's people (Django admin); tenant users are never staff.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Part of every session's check (``get_session_auth_hash``): raising it ends all of the
+    # person's sessions, on every device, at their next request.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = Users()
 
@@ -57,9 +63,37 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.full_name or self.email
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._stored_is_active = user.__dict__.get("is_active")
+        return user
+
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
+        stored = getattr(self, "_stored_is_active", None)
+        if stored is not None and stored != self.is_active:
+            # Deactivated or reactivated, whoever saved it (the admin included): a session
+            # from before never works again, even once the account is active again.
+            self.session_generation += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "session_generation"}
         super().save(*args, **kwargs)
+        self._stored_is_active = self.is_active
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's own hash covers the password, so a new password ends the other sessions;
+        # the generation ends them for the other reasons (see ``sessions_end``). Generation 0
+        # keeps Django's hash, so sessions from before it existed carry on.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "tenants.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_operator(self) -> bool:
@@ -95,6 +129,9 @@ class Tenant(models.Model):
     nation = models.CharField(max_length=30, choices=Nation.choices, default=Nation.ENGLAND)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept here rather than with the rest of the single sign-on settings so that every tenant
+    # page, which reads the tenant anyway, knows without another query (tenants.rules).
+    single_sign_on_required = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -302,7 +339,7 @@ class Invitation(TenantOwnedModel):
         )
 
 
-class AuditEntry(TenantOwnedModel):
+class AuditEntry(HistoryRecord):
     """One change that is not a workflow step, with what each changed field read before and
     after: an action's details, a person's role, a body's quorum, a plan's settings, an import.
 
@@ -321,6 +358,10 @@ class AuditEntry(TenantOwnedModel):
         FRAMEWORK = "framework", "Framework"
         ORGANISATION = "organisation", "Organisation"
         ESCALATION_POLICY = "escalation_policy", "Escalation policy"
+        # A file refused as evidence (a virus found) or not added after its virus check; the
+        # subject's id is the action's, and the action's own timeline leaves it out.
+        EVIDENCE_FILE = "evidence_file", "Evidence file"
+        SINGLE_SIGN_ON = "single_sign_on", "Single sign-on"
 
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -336,6 +377,22 @@ class AuditEntry(TenantOwnedModel):
     changes = models.JSONField(default=list, blank=True)
     reason = models.TextField(blank=True)
 
+    history_fields = {
+        1: (
+            ("id", NUMBER),
+            ("tenant_id", NUMBER),
+            ("actor_id", NUMBER),
+            ("actor_name", TEXT),
+            ("at", TIME),
+            ("subject_type", TEXT),
+            ("subject_id", NUMBER),
+            ("subject_label", TEXT),
+            ("summary", TEXT),
+            ("changes", JSON),
+            ("reason", TEXT),
+        )
+    }
+
     class Meta:
         ordering = ["at", "pk"]
         verbose_name_plural = "audit entries"
@@ -344,6 +401,11 @@ class AuditEntry(TenantOwnedModel):
                 fields=["tenant", "subject_type", "subject_id", "at"], name="audit_tenant_subject"
             ),
             models.Index(fields=["tenant", "at"], name="audit_tenant_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "chain_position"], name="audit_tenant_chain_position"
+            )
         ]
 
     def __str__(self):
@@ -357,9 +419,76 @@ class AuditEntry(TenantOwnedModel):
         ]
 
 
+class HistoryChainHead(TenantOwnedModel):
+    """Where an organisation's history chain has got to: its last row's position and hash.
+
+    Moved only by the database as a history row is inserted (``tenants.history``); its row is
+    locked while a transaction writes history, so the chain never forks.
+    """
+
+    position = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="historychainhead_one_per_tenant")
+        ]
+
+    def __str__(self):
+        return f"{self.position}:{self.hash}"
+
+
 @dataclass(frozen=True)
 class FieldChange:
     label: str
     before: str
     after: str
     long: bool = False
+
+
+class SingleSignOn(TenantOwnedModel):
+    """A tenant's own sign-in service (OpenID Connect: Microsoft Entra ID above all), through
+    which its members sign in with their work accounts. The tenant's ``single_sign_on_required``
+    stops its members using a password for its pages (``tenants.rules``)."""
+
+    # The provider's discovery document: its issuer and endpoints.
+    discovery_url = models.URLField("discovery URL", max_length=500)
+    client_id = models.CharField("client ID", max_length=200)
+    # Encrypted at rest (tenants.sealed): read and set it as ``client_secret``.
+    client_secret_sealed = models.TextField(blank=True, editable=False)
+    # Lower-case domains, one per line: only addresses in them may sign in this way.
+    email_domains = models.TextField("e-mail domains")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    sealed_columns = ("client_secret_sealed",)
+    client_secret = sealed_secret("client_secret_sealed", "The client secret the provider issued.")
+
+    class Meta:
+        verbose_name = "single sign-on"
+        verbose_name_plural = "single sign-on"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="singlesignon_one_per_tenant")
+        ]
+
+    def __str__(self):
+        return f"Single sign-on of {self.tenant}"
+
+    @property
+    def domains(self) -> list[str]:
+        return self.email_domains.split()
+
+    @property
+    def provider_id(self) -> str:
+        """The name allauth knows this tenant's provider by, which is in its callback address."""
+        return provider_id_of(self.tenant.slug)
+
+
+def provider_id_of(slug: str) -> str:
+    return f"sso-{slug}"
+
+
+def slug_of_provider(provider_id: str) -> str | None:
+    return provider_id.removeprefix("sso-") if provider_id.startswith("sso-") else None

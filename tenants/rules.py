@@ -5,6 +5,7 @@ button only when the service would accept it."""
 from dataclasses import dataclass
 from typing import NoReturn
 
+from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from tenants.models import (
@@ -17,6 +18,7 @@ from tenants.models import (
     Tenant,
     User,
 )
+from tenants.selectors import memberships_of_user
 from tenants.signals import person_commitments_asked
 
 
@@ -30,11 +32,19 @@ class Refusal:
 
     message: str
     not_now: bool = False
+    # The person may do this once they set up a second factor: pages link to where they do.
+    second_factor: bool = False
 
     def raise_error(self) -> NoReturn:
         if self.not_now:
             raise ValidationError(self.message)
+        if self.second_factor:
+            raise SecondFactorRequired(self.message)
         raise PermissionDenied(self.message)
+
+
+class SecondFactorRequired(PermissionDenied):
+    """Refused until the person sets up a second factor; the 403 page links to where they do."""
 
 
 def enforce(refusal: Refusal | None) -> None:
@@ -61,6 +71,33 @@ def _administers(by: User | None, tenant: Tenant | int, membership: Membership |
     return membership is not None and membership.can(Capability.ADMINISTER)
 
 
+def has_second_factor(user: User) -> bool:
+    """An authenticator app or a security key (passkeys included); recovery codes alone are a
+    way back in, not a factor. Read once per person object, since a page asks several rules."""
+    cached = user.__dict__.get("_has_second_factor")
+    if cached is None:
+        cached = Authenticator.objects.filter(
+            user_id=user.pk,
+            type__in=(Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN),
+        ).exists()
+        user.__dict__["_has_second_factor"] = cached
+    return cached
+
+
+def second_factor_refusal(*, user: User | None, what: str) -> Refusal | None:
+    """Board members, tenant administrators and the operator decide for everyone else (signing
+    off, endorsing, administering), so a stolen password alone must not let anyone do it: they
+    need a second factor first. ``what`` ends the refusal ("... before you can <what>.").
+    ``None`` is the service itself, loading demo data or a fixture."""
+    if user is None or has_second_factor(user):
+        return None
+    return Refusal(
+        "You need to set up a second factor (an authenticator app or a security key) before "
+        f"you can {what}.",
+        second_factor=True,
+    )
+
+
 SETTINGS = "change this organisation's settings"
 PEOPLE = "manage people and partner agencies"
 
@@ -75,13 +112,16 @@ def administer_refusal(
     """Whether ``by`` may administer ``tenant``: its people, partner agencies, sign-off bodies,
     plans' settings, frameworks, escalations and nation. Its tenant administrators may, and so
     may the service's operator (an active staff account), who sets organisations up in the
-    admin. ``None`` is the service itself, loading demo data or a fixture.
+    admin, once they have a second factor (``second_factor_refusal``). ``None`` is the
+    service itself, loading demo data or a fixture.
 
     ``what`` ends the refusal ("Only a tenant administrator can <what>."); a page passes the
     ``membership`` it already holds rather than reading it again.
     """
-    if by is None or _is_operator(by) or _administers(by, tenant, membership):
+    if by is None:
         return None
+    if _is_operator(by) or _administers(by, tenant, membership):
+        return second_factor_refusal(user=by, what=what)
     return Refusal(f"Only a tenant administrator can {what}.")
 
 
@@ -94,10 +134,8 @@ def has_administrator(tenant: Tenant | int) -> bool:
 def invite_refusal(*, by: User, tenant: Tenant) -> Refusal | None:
     """A tenant administrator invites people; the service operator (an active staff account)
     invites a new organisation's first administrator, and may again for as long as it has none."""
-    if _administers(by, tenant, None):
-        return None
-    if _is_operator(by) and not has_administrator(tenant):
-        return None
+    if _administers(by, tenant, None) or (_is_operator(by) and not has_administrator(tenant)):
+        return second_factor_refusal(user=by, what="invite people")
     return Refusal("Only a tenant administrator can invite people.")
 
 
@@ -199,3 +237,36 @@ def removal_refusal(*, by: User, membership: Membership) -> Refusal | None:
             f"{person} cannot be removed yet. They " + "; ".join(problems) + ".", not_now=True
         )
     return None
+
+
+def single_sign_on_refusal(
+    *, user: User, tenant: Tenant, signed_in_with_it: bool
+) -> Refusal | None:
+    """Whether ``user``, signed in this session as they were, may use ``tenant``'s pages. A
+    tenant that requires single sign-on lets its members in only once they have signed in
+    through its own provider in this session; a password, or another organisation's provider, is
+    not enough. Someone in two such organisations signs in through each once, and the session
+    remembers both (``tenants.sso``). The operator is never locked out: their own account signs
+    in with a password, for the admin and for any organisation they belong to."""
+    if not tenant.single_sign_on_required or signed_in_with_it or _is_operator(user):
+        return None
+    return Refusal(
+        f"{tenant.name} asks its members to sign in with their {tenant.name} account rather "
+        "than a password."
+    )
+
+
+def password_sign_in_refusal(*, user: User) -> Refusal | None:
+    """Whether ``user`` may sign in with a password at all: not when every organisation they
+    belong to requires single sign-on, since the password would open none of its pages."""
+    if _is_operator(user):
+        return None
+    tenants = [membership.tenant for membership in memberships_of_user(user)]
+    if not tenants or not all(tenant.single_sign_on_required for tenant in tenants):
+        return None
+    names = " and ".join(tenant.name for tenant in tenants)
+    return Refusal(
+        f"{names} {'asks' if len(tenants) == 1 else 'ask'} you to sign in with your "
+        "organisation's account, not a password. Choose \u201cSign in with your organisation's "
+        "account\u201d below."
+    )

@@ -5,14 +5,17 @@ import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from tenants.history import HistoryHead
 from tenants.models import (
     AuditEntry,
     Capability,
+    HistoryChainHead,
     Invitation,
     Membership,
     Partner,
     SignOffBody,
     SignOffBodyMember,
+    SingleSignOn,
     Tenant,
     User,
     roles_that_can,
@@ -154,3 +157,25 @@ def sign_off_bodies_of_tenant(*, tenant: Tenant) -> QuerySet[SignOffBody]:
         )
         .order_by("name")
     )
+
+
+def tenants_signing_in_with(*, domain: str) -> list[Tenant]:
+    """The organisations whose single sign-on takes addresses at ``domain``: for someone about to
+    sign in, who has named only their address. Reads across tenants by design, and says no more
+    than which organisations use that domain."""
+    with across_tenants():
+        configs = SingleSignOn.objects.filter(
+            tenant__is_active=True, email_domains__icontains=domain
+        ).select_related("tenant")
+        return sorted(
+            (config.tenant for config in configs if domain in config.domains),
+            key=lambda tenant: tenant.name,
+        )
+
+
+def history_head_of(*, tenant_id: int) -> HistoryHead:
+    """The organisation's history chain as it stands: its last row's position and hash."""
+    head = (
+        HistoryChainHead.objects.filter(tenant_id=tenant_id).values_list("position", "hash").first()
+    )
+    return HistoryHead(*head) if head else HistoryHead(0, "")

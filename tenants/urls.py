@@ -5,7 +5,9 @@ from tenants import views
 
 # allauth pages for what the service does not offer; matched before allauth's own.
 NOT_OFFERED = [
-    "reauthenticate/",
+    # Accounts are linked to an organisation's sign-in service only by signing in through it.
+    "3rdparty/",
+    "3rdparty/signup/",
     "email/",
     "confirm-email/",
     "password/set/",
@@ -21,8 +23,17 @@ urlpatterns = [
         views.password_change_done,
         name="account_change_password_done",
     ),
+    path("accounts/sso/", views.single_sign_on_find, name="single_sign_on_find"),
     path("accounts/", include("allauth.account.urls")),
+    # A second factor: adding or removing one first asks for the password (or a factor) again
+    # unless the person signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
+    path("accounts/2fa/", include("allauth.mfa.urls")),
+    path("accounts/3rdparty/", include("allauth.socialaccount.urls")),
+    # Each organisation's own provider: accounts/oidc/sso-<slug>/login/ and .../login/callback/.
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("", views.home, name="home"),
+    # Named in every page's Content-Security-Policy (report-uri).
+    path("csp-report/", views.policy_report, name="policy_report"),
     # E-mailed: the path is part of what has been sent out.
     path("invitations/<int:pk>/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]
@@ -40,6 +51,12 @@ tenant_urlpatterns = [
         name="sign_off_body_members",
     ),
     path("settings/audit/", views.audit_list, name="audit"),
+    path("settings/single-sign-on/", views.single_sign_on, name="single_sign_on"),
+    path(
+        "settings/single-sign-on/turn-off/",
+        views.single_sign_on_remove,
+        name="single_sign_on_remove",
+    ),
     path("settings/people/", views.people, name="people"),
     path("settings/people/invite/", views.invitation_new, name="invitation_new"),
     path("settings/people/<int:user_id>/", views.person, name="person"),

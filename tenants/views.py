@@ -1,6 +1,9 @@
 """Pages outside any tenant (choosing an organisation, the account pages allauth lacks) and the
 tenant administrator's settings."""
 
+import json
+import logging
+
 from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
@@ -10,9 +13,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import selectors, services
+from tenants.adapters import on_site
 from tenants.forms import (
     AcceptInvitationForm,
     AuditFilterForm,
@@ -22,10 +29,26 @@ from tenants.forms import (
     PersonForm,
     SignOffBodyForm,
     SignOffBodyMemberForm,
+    SingleSignOnFindForm,
+    SingleSignOnForm,
     add_service_errors,
 )
-from tenants.models import Invitation, Membership, Partner, SignOffBody, User
-from tenants.rules import Refusal, administer_refusal, enforce, removal_refusal
+from tenants.models import (
+    Invitation,
+    Membership,
+    Partner,
+    SignOffBody,
+    SingleSignOn,
+    User,
+    provider_id_of,
+)
+from tenants.rules import (
+    Refusal,
+    SecondFactorRequired,
+    administer_refusal,
+    enforce,
+    removal_refusal,
+)
 from tenants.scoping import across_tenants
 from tenants.selectors import (
     audit_entries,
@@ -33,6 +56,7 @@ from tenants.selectors import (
     people_in_audit,
     sign_off_bodies_of_tenant,
 )
+from tenants.sso import sign_in_url, signed_in_with
 
 
 @login_required
@@ -49,10 +73,58 @@ def password_change_done(request: HttpRequest) -> HttpResponse:
     return render(request, "account/password_change_done.html")
 
 
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403: why, and where to set up a second factor when that is all that is missing."""
+    context = {
+        "exception": str(exception),
+        "second_factor": isinstance(exception, SecondFactorRequired),
+    }
+    return render(request, "403.html", context, status=403)
+
+
 def not_offered(request: HttpRequest) -> HttpResponse:
     """An allauth page for something the service does not do: e-mail addresses are managed by
     administrators, and nobody signs in by code or confirms an address."""
     raise Http404("No such page.")
+
+
+policy_log = logging.getLogger("csp")
+# A browser's report is a few hundred bytes; anything much larger is not one.
+POLICY_REPORT_MAX_BYTES = 16 * 1024
+POLICY_REPORT_FIELDS = ("document-uri", "effective-directive", "blocked-uri", "source-file")
+
+
+@csrf_exempt
+@require_POST
+def policy_report(request: HttpRequest) -> HttpResponse:
+    """Where browsers report what the Content-Security-Policy refused (``report-uri``).
+
+    Every page is tested in Chromium for violations, so in production one means a page the
+    tests missed, a browser extension, or an injection attempt: each is logged as a warning for
+    the operator. Browsers post without a CSRF token or a session; the report is only logged,
+    each value cut short and quoted, so nothing a stranger posts reaches anything else.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if not 0 < declared <= POLICY_REPORT_MAX_BYTES:
+        return HttpResponse("A policy report is a small JSON document.", status=400)
+    try:
+        report = json.loads(request.body)["csp-report"]
+        fields = {name: str(report.get(name, ""))[:200] for name in POLICY_REPORT_FIELDS}
+        line = int(report.get("line-number") or 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return HttpResponse("A policy report is a small JSON document.", status=400)
+    policy_log.warning(
+        "Content-Security-Policy refused %r on %r: %r (%r, line %d)",
+        fields["effective-directive"],
+        fields["document-uri"],
+        fields["blocked-uri"],
+        fields["source-file"],
+        line,
+    )
+    return HttpResponse(status=204)
 
 
 def administers(request: HttpRequest) -> bool:
@@ -552,3 +624,112 @@ def sign_off_body_members(request: HttpRequest, tenant_slug: str, pk: int) -> Ht
 
 
 AUDIT_PAGE_SIZE = 50
+
+
+# -- single sign-on ----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def single_sign_on(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    require_administrator(request)
+    tenant = request.tenant
+    config = SingleSignOn.objects.filter(tenant=tenant).first()
+    initial = {"required": "yes" if tenant.single_sign_on_required else "no"}
+    if config is not None:
+        initial |= {
+            "directory": config.discovery_url,
+            "client_id": config.client_id,
+            "email_domains": " ".join(config.domains),
+        }
+    form = SingleSignOnForm(
+        request.POST or None,
+        initial=None if request.method == "POST" else initial,
+        secret_stored=config is not None and bool(config.client_secret_sealed),
+    )
+    found = None
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        try:
+            if request.POST.get("action") == "check":
+                found = services.single_sign_on_check(directory=values["directory"])
+            else:
+                services.single_sign_on_update(
+                    tenant=tenant,
+                    by=request.user,
+                    directory=values["directory"],
+                    client_id=values["client_id"],
+                    client_secret=values["client_secret"] or None,
+                    email_domains=values["email_domains"],
+                    required=values["required"] == "yes",
+                    signed_in_with_it=signed_in_with(request, tenant),
+                )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if found is None:
+                messages.success(request, "Single sign-on settings saved.")
+                return redirect("single_sign_on", tenant_slug=tenant.slug)
+    if form.errors and form.data.get("client_secret") and "client_secret" not in form.errors:
+        form.add_error(
+            "client_secret", "Nothing was saved: enter the secret again, it is not shown back."
+        )
+    return render(
+        request,
+        "tenants/single_sign_on.html",
+        {
+            "form": form,
+            "config": config,
+            "found": found,
+            "redirect_uri": on_site(
+                reverse(
+                    "openid_connect_callback", kwargs={"provider_id": provider_id_of(tenant.slug)}
+                )
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def single_sign_on_remove(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    require_administrator(request)
+    try:
+        services.single_sign_on_remove(tenant=request.tenant, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Single sign-on turned off: members sign in with passwords.")
+    return redirect("single_sign_on", tenant_slug=request.tenant.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def single_sign_on_find(request: HttpRequest) -> HttpResponse:
+    """Sign in with your organisation's account: the organisation is found from the domain of
+    the address typed, and its own sign-in service asked."""
+    form = SingleSignOnFindForm(request.POST or None)
+    choices = []
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    if request.method == "POST" and form.is_valid():
+        domain = form.cleaned_data["email"].rsplit("@", 1)[1].lower()
+        choices = [
+            (tenant, sign_in_url(tenant, next_url))
+            for tenant in selectors.tenants_signing_in_with(domain=domain)
+        ]
+        if len(choices) == 1:
+            return redirect(choices[0][1])
+        if not choices:
+            form.add_error(
+                "email",
+                "No organisation signs in with addresses like this one. Sign in with your "
+                "password instead.",
+            )
+    return render(
+        request,
+        "tenants/single_sign_on_find.html",
+        {"form": form, "choices": choices, "next": next_url},
+        status=400 if form.errors else 200,
+    )

@@ -17,6 +17,7 @@ from plans import services
 from plans.models import Action, ActionPlan, Evidence, Framework, ProgressUpdate
 from tenants import services as tenant_services
 from tenants.models import AuditEntry, Invitation, SignOffBody, User
+from tests.tenants.factories import with_second_factor
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform
 
@@ -437,6 +438,7 @@ def operator(db) -> User:
 def test_the_admin_refuses_an_action_title_on_two_lines(client, story, operator):
     operator.is_staff = True
     operator.save()
+    with_second_factor(operator)
     action = story.action()
     before = snapshot(action)
     client.force_login(operator)
@@ -462,6 +464,7 @@ def test_the_admin_refuses_an_action_title_on_two_lines(client, story, operator)
 def test_the_admin_refuses_a_person_whose_name_is_invisible(client, story, operator):
     operator.is_staff = True
     operator.save()
+    with_second_factor(operator)
     client.force_login(operator)
 
     response = client.post(
@@ -716,7 +719,12 @@ def test_a_framework_file_too_large_for_any_form_gets_413_and_imports_nothing(cl
 
 def test_the_limit_is_an_evidence_file_at_its_limit_with_room_for_the_form(settings):
     assert settings.REQUEST_BODY_MAX_BYTES > settings.EVIDENCE_MAX_BYTES
-    assert settings.MIDDLEWARE[0] == "tenants.middleware.RequestBodyLimitMiddleware"
+    # Only the Content-Security-Policy comes before it: it reads nothing of the request, and so
+    # the 413 page carries the policy like every other.
+    assert settings.MIDDLEWARE[:2] == [
+        "csp.middleware.CSPMiddleware",
+        "tenants.middleware.RequestBodyLimitMiddleware",
+    ]
 
 
 def test_a_body_within_the_limit_reaches_the_page(client, story, settings):
@@ -735,6 +743,7 @@ def test_a_body_within_the_limit_reaches_the_page(client, story, settings):
 
     assert small.status_code == 302
     assert large.status_code == 413
+    assert "frame-ancestors 'none'" in large["Content-Security-Policy"]
     assert ProgressUpdate.objects.filter(action=action).count() == 1
 
 

@@ -1,11 +1,14 @@
 """Settings refuse bad environments with a message naming what is wrong."""
 
 import os
+import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "k3Y-" + "Zq8rT1vB6nM0pL5x" * 4
@@ -28,7 +31,11 @@ def load_settings(code: str = "import config.settings", **env) -> subprocess.Com
             "EMAIL_USE_TLS",
             "EMAIL_USE_SSL",
             "EMAIL_PORT",
+            "SECURE_COOKIES",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_HSTS_SECONDS",
             "DJANGO_SETTINGS_MODULE",
+            "ENCRYPTION_KEYS",
         }
     }
     clean.update(env)
@@ -107,3 +114,65 @@ def test_idle_session_length_comes_from_the_environment():
         "600",
         "60",
     ]
+
+
+HTTPS = (
+    "from config import settings as s; "
+    "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE)"
+)
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "actions.example.org"}
+
+
+def test_production_redirects_to_https_and_sends_hsts_for_a_year():
+    result = load_settings(HTTPS, **PRODUCTION)
+    assert result.stdout.split() == ["True", "31536000", "True"], result.stderr
+
+
+def test_a_stack_served_over_plain_http_neither_redirects_nor_sends_hsts():
+    assert load_settings(HTTPS, **PRODUCTION, SECURE_COOKIES="0").stdout.split() == [
+        "False",
+        "0",
+        "False",
+    ]
+    assert load_settings(HTTPS, DEBUG="1").stdout.split() == ["False", "0", "False"]
+
+
+def test_hsts_length_comes_from_the_environment():
+    result = load_settings(HTTPS, **PRODUCTION, SECURE_HSTS_SECONDS="600")
+    assert result.stdout.split() == ["True", "600", "True"]
+    refused = load_settings(HTTPS, **PRODUCTION, SECURE_HSTS_SECONDS="a year")
+    assert "SECURE_HSTS_SECONDS must be a whole number" in refused.stderr
+
+
+def readme_production_environment() -> dict[str, str]:
+    """The variables of the README's production environment block, the placeholders of the secret
+    key and the encryption key replaced by keys made as the README says to make them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Production environment", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
+    env = {}
+    for line in block.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            env[name] = value
+    assert env["SECRET_KEY"].startswith("<")
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    assert env["ENCRYPTION_KEYS"].startswith("<")
+    env["ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    return env
+
+
+def test_check_deploy_reports_nothing_with_the_readme_production_environment():
+    env = readme_production_environment()
+    assert env["DEBUG"] == "0"
+    # Only the README's variables and the means to run Python: nothing of the test run's own.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

@@ -119,6 +119,9 @@ class Transition:
     # four-eyes rule: whoever delivered the item). ``forbidden`` should refuse them too; this
     # also discounts an approval given before the person became one of them.
     disqualified: Callable[[Any], dict[int, str]] | None = None
+    # A decision a body takes for everyone else (signing off, endorsing, returning them): whoever
+    # takes it needs a second factor (``tenants.rules.second_factor_refusal``).
+    needs_second_factor: bool = False
     style: str = "primary"  # "primary", "secondary" or "warning", for the page's button
     # What the step does, for the person about to take it.
     description: str = ""

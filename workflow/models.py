@@ -3,10 +3,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from tenants.scoping import TenantOwnedModel
+from tenants.history import NUMBER, TEXT, TIME, HistoryRecord
 
 
-class TransitionLog(TenantOwnedModel):
+class TransitionLog(HistoryRecord):
     """One row per state change, written in the same transaction as the change."""
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -27,11 +27,33 @@ class TransitionLog(TenantOwnedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    history_fields = {
+        1: (
+            ("id", NUMBER),
+            ("tenant_id", NUMBER),
+            ("content_type_id", NUMBER),
+            ("object_id", NUMBER),
+            ("transition", TEXT),
+            ("from_state", TEXT),
+            ("to_state", TEXT),
+            ("actor_id", NUMBER),
+            ("comment", TEXT),
+            ("at", TIME),
+            ("recorded_at", TIME),
+            ("recorded_by_id", NUMBER),
+        )
+    }
+
     class Meta:
         ordering = ["at", "pk"]
         indexes = [
             models.Index(
                 fields=["tenant", "content_type", "object_id", "at"], name="transitionlog_object"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "chain_position"], name="transitionlog_tenant_chain_position"
             )
         ]
 
@@ -43,7 +65,7 @@ class TransitionLog(TenantOwnedModel):
         return self.recorded_at is not None
 
 
-class Approval(TenantOwnedModel):
+class Approval(HistoryRecord):
     """One member's approval towards a quorum, for one visit (``cycle``) of the object's state."""
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -56,11 +78,28 @@ class Approval(TenantOwnedModel):
     comment = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
 
+    history_fields = {
+        1: (
+            ("id", NUMBER),
+            ("tenant_id", NUMBER),
+            ("content_type_id", NUMBER),
+            ("object_id", NUMBER),
+            ("transition", TEXT),
+            ("cycle", NUMBER),
+            ("approver_id", NUMBER),
+            ("comment", TEXT),
+            ("at", TIME),
+        )
+    }
+
     class Meta:
         ordering = ["at", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "content_type", "object_id", "transition", "cycle", "approver"],
                 name="approval_once_per_member",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "chain_position"], name="approval_tenant_chain_position"
+            ),
         ]

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tenants.models import User
+from tenants.rules import second_factor_refusal
 from workflow.engine import Actor, Transition, WorkflowModel
 from workflow.models import Approval, TransitionLog
 from workflow.selectors import current_approvals
@@ -42,6 +43,8 @@ class TransitionOption:
     # Set when the person's role allows the step but a further rule refuses it to them (the
     # four-eyes rule): the page says why rather than leaving the step out unexplained.
     refusal: str = ""
+    # The refusal is for want of a second factor: the page links to where to set one up.
+    second_factor: bool = False
 
     @property
     def offered(self) -> bool:
@@ -63,6 +66,16 @@ def _role_refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> s
     return None
 
 
+def _second_factor_refusal(transition: Transition, actor: Actor) -> str | None:
+    if not transition.needs_second_factor:
+        return None
+    refusal = actor.remember(
+        "second factor",
+        lambda: second_factor_refusal(user=actor.user, what="take a sign-off body's decisions"),
+    )
+    return refusal.message if refusal else None
+
+
 def _unmet_conditions(transition: Transition, obj: WorkflowModel) -> tuple[str, ...]:
     return tuple(c.message for c in transition.conditions if not c.holds(obj))
 
@@ -79,7 +92,7 @@ def _has_approved(transition: Transition, obj: WorkflowModel, actor: Actor) -> b
 
 def _refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | None:
     """Every rule but the reason, in the order the person should hear about them."""
-    refusal = _role_refusal(transition, obj, actor)
+    refusal = _role_refusal(transition, obj, actor) or _second_factor_refusal(transition, actor)
     if refusal is None and transition.forbidden is not None:
         refusal = transition.forbidden(actor, obj)
     if refusal is None:
@@ -99,6 +112,10 @@ def transitions_available(*, obj: WorkflowModel, user: User) -> list[TransitionO
     options = []
     for transition in obj.workflow.transitions:
         if _role_refusal(transition, obj, actor) is not None:
+            continue
+        missing_factor = _second_factor_refusal(transition, actor)
+        if missing_factor:
+            options.append(TransitionOption(transition, refusal=missing_factor, second_factor=True))
             continue
         forbidden = transition.forbidden(actor, obj) if transition.forbidden else None
         if forbidden:

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 
 from tenants.models import User
+from tenants.rules import has_second_factor
 from workflow.engine import Transition, WorkflowModel
 from workflow.forms import StepForm
 from workflow.selectors import QuorumProgress, approvals_awaited, quorum_progress
@@ -86,6 +87,9 @@ def step_confirm(
         "to_state": obj.state_label(target) if target else "",
         "form": form,
         "refusal": refusal,
+        "second_factor": bool(refusal)
+        and transition.needs_second_factor
+        and not has_second_factor(request.user),
         "progress": quorum_progress(obj=obj, name=name),
         "obj_url": obj_url,
         "crumbs": [part for crumb in crumbs for part in crumb],

@@ -18,6 +18,8 @@ import functools
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -26,6 +28,7 @@ from plans import laming
 from plans.demo.data import (
     DEMO_PASSWORD,
     DEMO_TENANTS,
+    DEMO_TOTP_SECRET,
     OPERATOR_EMAIL,
     ActionSpec,
     AgencyPlanSpec,
@@ -69,6 +72,7 @@ class DemoUser:
     full_name: str
     tenant: str
     role: str
+    second_factor: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class DemoSummary:
     # (tenant name, plan title, plan state label)
     plans: tuple[tuple[str, str, str], ...] = ()
     password: str = DEMO_PASSWORD
+    totp_secret: str = DEMO_TOTP_SECRET
 
 
 # --- Building -------------------------------------------------------------------------------
@@ -156,12 +161,20 @@ def _user_ensure(email: str, full_name: str) -> User:
     return user
 
 
+def _second_factor_ensure(user: User) -> None:
+    """The demo key as ``user``'s authenticator app: board members, tenant administrators and
+    the operator cannot decide anything without a second factor."""
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, DEMO_TOTP_SECRET)
+
+
 def _operator_ensure() -> User:
     user = User.objects.filter(email__iexact=OPERATOR_EMAIL).first()
     if user is None:
         user = User.objects.create_superuser(
             email=OPERATOR_EMAIL, password=DEMO_PASSWORD, full_name="Service operator"
         )
+    _second_factor_ensure(user)
     return user
 
 
@@ -213,9 +226,14 @@ def _tenant_build(spec: TenantSpec, *, framework: Framework, today: datetime.dat
             partner = partners[person.partner] if person.partner else None
             membership_add(tenant=tenant, user=user, role=person.role, partner=partner)
             people[person.key] = user
+            if person.role in (Membership.Role.BOARD_MEMBER, Membership.Role.TENANT_ADMIN):
+                _second_factor_ensure(user)
         for p in spec.partners:
             if p.contact:
                 partner_set_contact(partner=partners[p.key], contact=people[p.contact])
+        for b in spec.bodies:
+            for key in {b.chair, *b.members}:
+                _second_factor_ensure(people[key])
         bodies = {
             b.key: sign_off_body_create(
                 tenant=tenant,
@@ -362,6 +380,9 @@ def demo_summary(*, created: bool) -> DemoSummary:
     """What the demo tenants hold now."""
     tenants = {t.slug: t for t in Tenant.objects.filter(slug__in=[s.slug for s in DEMO_TENANTS])}
     users, counts, plans = [], {}, []
+    with_second_factor = set(
+        Authenticator.objects.filter(type=Authenticator.Type.TOTP).values_list("user_id", flat=True)
+    )
     for spec in DEMO_TENANTS:
         tenant = tenants.get(spec.slug)
         if tenant is None:
@@ -372,7 +393,13 @@ def demo_summary(*, created: bool) -> DemoSummary:
                 key=lambda m: (ROLE_ORDER.index(m.role), _listed_at(spec, m.user.email)),
             )
             users += [
-                DemoUser(m.user.email, m.user.full_name, tenant.name, m.get_role_display())
+                DemoUser(
+                    m.user.email,
+                    m.user.full_name,
+                    tenant.name,
+                    m.get_role_display(),
+                    m.user_id in with_second_factor,
+                )
                 for m in memberships
             ]
             states = Counter(Action.objects.filter(tenant=tenant).values_list("state", flat=True))
@@ -383,7 +410,15 @@ def demo_summary(*, created: bool) -> DemoSummary:
             ]
     operator = User.objects.filter(email__iexact=OPERATOR_EMAIL, is_superuser=True).first()
     if operator is not None:
-        users.append(DemoUser(operator.email, operator.full_name, "", "Operator (Django admin)"))
+        users.append(
+            DemoUser(
+                operator.email,
+                operator.full_name,
+                "",
+                "Operator (Django admin)",
+                operator.pk in with_second_factor,
+            )
+        )
     return DemoSummary(
         created=created,
         tenants=tuple(t.name for t in (tenants.get(s.slug) for s in DEMO_TENANTS) if t),

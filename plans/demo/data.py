@@ -10,6 +10,9 @@ from plans.models import Action, ActionPlan, Rag
 from tenants.models import Membership, Partner, SignOffBody, Tenant
 
 DEMO_PASSWORD = "laming-2009-demo"
+# The authenticator app key of every demo person who must have a second factor (board members,
+# tenant administrators, the operator): add it to any authenticator app to sign in as them.
+DEMO_TOTP_SECRET = "LAMINGDEMOLAMINGDEMOLAMINGDEMO23"
 OPERATOR_EMAIL = "operator@example.org"
 
 S = Action.State

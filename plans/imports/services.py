@@ -35,8 +35,9 @@ from plans.models import (
     PlanImport,
     ProgressUpdate,
 )
+from plans.reports.report import HISTORY_HEAD_LABEL
 from plans.services import plan_variation_record
-from plans.spreadsheets.reading import Limits, Problem, Table, open_table
+from plans.spreadsheets.reading import Limits, Problem, Table, cell_text, open_table
 from plans.workflows import plan_management_refusal
 from tenants.models import AuditEntry, User
 from tenants.rules import Refusal
@@ -89,8 +90,16 @@ class PlanFile:
         return not self.problems
 
 
+def _report_footer(cells: list) -> bool:
+    """The line a report file made by the service ends with (its history chain's head), so a
+    plan downloaded and brought in again does not read it as an action."""
+    texts = [cell_text(cell).strip() for cell in cells]
+    filled = [text for text in texts if text]
+    return len(filled) == 1 and texts[0].startswith(HISTORY_HEAD_LABEL + ":")
+
+
 def _rows(table: Table) -> list[tuple[int, list]]:
-    rows = list(table.rows())
+    rows = [(number, cells) for number, cells in table.rows() if not _report_footer(cells)]
     if not rows and not table.problems:
         table.refuse("The file has no actions below its headings.")
     return rows

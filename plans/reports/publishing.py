@@ -16,6 +16,7 @@ from plans.reports.formats import report_file
 from plans.reports.formats.pdf import PdfUnavailable
 from plans.workflows import publishing_refusal
 from tenants.models import AuditEntry, User
+from tenants.selectors import history_head_of
 from tenants.services import audit_record
 from tenants.text import one_line_text, texts_clean
 from workflow.engine import Actor
@@ -65,7 +66,11 @@ def report_publish(
     if problems:
         raise ValidationError(problems)
     try:
-        made = report_file(plan_report(plan=plan, as_of=as_of, since=since), format)
+        report = plan_report(plan=plan, as_of=as_of, since=since)
+        # The head as the file is made: every row the report was built from is in the chain up
+        # to it. The publication's own rows come after it.
+        head = history_head_of(tenant_id=plan.tenant_id)
+        made = report_file(report, format, history_head=head)
     except PdfUnavailable as error:
         raise ValidationError({"format": str(error)}) from None
     published = PublishedReport(

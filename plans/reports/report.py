@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from plans.models import Action, Rag
+from tenants.history import HistoryHead
 
 STATE_LABELS = dict(Action.State.choices)
 RAG_LABELS = {Rag.RED: "Red", Rag.AMBER: "Amber", Rag.GREEN: "Green", Rag.BLUE: "Blue"}
@@ -32,6 +33,10 @@ STATE_COLOURS = {
     Action.State.SIGNED_OFF.value: ("00703C", "FFFFFF"),
     Action.State.WITHDRAWN.value: ("505A5F", "FFFFFF"),
 }
+
+
+# How a file's footer introduces the history chain's head; plan imports skip the line.
+HISTORY_HEAD_LABEL = "History chain head when made"
 
 
 def date_label(value: datetime.date | None) -> str:
@@ -177,6 +182,13 @@ class PlanReport:
     # Actions signed off by the end of each month up to the report's date (cumulative), for the
     # dashboard's chart: [(last day of month, count), ...].
     signed_off_over_time: list[tuple[datetime.date, int]] = field(default_factory=list)
+    # The organisation's history chain when the file was made, printed in its footer so an
+    # auditor can check the file's history against ``audit_verify`` (docs/reports.md).
+    history_head: HistoryHead | None = None
+
+    @property
+    def history_head_line(self) -> str:
+        return f"{HISTORY_HEAD_LABEL}: {self.history_head}" if self.history_head else ""
 
     @property
     def rows(self) -> Iterator[ReportRow]:

@@ -36,13 +36,6 @@ def _dates_form(request: HttpRequest) -> ReportDatesForm:
     return ReportDatesForm(request.GET or None, today=timezone.localdate())
 
 
-def _no_store(response: HttpResponse) -> HttpResponse:
-    # A report names people and progress: a shared computer's cache must not keep it.
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 def _download_query(as_of, since) -> str:
     return f"?as_of={as_of.isoformat()}" + (f"&since={since.isoformat()}" if since else "")
 
@@ -75,7 +68,7 @@ def report_page(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
         "can_publish": publishing_refusal(_actor(request), plan) is None,
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
-    return _no_store(render(request, "plans/reports/report.html", context, status=status))
+    return render(request, "plans/reports/report.html", context, status=status)
 
 
 @login_required
@@ -100,7 +93,7 @@ def report_download(request: HttpRequest, tenant_slug: str, pk: int, fmt: str) -
         )
     response = HttpResponse(made.content, content_type=made.content_type)
     response["Content-Disposition"] = f'attachment; filename="{made.filename}"'
-    return _no_store(response)
+    return response
 
 
 @login_required
@@ -165,7 +158,7 @@ def published_download(
         content_type=published.content_type,
     )
     response["X-Checksum-SHA256"] = published.sha256
-    return _no_store(response)
+    return response
 
 
 @login_required
@@ -182,7 +175,7 @@ def dashboard_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         + _download_query(as_of, None),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
-    return _no_store(render(request, "plans/reports/dashboard.html", context, status=status))
+    return render(request, "plans/reports/dashboard.html", context, status=status)
 
 
 @login_required
@@ -201,4 +194,4 @@ def dashboard_workbook(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     made = report_file(progress.reports, "xlsx")
     response = HttpResponse(made.content, content_type=made.content_type)
     response["Content-Disposition"] = f'attachment; filename="{made.filename}"'
-    return _no_store(response)
+    return response

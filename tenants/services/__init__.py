@@ -13,6 +13,7 @@ from tenants.services.invitations import (
     InvitationLinkBroken,
     InvitationPending,
     invitation_accept,
+    invitation_accept_signed_in,
     invitation_cancel,
     invitation_create,
     invitation_link_problem,
@@ -41,6 +42,7 @@ from tenants.services.people import (
     membership_add,
     membership_change,
     membership_remove,
+    sessions_end,
 )
 from tenants.services.sign_off_bodies import (
     SIGN_OFF_BODY_CHANGES,
@@ -56,6 +58,14 @@ from tenants.services.sign_off_bodies import (
     sign_off_body_update,
     sign_off_body_validate,
 )
+from tenants.services.single_sign_on import (
+    SINGLE_SIGN_ON_CHANGES,
+    SignInRefused,
+    single_sign_on_check,
+    single_sign_on_member,
+    single_sign_on_remove,
+    single_sign_on_update,
+)
 
 __all__ = [
     "INVITATION_CHANGES",
@@ -70,11 +80,14 @@ __all__ = [
     "PERSON_NAME",
     "SIGN_OFF_BODY_CHANGES",
     "SIGN_OFF_BODY_LABELS",
+    "SINGLE_SIGN_ON_CHANGES",
     "InvitationLinkBroken",
     "InvitationPending",
     "Recorded",
+    "SignInRefused",
     "audit_record",
     "invitation_accept",
+    "invitation_accept_signed_in",
     "invitation_cancel",
     "invitation_create",
     "invitation_link_problem",
@@ -91,6 +104,7 @@ __all__ = [
     "partner_set_contact",
     "partner_update",
     "quorum_refusal",
+    "sessions_end",
     "sign_off_body_add_member",
     "sign_off_body_create",
     "sign_off_body_remove_member",
@@ -99,6 +113,10 @@ __all__ = [
     "sign_off_body_texts",
     "sign_off_body_update",
     "sign_off_body_validate",
+    "single_sign_on_check",
+    "single_sign_on_member",
+    "single_sign_on_remove",
+    "single_sign_on_update",
     "tenant_create",
     "tenant_set_nation",
 ]

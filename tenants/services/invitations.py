@@ -283,7 +283,7 @@ def invitation_accept(
         return _accept(invitation, signed_in, full_name, password)
 
 
-def _account_create(email: str, *, password: str, full_name: str) -> User:
+def _account_create(email: str, *, password: str | None, full_name: str) -> User:
     try:
         with transaction.atomic():
             return User.objects.create_user(email=email, password=password, full_name=full_name)
@@ -328,7 +328,31 @@ def _accept(
             account.save(update_fields=["full_name", "password"])
     elif signed_in is None or signed_in.pk != account.pk:
         raise PermissionDenied(f"Sign in as {invitation.email} to accept this invitation.")
+    return _join(invitation, account)
 
+
+def invitation_accept_signed_in(
+    *, invitation: Invitation, full_name: str
+) -> tuple[Invitation, User]:
+    """Accept ``invitation`` for someone whose organisation's own sign-in service has just
+    vouched for the invited address (tenants.services.single_sign_on): the account, made without
+    a password if there is none, and the membership, in the caller's transaction."""
+    with tenant_scope(invitation.tenant):
+        invitation = _locked_invitation(invitation)
+        problem = invitation_link_problem(invitation)
+        if problem:
+            raise InvitationLinkBroken(problem)
+        account = User.objects.select_for_update().filter(email__iexact=invitation.email).first()
+        if account is None:
+            try:
+                name = OWN_NAME.clean(full_name)
+            except ValidationError:
+                name = invitation.full_name
+            account = _account_create(invitation.email, password=None, full_name=name)
+        return _join(invitation, account)
+
+
+def _join(invitation: Invitation, account: User) -> tuple[Invitation, User]:
     membership = Membership.objects.filter(tenant_id=invitation.tenant_id, user=account).first()
     if membership is None:
         membership = Membership(

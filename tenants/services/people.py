@@ -4,6 +4,7 @@ from operator import attrgetter
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from tenants.models import (
     AuditEntry,
@@ -98,11 +99,20 @@ def membership_change(
     return membership
 
 
+def sessions_end(*, user: User) -> None:
+    """Sign ``user`` out everywhere: each of their sessions fails its check at its next request
+    (``User.get_session_auth_hash``). Counted in the database, so two at once both count."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+
+
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: User) -> None:
     """Take a person out of the organisation: their membership, their seats on its sign-off
     bodies and their delegations go; what they did stays in the history under their name.
-    Their next request to the organisation is refused, since every request checks membership."""
+    Every session of theirs ends, so nothing they had open carries on as if they still
+    belonged; their next request to the organisation is refused in any case, since every
+    request checks membership."""
     _lock_administrators(membership.tenant_id)
     membership = _locked_membership(membership)
     bodies = list(
@@ -131,3 +141,4 @@ def membership_remove(*, membership: Membership, by: User) -> None:
         after=_person_texts(None),
     )
     membership.delete()
+    sessions_end(user=person)

@@ -25,7 +25,7 @@ from govuk_frontend_django.components.service_navigation import (
 )
 from jinja2 import Environment, PackageLoader, PrefixLoader, select_autoescape
 
-from tenants.rules import administer_refusal
+from tenants.rules import Refusal, administer_refusal
 
 register = template.Library()
 
@@ -97,10 +97,14 @@ def service_navigation(context) -> SafeString:
     if tenant is not None and request is not None and request.user.is_authenticated:
         current = request.resolver_match.url_name if request.resolver_match else None
         sections = list(_SECTIONS)
-        if (
-            membership is not None
-            and administer_refusal(by=request.user, tenant=tenant, membership=membership) is None
-        ):
+        refusal = (
+            administer_refusal(by=request.user, tenant=tenant, membership=membership)
+            if membership is not None
+            else Refusal("")
+        )
+        # An administrator still to set up a second factor is shown the way: the settings
+        # page says what to do first.
+        if refusal is None or refusal.second_factor:
             settings_url = reverse(_SETTINGS[1], kwargs={"tenant_slug": tenant.slug})
             in_settings = request.path.startswith(settings_url)
             sections.append((*_SETTINGS, (current,) if in_settings else ()))

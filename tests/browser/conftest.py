@@ -1,8 +1,9 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against the live server on PostgreSQL.
 
 One browser serves every test in this package and each test gets a fresh context (no cookies,
-no storage). The ``page`` fixture fails its test on any JavaScript error and on any stylesheet,
-script or image the server would not give. ``sign_in`` puts a session made by Django's test
+no storage). The ``page`` fixture fails its test on any JavaScript error, on anything the page's
+Content-Security-Policy refused, and on any stylesheet, script or image the server would not
+give. ``sign_in`` puts a session made by Django's test
 client into the browser, for tests that are not about signing in; tests about signing in use the
 form.
 
@@ -37,6 +38,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import REQUIRE_SERVICES
 from tests.notifications.conftest import smtp_server  # noqa: F401  (a real SMTP server)
+from tests.tenants.factories import totp_code
 
 BASE_DIR = Path(settings.BASE_DIR)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -129,6 +131,16 @@ class Problems:
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.errors.append(f"console error on {message.location.get('url')}: {message.text}")
 
+    def policy_violation(self, source, violation: dict) -> None:
+        """A ``securitypolicyviolation`` event: the policy refused something the page has."""
+        place = f"{violation['source'] or 'the page'}, line {violation['line']}"
+        sample = f": {violation['sample']!r}" if violation["sample"] else ""
+        self.errors.append(
+            f"Content-Security-Policy violation on {violation['document']}: "
+            f"{violation['directive']} refused {violation['blocked'] or 'inline'} "
+            f"({place}){sample}"
+        )
+
     def request_failed(self, request: Request) -> None:
         # A page left for another, or a link that downloads a file, cancels its own load.
         if request.failure == "net::ERR_ABORTED":
@@ -152,10 +164,30 @@ def context(browser: Browser, live: str) -> Iterator[BrowserContext]:
     context.close()
 
 
+# Runs in every document before its own scripts, so that nothing the policy refuses, from the
+# first byte of the page on, goes unseen. Chromium also logs each refusal to the console, but
+# the event names the directive, the blocked address and where in the page it was.
+REPORT_POLICY_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+    window.reportPolicyViolation({
+        document: event.documentURI,
+        directive: event.effectiveDirective,
+        blocked: event.blockedURI,
+        source: event.sourceFile,
+        line: event.lineNumber,
+        sample: event.sample,
+    });
+}, true);
+"""
+
+
 def watched_page(context: BrowserContext) -> Page:
-    """A new page whose JavaScript errors and failed loads are kept in ``page.problems``."""
+    """A new page whose JavaScript errors, policy violations and failed loads are kept in
+    ``page.problems``."""
     page = context.new_page()
     problems = Problems()
+    page.expose_binding("reportPolicyViolation", problems.policy_violation)
+    page.add_init_script(REPORT_POLICY_VIOLATIONS)
     page.on(
         "pageerror",
         lambda error: problems.errors.append(f"JavaScript error on {page.url}: {error}"),
@@ -211,7 +243,16 @@ def sign_in_with_form(page: Page, email: str, password: str, *, go: bool = True)
         page.goto(reverse("account_login"))
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    if page.url.endswith(reverse("mfa_authenticate")):
+        enter_code(page, totp_code())
+
+
+def enter_code(page: Page, code: str) -> None:
+    """The second step of signing in, for someone with an authenticator app."""
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_role("button", name="Continue").click()
 
 
 def tenant_url(url_name: str, tenant_slug: str = "central-bedfordshire", **kwargs) -> str:

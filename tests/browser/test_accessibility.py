@@ -412,6 +412,39 @@ def ask_for_a_reset_too_often(page: Page, email: str) -> None:
         page.wait_for_load_state("load")
 
 
+def after_confirming(path: str) -> Callable[[Page, Site], None]:
+    """A page that changes how someone signs in: the password first, then the page."""
+
+    def visit(page: Page, site: Site) -> None:
+        page.goto("/accounts/reauthenticate/")
+        page.get_by_label("Password", exact=True).fill("correct horse battery")
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state("load")
+        page.goto(path)
+
+    return visit
+
+
+def second_step(name: str, code: str = "") -> Callable[[Page, Site], None]:
+    """Signing in as someone with an authenticator app: the code page, or (``code``) its
+    answer to a wrong code."""
+
+    def visit(page: Page, site: Site) -> None:
+        # The role's page is kept between tests: start afresh, not half signed in.
+        page.context.clear_cookies()
+        page.goto("/accounts/login/")
+        page.get_by_label("E-mail address").fill(getattr(site.story, name).email)
+        page.get_by_label("Password", exact=True).fill("correct horse battery")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
+        if code:
+            page.get_by_label("Code", exact=True).fill(code)
+            page.get_by_role("button", name="Continue").click()
+            expect(page.get_by_role("alert")).to_contain_text("The code is not correct")
+
+    return visit
+
+
 def person_page(name: str) -> Callable[[Page, Site], None]:
     return lambda page, site: page.goto(tenant_url("person", user_id=getattr(site.story, name).pk))
 
@@ -443,6 +476,12 @@ VISITS = [
         ANONYMOUS,
     ),
     Visit("page-not-found", go("/no-such-page/"), ANONYMOUS),
+    Visit("single-sign-on-find", go("/accounts/sso/"), ANONYMOUS),
+    Visit(
+        "single-sign-on-find-errors",
+        send("/accounts/sso/", {"Your work e-mail address": ""}, "Continue"),
+        ANONYMOUS,
+    ),
     Visit("password-reset", go("/accounts/password/reset/"), ANONYMOUS),
     Visit(
         "password-reset-errors",
@@ -515,6 +554,15 @@ VISITS = [
         send("/accounts/password/change/", {"Current password": "not it"}, "Change password"),
     ),
     Visit("change-password-done", go("/accounts/password/change/done/")),
+    Visit("second-factor", go("/accounts/2fa/")),
+    Visit("confirm-it-is-you", go("/accounts/2fa/totp/activate/"), ("officer", "board-member")),
+    Visit("second-factor-app", after_confirming("/accounts/2fa/totp/activate/"), ("officer",)),
+    Visit("second-factor-key", after_confirming("/accounts/2fa/webauthn/add/"), ("officer",)),
+    Visit(
+        "second-factor-recovery-codes",
+        after_confirming("/accounts/2fa/recovery-codes/generate/"),
+        ("board-member",),
+    ),
     Visit(
         "action-new",
         lambda page, site: page.goto(tenant_url("action_new", pk=site.story.plan.pk)),
@@ -581,6 +629,16 @@ VISITS = [
         ("tenant-admin",),
     ),
     Visit("emails-not-sent", go(tenant_url("messages_not_sent")), ("tenant-admin",)),
+    Visit("single-sign-on", go(tenant_url("single_sign_on")), ("tenant-admin",)),
+    Visit(
+        "single-sign-on-errors",
+        send(
+            tenant_url("single_sign_on"),
+            {"Client (application) ID": ""},
+            "Save single sign-on settings",
+        ),
+        ("tenant-admin",),
+    ),
     Visit("settings", go(tenant_url("settings")), ("tenant-admin",), fits_narrow=True),
     Visit("record-of-changes", go(tenant_url("audit")), ("tenant-admin",), fits_narrow=True),
     Visit(
@@ -736,6 +794,9 @@ VISITS = [
         ("tenant-admin",),
     ),
     Visit("settings-not-allowed", go(tenant_url("sign_off_bodies")), ("manager",)),
+    # Last: they leave the anonymous page half signed in.
+    Visit("sign-in-code", second_step("dave"), ANONYMOUS),
+    Visit("sign-in-code-wrong", second_step("dave", code="00000"), ANONYMOUS),
 ]
 
 

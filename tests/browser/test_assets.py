@@ -45,3 +45,32 @@ def test_a_javascript_error_on_a_page_is_recorded_against_the_test(page: Page, s
     assert "404 for" in errors and "missing.css" in errors
     # Seen and checked here: the fixture would otherwise fail this test for them.
     page.problems.errors.clear()
+
+
+def test_pages_carry_the_content_security_policy(page: Page, story):
+    response = page.goto("/accounts/login/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_anything_the_policy_refuses_is_recorded_against_the_test(page: Page, story):
+    page.goto("/accounts/login/")
+    # What an injected tag or attribute would try: each is refused, and each refusal is seen.
+    page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true";
+            document.body.append(script);
+            document.body.insertAdjacentHTML("beforeend", '<p style="color: red">styled</p>');
+        }"""
+    )
+    expect(page.locator("p", has_text="styled")).not_to_have_css("color", "rgb(255, 0, 0)")
+    assert page.evaluate("() => window.injected") is None
+    page.wait_for_function("() => true")  # a round trip, so the browser's reports have arrived
+
+    errors = "\n".join(page.problems.errors)
+    assert "script-src-elem refused inline" in errors
+    assert "style-src-attr refused inline" in errors
+    page.problems.errors.clear()

@@ -95,7 +95,9 @@ def test_a_unitary_council_is_set_up_through_its_pages_and_its_manager_agrees_an
     settings.SITE_URL = live  # the address the e-mailed links point to
     # What the operator's create_tenant command leaves: the organisation and its administrator.
     tenant = tenant_create(name="Northshire Council", slug=SLUG, kind=Tenant.Kind.LOCAL_AUTHORITY)
-    admin = UserFactory(full_name="Ada Administrator", email="ada@northshire.example")
+    admin = UserFactory(
+        full_name="Ada Administrator", email="ada@northshire.example", second_factor=True
+    )
     with tenant_scope(tenant):
         Membership.objects.create(tenant=tenant, user=admin, role=Membership.Role.TENANT_ADMIN)
     recommendation = RecommendationFactory(title="Strengthen multi-agency referrals")
@@ -225,7 +227,9 @@ def test_a_childrens_trust_sets_up_a_police_plan_and_the_police_manager_agrees_i
     settings.SITE_URL = live
     slug, name = "westvale-trust", "Westvale Children's Trust"
     tenant = tenant_create(name=name, slug=slug, kind=Tenant.Kind.CHILDRENS_TRUST)
-    admin = UserFactory(full_name="Tess Administrator", email="tess@westvale.example")
+    admin = UserFactory(
+        full_name="Tess Administrator", email="tess@westvale.example", second_factor=True
+    )
     with tenant_scope(tenant):
         Membership.objects.create(tenant=tenant, user=admin, role=Membership.Role.TENANT_ADMIN)
     recommendation = RecommendationFactory(title="Share missing-child reports the same day")

@@ -1,4 +1,8 @@
 import factory
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.utils import timezone
 
 from tenants import services
 from tenants.models import Membership, Partner, SignOffBody, Tenant, User
@@ -42,6 +46,32 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
 
+    @factory.post_generation
+    def second_factor(self, create, extracted, **kwargs):
+        """The operator (a staff account) needs one for the admin; ``second_factor=True``
+        gives anyone one."""
+        if create and (self.is_staff if extracted is None else extracted):
+            with_second_factor(self)
+
+
+# Every test person's authenticator app shares this key, so a test computes their codes.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def with_second_factor(user: User, secret: str = TOTP_SECRET) -> User:
+    """``user`` with an authenticator app set up (once, however often asked)."""
+    if not Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, secret)
+    user.__dict__.pop("_has_second_factor", None)
+    return user
+
+
+def totp_code(secret: str = TOTP_SECRET, *, step: int = 0) -> str:
+    """The code an authenticator app with ``secret`` shows now (``step`` periods on: each code
+    works once, and the service also takes the codes either side of now)."""
+    counter = int(timezone.now().timestamp()) // mfa_settings.TOTP_PERIOD + step
+    return format_hotp_value(hotp_value(secret, counter))
+
 
 class PartnerFactory(TenantOwnedFactory):
     class Meta:
@@ -53,7 +83,10 @@ class PartnerFactory(TenantOwnedFactory):
 
 
 def member(tenant: Tenant, role: str, *, partner: Partner | None = None, **user_fields) -> User:
-    """A new person who is a member of ``tenant`` in ``role``."""
+    """A new person who is a member of ``tenant`` in ``role``. Board members and tenant
+    administrators have a second factor, as the service requires before they decide anything;
+    ``second_factor=`` says otherwise."""
+    user_fields.setdefault("second_factor", role in (Role.BOARD_MEMBER, Role.TENANT_ADMIN))
     user = UserFactory(**user_fields)
     with tenant_scope(tenant):
         services.membership_add(tenant=tenant, user=user, role=role, partner=partner)
@@ -70,6 +103,9 @@ def sign_off_body(
     chair=None,
     partner: Partner | None = None,
 ):
+    """A sign-off body whose members (and chair) have a second factor, as they need to decide."""
+    for person in {*members, *([chair] if chair else [])}:
+        with_second_factor(person)
     with tenant_scope(tenant):
         return services.sign_off_body_create(
             tenant=tenant,

@@ -221,7 +221,7 @@ def test_someone_who_already_signs_in_accepts_without_a_new_password(story):
 def _admin_of(tenant):
     with tenant_scope(tenant):
         return services.membership_add(
-            tenant=tenant, user=UserFactory(), role=Role.TENANT_ADMIN
+            tenant=tenant, user=UserFactory(second_factor=True), role=Role.TENANT_ADMIN
         ).user
 
 

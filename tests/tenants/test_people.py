@@ -4,11 +4,12 @@ while something still needs them, never the last administrator, always recorded.
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from plans import services as plan_services
 from plans.models import Action, ActionUserObjectPermission, ProgressUpdate
 from tenants import services
-from tenants.models import AuditEntry, Membership, SignOffBodyMember
+from tenants.models import AuditEntry, Membership, SignOffBodyMember, User
 from tenants.rules import removal_refusal, role_change_refusal
 from tests.tenants.factories import Role, member
 
@@ -173,6 +174,9 @@ def test_a_removed_persons_next_request_is_refused(story, client):
 
     services.membership_remove(membership=membership(story, story.victor), by=story.erin)
 
+    # Removal ends their sessions; signed in again, they are no member.
+    assert client.get(home)["Location"].startswith(reverse("account_login"))
+    client.force_login(User.objects.get(pk=story.victor.pk))
     assert client.get(home).status_code == 404
     assert client.get(f"/t/{story.tenant.slug}/plans/{story.plan.pk}/").status_code == 404
 

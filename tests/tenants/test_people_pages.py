@@ -51,7 +51,7 @@ def test_people_and_partner_pages_are_refused_to_everyone_but_the_administrator(
 
 def test_another_organisations_people_invitations_and_agencies_are_not_found(story, client):
     with tenant_scope(story.other_tenant):
-        admin = UserFactory()
+        admin = UserFactory(second_factor=True)
         Membership.objects.create(tenant=story.other_tenant, user=admin, role=Role.TENANT_ADMIN)
         from tenants import services
 
@@ -219,7 +219,7 @@ def test_mismatched_passwords_are_explained_and_nothing_changes(story, client):
 
 def test_someone_with_an_account_is_asked_to_sign_in_and_then_accepts(story, client):
     with tenant_scope(story.other_tenant):
-        admin = UserFactory()
+        admin = UserFactory(second_factor=True)
         Membership.objects.create(tenant=story.other_tenant, user=admin, role=Role.TENANT_ADMIN)
         from tenants import services
 
@@ -339,3 +339,20 @@ def test_guessing_invitation_links_is_cut_short(story, client):
     for _ in range(20):
         assert client.get("/invitations/1/guess/").status_code == 404
     assert client.get("/invitations/1/guess/").status_code == 429
+
+
+def test_create_tenant_needs_an_operator_with_a_second_factor(db):
+    UserFactory(is_staff=True, email="ops@example.org", second_factor=False)
+
+    with pytest.raises(CommandError, match="has no second factor"):
+        call_command(
+            "create_tenant",
+            "--name=Luton Borough Council",
+            "--slug=luton",
+            "--kind=local_authority",
+            "--admin-email=head@luton.example.org",
+            "--admin-name=Hana Head",
+            "--operator-email=ops@example.org",
+        )
+
+    assert not Tenant.objects.filter(slug="luton").exists()

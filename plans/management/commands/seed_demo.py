@@ -38,8 +38,17 @@ class Command(BaseCommand):
         else:
             out.write(self.style.WARNING("Demo data already exists; nothing was changed."))
         out.write("")
-        rows = [("E-mail", "Name", "Tenant", "Role")]
-        rows += [(u.email, u.full_name, u.tenant or "(all tenants)", u.role) for u in summary.users]
+        rows = [("E-mail", "Name", "Tenant", "Role", "Second factor")]
+        rows += [
+            (
+                u.email,
+                u.full_name,
+                u.tenant or "(all tenants)",
+                u.role,
+                "app" if u.second_factor else "",
+            )
+            for u in summary.users
+        ]
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for index, row in enumerate(rows):
             out.write(
@@ -57,4 +66,10 @@ class Command(BaseCommand):
             out.write(f"{tenant}: {sum(counts.values())} actions ({listed}).")
         out.write("")
         out.write(f"Password for every demo user: {summary.password}")
+        out.write(
+            "Those marked 'app' (everyone on a sign-off body, tenant administrators, the operator) "
+            "also enter a code from an authenticator app with this key (or "
+            "`oathtool --totp -b KEY`): "
+            f"{summary.totp_secret}"
+        )
         out.write(f"Sign in at {URL_HINT}")

@@ -5,11 +5,12 @@ a ``PlanReport``, so each carries the same rows in the same order.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.text import slugify
 
 from plans.reports.report import PlanReport
+from tenants.history import HistoryHead
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,15 @@ def filename(reports: Sequence[PlanReport], extension: str) -> str:
     return f"{slug}-progress-as-of-{first.as_of.isoformat()}.{extension}"
 
 
-def report_file(report_or_reports: PlanReport | Sequence[PlanReport], fmt: str) -> ReportFile:
+def report_file(
+    report_or_reports: PlanReport | Sequence[PlanReport],
+    fmt: str,
+    *,
+    history_head: HistoryHead | None = None,
+) -> ReportFile:
     """The report (or, in a spreadsheet, several plans' reports) as a file in format ``fmt``:
-    one of ``FORMATS``."""
+    one of ``FORMATS``; with ``history_head``, the organisation's history chain as the file
+    is made, printed in its footer."""
     if fmt not in FORMATS:
         raise ReportFormatError(
             f'There is no report format "{fmt}". Choose one of: {", ".join(FORMATS)}.'
@@ -105,6 +112,8 @@ def report_file(report_or_reports: PlanReport | Sequence[PlanReport], fmt: str) 
         raise ReportFormatError("One file carries the plans of one organisation only.")
     if len({report.as_of for report in reports}) > 1:
         raise ReportFormatError("One file carries the plans' progress as of one date only.")
+    if history_head is not None:
+        reports = [replace(report, history_head=history_head) for report in reports]
     return ReportFile(
         content=_writer(fmt)(reports),
         content_type=chosen.content_type,

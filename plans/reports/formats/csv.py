@@ -21,5 +21,9 @@ def report_csv(report: PlanReport) -> bytes:
     writer.writerow(COLUMNS)
     for cells in table(report):
         writer.writerow([csv_cell(value) for value in cells])
+    if report.history_head_line:
+        # After a blank row, where a script reading actions stops; importing skips it too.
+        writer.writerow([])
+        writer.writerow([report.history_head_line])
     # The byte-order mark tells Excel the file is UTF-8, so names with accents survive.
     return out.getvalue().encode("utf-8-sig")

@@ -146,6 +146,9 @@ def _set_up_pages(document, report: PlanReport) -> None:
     _field(footer, "PAGE")
     footer.add_run(" of ")
     _field(footer, "NUMPAGES")
+    if report.history_head_line:
+        head = section.footer.add_paragraph()
+        head.add_run(report.history_head_line).font.size = Pt(7)
 
 
 def _counts(document, report: PlanReport) -> None:

@@ -26,6 +26,7 @@ from plans.reports.report import (
 
 DATE_FORMAT = "d mmm yyyy"
 BOLD = Font(bold=True)
+SMALL = Font(size=8)
 HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 TOP = Alignment(vertical="top")
 WRAPPED = Alignment(vertical="top", wrap_text=True)
@@ -204,6 +205,8 @@ def _write_summary(sheet: Worksheet, reports: Sequence[PlanReport]) -> None:
     row = 4
     for report in reports:
         row = _write_summary_of(sheet, row, report)
+    if reports[0].history_head_line:
+        _put(sheet, row, 1, reports[0].history_head_line, font=SMALL)
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
 
@@ -215,9 +218,14 @@ def report_xlsx(reports: Sequence[PlanReport]) -> bytes:
     summary.title = "Summary"
     _write_summary(summary, reports)
     taken = {"summary"}
+    first = reports[0]
     for report in reports:
         _write_plan_sheet(workbook.create_sheet(sheet_name(report.plan_title, taken)), report)
-    first = reports[0]
+    if first.history_head_line:
+        for sheet in workbook.worksheets:
+            # Printed at the foot of every page.
+            sheet.oddFooter.left.text = first.history_head_line
+            sheet.oddFooter.left.size = 7
     workbook.properties.title = xml_safe(first.plan_title if len(reports) == 1 else "Action plans")
     workbook.properties.subject = first.as_of_label
     workbook.properties.creator = xml_safe(first.tenant_name)

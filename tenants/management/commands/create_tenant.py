@@ -7,6 +7,7 @@ from django.db import transaction
 
 from tenants import services
 from tenants.models import Membership, Tenant, User
+from tenants.rules import second_factor_refusal
 from tenants.scoping import tenant_scope
 
 
@@ -38,6 +39,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No active staff account signs in with {options['operator_email']}. Make one "
                 "with 'manage.py createsuperuser' first."
+            )
+        if second_factor_refusal(user=operator, what="invite an administrator") is not None:
+            raise CommandError(
+                f"{operator.email} has no second factor, which the operator needs to set up an "
+                "organisation: sign in to the service with it and set one up under 'Second "
+                "factor' first."
             )
         try:
             with transaction.atomic():

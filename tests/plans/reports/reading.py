@@ -5,6 +5,7 @@ file made for download or publishing and must show it opens and carries the righ
 import csv
 import datetime
 import io
+import itertools
 
 import docx
 import openpyxl
@@ -45,7 +46,9 @@ def _csv_rows(content: bytes) -> list[dict[str, str]]:
     reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
     header = next(reader)
     assert header == COLUMNS, header
-    return [dict(zip(COLUMNS, map(_text, row), strict=True)) for row in reader]
+    # A published copy ends, after a blank row, with its history chain's head.
+    rows = list(itertools.takewhile(bool, reader))
+    return [dict(zip(COLUMNS, map(_text, row), strict=True)) for row in rows]
 
 
 def _docx_rows(content: bytes) -> list[dict[str, str]]:
@@ -80,3 +83,23 @@ def report_words(fmt: str, content: bytes) -> str:
     else:
         text = " ".join(" ".join(row.values()) for row in report_rows(fmt, content).values())
     return " ".join(text.split())
+
+
+def report_footers(fmt: str, content: bytes) -> str:
+    """What a report file prints at the foot of its pages (for CSV, its rows after the
+    actions; for XLSX, the print footers and the summary sheet), one space between words."""
+    if fmt == "pdf":
+        return report_words("pdf", content)
+    if fmt == "csv":
+        reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+        rows = list(reader)
+        return " ".join(" ".join(row) for row in rows[rows.index([]) + 1 :] if [] in rows)
+    if fmt == "docx":
+        document = docx.Document(io.BytesIO(content))
+        texts = [p.text for section in document.sections for p in section.footer.paragraphs]
+    else:
+        workbook = openpyxl.load_workbook(io.BytesIO(content))
+        texts = [sheet.oddFooter.left.text or "" for sheet in workbook.worksheets]
+        summary = workbook.worksheets[0]
+        texts += [str(row[0]) for row in summary.iter_rows(values_only=True) if row[0]]
+    return " ".join(" ".join(texts).split())

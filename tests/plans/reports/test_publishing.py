@@ -3,9 +3,11 @@ same later; nobody changes or deletes it, and only managers publish."""
 
 import datetime
 import hashlib
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +15,8 @@ from plans.models import Action, PublishedReport
 from plans.reports.publishing import report_publish
 from tenants.models import AuditEntry
 from tenants.scoping import tenant_scope
+from tenants.selectors import history_head_of
+from tests.plans.reports.reading import report_footers
 
 TODAY = timezone.localdate
 
@@ -192,3 +196,35 @@ def test_a_publish_form_with_mistakes_says_what_to_fix(client, story):
 def test_the_publish_page_is_refused_to_an_officer(client, story):
     client.force_login(story.bob)
     assert client.get(url("report_publish", story, pk=story.plan.pk)).status_code == 403
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx", "csv"])
+def test_a_published_report_prints_the_history_chain_head_as_the_file_was_made(story, fmt):
+    story.action_in(Action.State.IN_PROGRESS)
+    head = history_head_of(tenant_id=story.tenant.pk)
+
+    published = publish(story, format=fmt)
+
+    footers = report_footers(fmt, published.file.open("rb").read())
+    assert f"History chain head when made: {head.position}:{head.hash}" in footers
+    # The publication's own rows come after the head it prints, and the head is in the chain.
+    published = PublishedReport.objects.get(pk=published.pk)
+    assert published.chain_position == head.position + 1
+    out = io.StringIO()
+    call_command("audit_verify", "--tenant", story.tenant.slug, "--head", str(head), stdout=out)
+    assert f"head {head} is in the chain" in out.getvalue()
+
+
+def test_a_published_csv_imports_back_without_its_footer(story):
+    from plans.imports.services import plan_file_read
+    from tests.plans.imports.helpers import upload
+
+    story.action_in(Action.State.IN_PROGRESS)
+    published = publish(story, format=PublishedReport.Format.CSV)
+    content = published.file.open("rb").read()
+    assert content.decode("utf-8-sig").rstrip().splitlines()[-1].startswith("History chain head")
+
+    read = plan_file_read(file=upload(content, "published.csv"))
+
+    assert read.ok, read.problems
+    assert read.rows == 1

@@ -9,10 +9,10 @@ class Migration(migrations.Migration):
     a migration running ``row_security_apply`` again."""
 
     dependencies = [
-        ("tenants", "0003_text_rules"),
-        ("workflow", "0003_transition_recorded_at"),
-        ("plans", "0008_published_report"),
-        ("notifications", "0006_framework_files_schedule"),
+        ("tenants", "0007_user_session_generation"),
+        ("workflow", "0004_history_chain"),
+        ("plans", "0011_history_chain"),
+        ("notifications", "0008_notify_key_encrypted"),
     ]
 
     operations = [migrations.RunPython(row_security_apply, row_security_remove)]
