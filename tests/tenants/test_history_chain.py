@@ -26,6 +26,7 @@ from tenants.history import (
     history_models,
 )
 from tenants.models import AuditEntry, HistoryChainHead
+from tenants.postgresql.roles import owner_connection
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.services import audit_record
 from workflow.models import Approval, TransitionLog
@@ -41,6 +42,14 @@ def verify(*args) -> tuple[bool, str]:
     except CommandError as error:
         return False, out.getvalue() + str(error)
     return True, out.getvalue()
+
+
+def as_owner(*statements: tuple[str, list]) -> None:
+    """SQL run as the tables' owner, as someone holding the database's own keys may: on a
+    connection of its own, so the test's rows must be committed (a transactional test)."""
+    with owner_connection() as owner, owner.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
 def history_of(tenant) -> list[HistoryRecord]:
@@ -157,6 +166,7 @@ def test_an_organisation_with_history_cannot_be_deleted(story):
         story.other_tenant.delete()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_history_written_before_the_chain_is_chained_by_its_migration(postgres, story):
     """The migration's backfill, run again on rows whose chain columns are emptied (as the
     owner may): each organisation's rows chained in the order they were written."""
@@ -165,16 +175,21 @@ def test_history_written_before_the_chain_is_chained_by_its_migration(postgres, 
     chain_migration = importlib.import_module("plans.migrations.0011_history_chain")
     story.action_in(Action.State.SIGNED_OFF)
     rows = {tenant.pk: len(history_of(tenant)) for tenant in (story.tenant, story.other_tenant)}
-    with connection.cursor() as cursor:
-        for table in HISTORY_TABLES:
-            cursor.execute(
+    as_owner(
+        *[
+            (
                 f"UPDATE {table} SET chain_position = NULL, chain_version = NULL, "
-                "chain_previous = NULL, chain_hash = NULL"
+                "chain_previous = NULL, chain_hash = NULL",
+                [],
             )
-        cursor.execute("DELETE FROM tenants_historychainhead")
+            for table in HISTORY_TABLES
+        ],
+        ("DELETE FROM tenants_historychainhead", []),
+    )
     assert not chain_verify(tenant_id=story.tenant.pk).intact
 
-    chain_migration.chain_existing_history(apps, None)
+    with owner_connection():
+        chain_migration.chain_existing_history(apps, None)
 
     for tenant_id, count in rows.items():
         check = chain_verify(tenant_id=tenant_id)
@@ -199,14 +214,13 @@ def test_audit_verify_passes_on_untouched_history(story):
     assert f"{story.other_tenant.slug}: intact" in output
 
 
+@pytest.mark.django_db(transaction=True)
 def test_audit_verify_names_a_row_changed_by_the_owner(postgres, story):
     story.action_in(Action.State.SIGNED_OFF)
     step = TransitionLog.objects.filter(tenant=story.tenant, transition="start").get()
-    with connection.cursor() as cursor:  # the tests connect as the tables' owner
-        cursor.execute(
-            "UPDATE workflow_transitionlog SET comment = 'Started early' WHERE id = %s",
-            [step.pk],
-        )
+    as_owner(
+        ("UPDATE workflow_transitionlog SET comment = 'Started early' WHERE id = %s", [step.pk])
+    )
 
     passed, output = verify("--tenant", story.tenant.slug)
 
@@ -218,13 +232,13 @@ def test_audit_verify_names_a_row_changed_by_the_owner(postgres, story):
     assert "History does not verify for 1 of 1 organisation." in output
 
 
+@pytest.mark.django_db(transaction=True)
 def test_audit_verify_names_the_row_after_a_deleted_one(postgres, story):
     story.action_in(Action.State.IN_PROGRESS)
     agreed = TransitionLog.objects.get(tenant=story.tenant, transition="agree")
     after = TransitionLog.objects.get(tenant=story.tenant, transition="start")
     assert after.chain_position == agreed.chain_position + 1
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM workflow_transitionlog WHERE id = %s", [agreed.pk])
+    as_owner(("DELETE FROM workflow_transitionlog WHERE id = %s", [agreed.pk]))
 
     passed, output = verify("--tenant", story.tenant.slug)
 
@@ -235,10 +249,10 @@ def test_audit_verify_names_the_row_after_a_deleted_one(postgres, story):
     ) in output
 
 
+@pytest.mark.django_db(transaction=True)
 def test_audit_verify_notices_the_newest_row_deleted(postgres, story):
     entry = note(story.tenant, story.erin)
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM tenants_auditentry WHERE id = %s", [entry.pk])
+    as_owner(("DELETE FROM tenants_auditentry WHERE id = %s", [entry.pk]))
 
     passed, output = verify("--tenant", story.tenant.slug)
 
@@ -247,14 +261,16 @@ def test_audit_verify_notices_the_newest_row_deleted(postgres, story):
     assert f"row missing: the head is at {head}, and position {head} is gone" in output
 
 
+@pytest.mark.django_db(transaction=True)
 def test_audit_verify_notices_the_head_moved_back(postgres, story):
     first = AuditEntry.objects.get(pk=note(story.tenant, story.erin).pk)
     note(story.tenant, story.erin, "Second")
-    with connection.cursor() as cursor:
-        cursor.execute(
+    as_owner(
+        (
             "UPDATE tenants_historychainhead SET position = %s, hash = %s WHERE tenant_id = %s",
             [first.chain_position, first.chain_hash, story.tenant.pk],
         )
+    )
 
     passed, output = verify("--tenant", story.tenant.slug)
 
@@ -265,29 +281,32 @@ def test_audit_verify_notices_the_head_moved_back(postgres, story):
     ) in output
 
 
+@pytest.mark.django_db(transaction=True)
 def test_audit_verify_names_a_row_whose_link_was_rewritten(postgres, story):
     first, second = note(story.tenant, story.erin), note(story.tenant, story.erin, "Second")
     second = AuditEntry.objects.get(pk=second.pk)
-    with connection.cursor() as cursor:
-        # Content and hash made to agree again: the next row's link shows it.
-        cursor.execute(
+    # Content and hash made to agree again: the next row's link shows it.
+    as_owner(
+        (
             "UPDATE tenants_auditentry SET summary = 'Rewritten', chain_hash = %s WHERE id = %s",
             ["0" * 64, first.pk],
         )
+    )
 
     passed, output = verify("--tenant", story.tenant.slug)
 
     assert not passed
     assert f"tenants.auditentry row {first.pk}: content changed" in output
-    with connection.cursor() as cursor:
-        cursor.execute(
+    as_owner(
+        (
             "UPDATE tenants_auditentry SET summary = 'A note', chain_hash = %s WHERE id = %s",
             [second.chain_previous, first.pk],
-        )
-        cursor.execute(
+        ),
+        (
             "UPDATE tenants_auditentry SET chain_previous = %s WHERE id = %s",
             ["f" * 64, second.pk],
-        )
+        ),
+    )
     passed, output = verify("--tenant", story.tenant.slug)
     assert not passed
     assert f"tenants.auditentry row {second.pk}: link broken" in output
@@ -328,16 +347,16 @@ def test_audit_verify_explains_what_it_was_given_wrong(story, args, message):
 
 @pytest.fixture
 def application_role(postgres):
-    """A role that owns nothing, with the rights an application has on the tables, for the
-    length of one test (roles are created inside the test's transaction)."""
-    name = f"history_app_{connection.settings_dict['NAME']}"[:60]
+    """The role the tests connect as, as the service does: the application's, which owns
+    nothing."""
     with connection.cursor() as cursor:
-        cursor.execute(f'CREATE ROLE "{name}" NOLOGIN')
         cursor.execute(
-            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{name}"'
+            "SELECT current_user, pg_get_userbyid(relowner) FROM pg_class "
+            "WHERE relname = 'workflow_transitionlog'"
         )
-        cursor.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{name}"')
-    return name
+        role, owner = cursor.fetchone()
+    assert role != owner
+    return role
 
 
 def as_role(role: str, sql: str, params=()) -> None:

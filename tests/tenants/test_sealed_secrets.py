@@ -11,6 +11,7 @@ from django.db import connection
 
 from notifications.models import EscalationPolicy
 from notifications.services import escalation_policy_update
+from tenants.scoping import tenant_scope
 from tenants.sealed import SecretUnreadable, new_key
 from tests.test_settings import GOOD_KEY, load_settings
 
@@ -138,30 +139,32 @@ def test_encryption_key_prints_a_usable_key():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upgrading_encrypts_the_notify_keys_already_stored(postgres):
+    """Run as the owner, as migrations are, on its own connection: so the rows are committed."""
     from django.db.migrations.executor import MigrationExecutor
 
+    from tenants.postgresql.roles import owner_connection
     from tests.tenants.factories import TenantFactory
 
     before = [("notifications", "0006_framework_files_schedule")]
-    after = [("notifications", "0008_notify_key_encrypted")]
     tenant = TenantFactory()
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    try:
-        old = executor.loader.project_state(before).apps.get_model(
-            "notifications", "EscalationPolicy"
-        )
-        old._base_manager.create(tenant_id=tenant.pk, channel="notify", notify_api_key=NOTIFY_KEY)
-        # The test's transaction holds the new rows' deferred checks, which PostgreSQL will not
-        # leave pending across an ALTER TABLE.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(after)
+    with owner_connection() as owner:
+        executor = MigrationExecutor(owner)
+        executor.migrate(before)
+        try:
+            old = executor.loader.project_state(before).apps.get_model(
+                "notifications", "EscalationPolicy"
+            )
+            old._base_manager.create(
+                tenant_id=tenant.pk, channel="notify", notify_api_key=NOTIFY_KEY
+            )
+        finally:
+            executor = MigrationExecutor(owner)
+            executor.loader.build_graph()
+            executor.migrate(executor.loader.graph.leaf_nodes())
 
-    policy = EscalationPolicy._base_manager.get(tenant_id=tenant.pk)
+    with tenant_scope(tenant):
+        policy = EscalationPolicy._base_manager.get(tenant_id=tenant.pk)
     assert NOTIFY_KEY not in policy.notify_api_key_sealed
     assert policy.notify_api_key == NOTIFY_KEY
