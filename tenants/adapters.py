@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from tenants.models import SingleSignOn, Tenant, User, slug_of_provider
 from tenants.scoping import tenant_scope
-from tenants.sealed import SecretUnreadable
+from tenants.sealed import SecretUnreadable, seal, unseal
 from tenants.services.single_sign_on import SignInRefused, single_sign_on_member
 from tenants.sso import SESSION_TENANTS, single_sign_on_tenants
 
@@ -77,6 +77,14 @@ class SecondFactorAdapter(DefaultMFAAdapter):
 
     def get_totp_issuer(self) -> str:
         return settings.MFA_TOTP_ISSUER
+
+    # An authenticator app's key and the recovery codes' seed are secrets like a tenant's Notify
+    # key: encrypted at rest with ENCRYPTION_KEYS, and rotated with them by secrets_reencrypt.
+    def encrypt(self, text: str) -> str:
+        return seal(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return unseal(encrypted_text)
 
 
 class SingleSignOnAdapter(DefaultSocialAccountAdapter):

@@ -1,5 +1,6 @@
 """Secrets the service keeps for a tenant (its GOV.UK Notify key, its single sign-on client
-secret), encrypted at rest with the keys in ``settings.ENCRYPTION_KEYS``.
+secret) and for a person (their authenticator app's key, their recovery codes' seed), encrypted
+at rest with the keys in ``settings.ENCRYPTION_KEYS``.
 
 The first key encrypts; every key in the list decrypts, so a new key is rolled out by putting it
 first and keeping the old one after it, then running ``manage.py secrets_reencrypt`` and, once
@@ -155,4 +156,30 @@ def reencrypt_all() -> int:
                             **{column: getattr(row, column) for column in changed}
                         )
                         rewritten += 1
+    return rewritten + _second_factors_reencrypt()
+
+
+# The parts of allauth.mfa's authenticator data that hold secrets, sealed by SecondFactorAdapter.
+SECOND_FACTOR_SECRETS = ("secret", "seed")
+
+
+def _second_factors_reencrypt() -> int:
+    """People's authenticator app keys and recovery code seeds, encrypted again with the newest
+    key; each row locked while it is rewritten, like the tenants' secrets."""
+    from allauth.mfa.models import Authenticator
+    from django.db import transaction
+
+    rewritten = 0
+    for pk in Authenticator.objects.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            row = Authenticator.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                continue
+            data = dict(row.data)
+            for name in SECOND_FACTOR_SECRETS:
+                if data.get(name):
+                    data[name] = reseal(data[name])
+            if data != row.data:
+                Authenticator.objects.filter(pk=pk).update(data=data)
+                rewritten += 1
     return rewritten

@@ -4,6 +4,8 @@ and the keys can be rotated while the service runs."""
 import io
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
@@ -13,6 +15,7 @@ from notifications.models import EscalationPolicy
 from notifications.services import escalation_policy_update
 from tenants.scoping import tenant_scope
 from tenants.sealed import SecretUnreadable, new_key
+from tests.tenants.factories import TOTP_SECRET, totp_code
 from tests.test_settings import GOOD_KEY, load_settings
 
 NOTIFY_KEY = "council-live-" + "0f1e2d3c4b5a6978" * 4
@@ -68,7 +71,9 @@ def test_reencrypting_moves_every_secret_to_the_newest_key(story, settings):
     out = io.StringIO()
     call_command("secrets_reencrypt", stdout=out)
 
-    assert "1 stored secret encrypted again" in out.getvalue()
+    # The Notify key, and the authenticator app of each test person who has one.
+    expected = 1 + Authenticator.objects.count()
+    assert f"{expected} stored secrets encrypted again" in out.getvalue()
     assert _stored(policy) != before
     settings.ENCRYPTION_KEYS = [newest]
     assert EscalationPolicy.objects.get(pk=policy.pk).notify_api_key == NOTIFY_KEY
@@ -168,3 +173,19 @@ def test_upgrading_encrypts_the_notify_keys_already_stored(postgres):
         policy = EscalationPolicy._base_manager.get(tenant_id=tenant.pk)
     assert NOTIFY_KEY not in policy.notify_api_key_sealed
     assert policy.notify_api_key == NOTIFY_KEY
+
+
+def test_an_authenticator_apps_key_is_stored_encrypted_and_moves_to_the_newest_key(story, settings):
+    stored = Authenticator.objects.get(user=story.carol, type=Authenticator.Type.TOTP)
+    assert stored.data["secret"] and TOTP_SECRET not in stored.data["secret"]
+    assert TOTP(stored).validate_code(totp_code())
+
+    old_key = settings.ENCRYPTION_KEYS[0]
+    newest = new_key()
+    settings.ENCRYPTION_KEYS = [newest, old_key]
+    call_command("secrets_reencrypt", stdout=io.StringIO())
+    settings.ENCRYPTION_KEYS = [newest]
+
+    moved = Authenticator.objects.get(pk=stored.pk)
+    assert moved.data["secret"] != stored.data["secret"]
+    assert TOTP(moved).validate_code(totp_code(step=1))

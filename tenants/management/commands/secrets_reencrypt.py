@@ -8,7 +8,8 @@ from tenants.sealed import reencrypt_all
 
 class Command(BaseCommand):
     help = (
-        "Encrypt every stored secret (GOV.UK Notify keys, single sign-on client secrets) again "
+        "Encrypt every stored secret (GOV.UK Notify keys, single sign-on client secrets, "
+        "authenticator app keys) again "
         "with the first key of ENCRYPTION_KEYS, so older keys can then be removed from the list. "
         "Safe to run while the service is up, and again."
     )
