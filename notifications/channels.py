@@ -1,5 +1,7 @@
 """Channels that carry an outbox message: Django's e-mail backend, or GOV.UK Notify."""
 
+import smtplib
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from notifications_python_client.errors import HTTPError
@@ -35,9 +37,24 @@ def email_send(message: Message, address: str) -> str:
     email.attach_alternative(message.body_html, "text/html")
     try:
         email.send()
-    except Exception as error:  # smtplib and socket errors alike: the server did not take it
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        raise DeliveryFailed(
+            f"{type(error).__name__}: {error}", permanent=all(_refused_for_good(c) for c in codes)
+        ) from error
+    except smtplib.SMTPResponseException as error:
+        raise DeliveryFailed(
+            f"{type(error).__name__}: {error}", permanent=_refused_for_good(error.smtp_code)
+        ) from error
+    except Exception as error:  # socket errors and the like: the server may take it later
         raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
     return ""
+
+
+def _refused_for_good(smtp_code: int) -> bool:
+    # RFC 5321: a 5yz reply is a permanent refusal (asking again will not change it); a 4yz
+    # reply, and a connection that failed, are worth trying again later.
+    return 500 <= smtp_code < 600
 
 
 def notify_send(message: Message, address: str, policy: EscalationPolicy | None) -> str:

@@ -50,6 +50,16 @@ class CheckedUpload:
     sha256: str
     storage_key: str
 
+    def stored_fields(self) -> dict:
+        """What an evidence row, or a file waiting for its virus check, keeps of the file."""
+        return {
+            "original_name": self.name,
+            "storage_key": self.storage_key,
+            "sha256": self.sha256,
+            "size": self.size,
+            "content_type": self.content_type,
+        }
+
 
 def allowed_extensions_text() -> str:
     return ", ".join(sorted(ext.lstrip(".").upper() for ext in ALLOWED_TYPES))

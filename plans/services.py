@@ -777,11 +777,7 @@ def _evidence_file_store(
         tenant_id=action.tenant_id,
         action=action,
         description=description,
-        original_name=checked.name,
-        storage_key=checked.storage_key,
-        sha256=checked.sha256,
-        size=checked.size,
-        content_type=checked.content_type,
+        **checked.stored_fields(),
         uploaded_by=by,
     )
     # The file is written before the row; a rollback leaves an orphan file, never a row
@@ -802,11 +798,7 @@ def _evidence_quarantine(
         tenant_id=action.tenant_id,
         action=action,
         description=description,
-        original_name=checked.name,
-        storage_key=checked.storage_key,
-        sha256=checked.sha256,
-        size=checked.size,
-        content_type=checked.content_type,
+        **checked.stored_fields(),
         uploaded_by=by,
     )
     # Imported here: the tasks module imports this one.

@@ -491,32 +491,26 @@ class ConfirmPasswordForm(allauth_forms.ReauthenticateForm):
         _labels_not_placeholders(self)
 
 
-class SecondFactorForm(mfa_base_forms.AuthenticateForm):
+class _CodeOrRecoveryCode:
+    """A code from the authenticator app, or a recovery code, labelled for the service."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _code(
+            self.fields["code"],
+            label="Code",
+            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
+            "codes.",
+        )
+        _labels_not_placeholders(self)
+
+
+class SecondFactorForm(_CodeOrRecoveryCode, mfa_base_forms.AuthenticateForm):
     """The second step of signing in, once a second factor is set up."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _code(
-            self.fields["code"],
-            label="Code",
-            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
-            "codes.",
-        )
-        _labels_not_placeholders(self)
 
-
-class SecondFactorAgainForm(mfa_base_forms.ReauthenticateForm):
+class SecondFactorAgainForm(_CodeOrRecoveryCode, mfa_base_forms.ReauthenticateForm):
     """Confirming who you are with the second factor before changing it."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _code(
-            self.fields["code"],
-            label="Code",
-            hint="The 6-digit code your authenticator app shows now, or one of your recovery "
-            "codes.",
-        )
-        _labels_not_placeholders(self)
 
 
 class AuthenticatorAppForm(mfa_totp_forms.ActivateTOTPForm):

@@ -40,13 +40,13 @@ def test_message_is_sent_once_however_often_its_task_runs(story, smtp_server):
     assert smtp_server.received[0].message_id == "<event.test.1@localhost>"
 
 
-def test_refused_mail_is_retried_with_growing_delays_then_failed_with_the_error(
+def test_mail_refused_for_now_is_retried_with_growing_delays_then_failed_with_the_error(
     story, smtp_server, settings, client
 ):
     settings.OUTBOX_MAX_ATTEMPTS = 4
     settings.OUTBOX_RETRY_SECONDS = 60
     settings.OUTBOX_RETRY_MAX_SECONDS = 150
-    smtp_server.refuse = "554 5.7.1 Relay access denied"
+    smtp_server.refuse = "451 4.7.1 Relay access denied for now"
     message = _message(story)
 
     delays = []
@@ -54,7 +54,7 @@ def test_refused_mail_is_retried_with_growing_delays_then_failed_with_the_error(
         assert message_deliver(message_id=message.pk) == "retry"
         message.refresh_from_db()
         assert message.status == Message.Status.PENDING
-        assert "554" in message.last_error and "Relay access denied" in message.last_error
+        assert "451" in message.last_error and "Relay access denied" in message.last_error
         delays.append(round((message.next_attempt_at - timezone.now()).total_seconds()))
         # Not due yet: a task run early claims nothing.
         assert message_deliver(message_id=message.pk) == "not claimed"
@@ -78,6 +78,19 @@ def test_refused_mail_is_retried_with_growing_delays_then_failed_with_the_error(
     assert message.status == Message.Status.PENDING and message.attempts == 0
     assert message_deliver(message_id=message.pk) == "sent"
     assert smtp_server.to() == [story.bob.email]
+
+
+def test_mail_refused_for_good_fails_at_once_with_the_reason(story, smtp_server, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 6
+    smtp_server.refuse = "554 5.7.1 Relay access denied"
+    message = _message(story)
+
+    assert message_deliver(message_id=message.pk) == "failed"
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.FAILED, 1)
+    assert "554" in message.last_error and "Relay access denied" in message.last_error
+    assert smtp_server.count() == 0
 
 
 def test_server_that_recovers_gets_the_message_once(story, smtp_server, settings):
