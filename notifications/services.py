@@ -147,8 +147,11 @@ def invitation_send(
 
 
 def outbox_queue_on_commit(message_ids: list[int]) -> None:
+    # Robust: by the time this runs the step that wrote the messages has committed, so a failure
+    # here (a broker or database connection lost) must not show the person an error for a step
+    # that was taken; the messages stay unqueued and the relay queues them within the minute.
     if message_ids:
-        transaction.on_commit(lambda: outbox_queue(message_ids))
+        transaction.on_commit(lambda: outbox_queue(message_ids), robust=True)
 
 
 def outbox_queue(message_ids: Iterable[int]) -> int:

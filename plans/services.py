@@ -804,10 +804,13 @@ def _evidence_quarantine(
     # Imported here: the tasks module imports this one.
     from plans.tasks import quarantined_evidence_scan_task
 
+    # Robust: the upload has committed; if the broker cannot take the scan now, the scheduled
+    # scan of everything waiting picks the file up.
     transaction.on_commit(
         lambda: quarantined_evidence_scan_task.apply_async(
             kwargs={"item_id": item.pk}, countdown=settings.QUARANTINE_RETRY_SECONDS
-        )
+        ),
+        robust=True,
     )
     return item
 
@@ -948,7 +951,7 @@ def _quarantine_take(item_id: int) -> tuple[QuarantinedEvidence, Action] | None:
         return None
     item.delete()
     storage, key = quarantine_storage(), item.storage_key
-    transaction.on_commit(lambda: storage.delete(key))
+    transaction.on_commit(lambda: storage.delete(key), robust=True)
     return item, action
 
 

@@ -7,10 +7,16 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import OperationalError
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications import services as notification_services
+from notifications.channels import message_id_header
 from notifications.models import EscalationPolicy, Message
 from notifications.services import message_deliver, message_retry, outbox_relay
+from plans.models import Action
+from tenants.scoping import tenant_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +263,46 @@ def test_notify_unavailable_is_retried(story, fake_notify, on_notify):
     fake_notify.status = 503
     message = _message(story, channel=Message.Channel.NOTIFY)
     assert message_deliver(message_id=message.pk) == "retry"
+
+
+def test_a_failure_queueing_after_a_step_commits_shows_the_step_taken_and_the_relay_sends_it(
+    client, story, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The messages a step writes are queued after it commits; losing the connection then
+    must not turn a step that was taken into an error page (the person would take it again
+    and be refused)."""
+
+    def connection_lost(message_ids):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    action = story.action_in(Action.State.EVIDENCED)
+    with tenant_scope(story.tenant):
+        before = set(Message.objects.values_list("pk", flat=True))
+    monkeypatch.setattr(notification_services, "outbox_queue", connection_lost)
+    client.force_login(story.carol)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse(
+                "action_step",
+                kwargs={"tenant_slug": story.tenant.slug, "pk": action.pk, "name": "sign_off"},
+            )
+        )
+
+    assert response.status_code == 302
+    with tenant_scope(story.tenant):
+        assert Action.objects.get(pk=action.pk).state == Action.State.SIGNED_OFF
+        written = Message.objects.exclude(pk__in=before)
+        assert written.exists()
+        assert set(written.values_list("status", "queued_at")) == {(Message.Status.PENDING, None)}
+        waiting = set(written.values_list("pk", flat=True))
+    assert mailoutbox == []
+
+    monkeypatch.undo()
+    outbox_relay()
+    with tenant_scope(story.tenant):
+        sent = list(Message.objects.filter(pk__in=waiting))
+    assert {message.status for message in sent} == {Message.Status.SENT}
+    delivered = [email.extra_headers["Message-ID"] for email in mailoutbox]
+    for message in sent:
+        assert delivered.count(message_id_header(message)) == 1
