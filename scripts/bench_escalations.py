@@ -430,11 +430,12 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
 
         cursor.execute(
             f"""
-            INSERT INTO tenants_tenant (id, name, slug, kind, nation, is_active, created_at)
+            INSERT INTO tenants_tenant (id, name, slug, kind, nation, is_active, created_at,
+                                        single_sign_on_required)
             SELECT t, 'Bench Safeguarding Partnership ' || lpad(t::text, 4, '0'),
                    'bench-' || lpad(t::text, 4, '0'),
                    (ARRAY['lscb', 'local_authority', 'childrens_trust'])[1 + mod(t, 3)],
-                   {NATION_OF_TENANT}, true, %(now)s
+                   {NATION_OF_TENANT}, true, %(now)s, false
             FROM generate_series(1, %(tenants)s) AS t
             """,
             p,
@@ -442,11 +443,11 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
         cursor.execute(
             """
             INSERT INTO tenants_user (id, password, is_superuser, email, full_name, is_active,
-                                      is_staff, date_joined)
+                                      is_staff, date_joined, session_generation)
             SELECT id, '!bench', false,
                    regexp_replace(lower(first || '.' || last || '.' || id), '[^a-z0-9.]', '',
                                   'g') || '@bench.example.org',
-                   first || ' ' || last, true, false, %(now)s
+                   first || ' ' || last, true, false, %(now)s, 0
             FROM (
                 SELECT (t - 1) * %(people)s + k AS id,
                        (%(first)s::text[])[1 + mod(k * 7 + t, cardinality(%(first)s::text[]))]
