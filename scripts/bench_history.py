@@ -20,6 +20,7 @@ that, and per row of a 2,000-row insert.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import os
 import re
@@ -32,6 +33,9 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# The reports benchmark's throwaway database, made the same way (scripts/ is on the path).
+from bench_reports import database_recreate  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/safeguarding_bench_history"
 HISTORY_TABLES = (
@@ -59,34 +63,14 @@ def configure_environment() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    # Production settings also need a key for the secrets they store (authenticator keys).
+    os.environ.setdefault("ENCRYPTION_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode())
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     database = urlsplit(os.environ["DATABASE_URL"])
     if database.scheme not in {"postgres", "postgresql"} or "bench" not in database.path:
         sys.exit("DATABASE_URL must be PostgreSQL and name a database containing 'bench'.")
-
-
-def database_recreate(drop_only: bool = False) -> None:
-    import psycopg
-    from django.conf import settings
-    from django.db import connections
-    from psycopg import sql
-
-    connections.close_all()
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"] or None,
-        password=db["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        name = sql.Identifier(db["NAME"])
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def chaining(on: bool) -> None:

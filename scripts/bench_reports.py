@@ -23,6 +23,7 @@ see the same machine. The ratio is the figure over the floor: how many plain wri
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import io
 import os
@@ -59,6 +60,8 @@ def configure_environment() -> None:
     # Production settings: DEBUG off needs a strong secret and explicit hosts.
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    # Production settings also need a key for the secrets they store (authenticator keys).
+    os.environ.setdefault("ENCRYPTION_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode())
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
     database = urlsplit(os.environ["DATABASE_URL"])
     if database.scheme not in {"postgres", "postgresql"} or "bench" not in database.path:
