@@ -1,10 +1,14 @@
 """The escalation sweep: across every tenant, find the actions that have reached a level of
 their escalation chain, record each step once, and write one digest per person.
 
-The number of queries does not depend on the number of actions: each level is one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``, the recipients are read in a handful
-of queries, and the notifications and messages are bulk inserts. Working days are turned into
-plain cut-off dates per nation and threshold beforehand, so the database only compares dates.
+The number of statements does not depend on the number of tenants, actions or people: every
+level is recorded by one ``INSERT ... SELECT``, the recipients are read in a handful of queries,
+and the digests and notifications are written at the end. On PostgreSQL they are streamed by
+COPY into a temporary table while they are rendered (row-level security refuses COPY into the
+tables themselves) and moved into place by one statement, so a backlog of hundreds of thousands
+of notifications is never held in memory at once; elsewhere (SQLite, the demo) they are bulk
+inserts. Working days are turned into plain cut-off dates per nation and threshold beforehand,
+so the database only compares dates.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -30,7 +34,7 @@ from notifications.models import (
 )
 from notifications.services import outbox_queue_on_commit
 from plans.models import Action, ActionPlanGroupObjectPermission
-from tenants.models import Partner, SignOffBody, SignOffBodyMember, Tenant
+from tenants.models import SignOffBody, SignOffBodyMember, Tenant
 from tenants.scoping import across_tenants
 from tenants.working_days import (
     latest_date_at_least_n_working_days_before,
@@ -44,6 +48,15 @@ SWEEP_LOCK = 7_301_2009
 DELIVERING = (Action.State.AGREED, Action.State.IN_PROGRESS)
 DUE_DATE_LEVELS = (Level.REMINDER, Level.OVERDUE, Level.MANAGERS, Level.CHAIR)
 DEFAULT_POLICY = EscalationPolicy()
+# What the sweep reads of a tenant's policy: its thresholds and its channel.
+POLICY_FIELDS = (
+    "reminder_days_before",
+    "overdue_days",
+    "managers_days",
+    "chair_days",
+    "sign_off_waiting_days",
+    "channel",
+)
 
 
 @dataclass(frozen=True)
@@ -57,18 +70,30 @@ class TenantFacts:
 
 
 def _tenants() -> dict[int, TenantFacts]:
-    policies = {p.tenant_id: p for p in EscalationPolicy.objects.all()}
+    """Every active tenant with its policy, in one query: a tenant without a policy row uses
+    the defaults. A deactivated tenant's pages answer 404, so its people are not sent links."""
+    tenant = Tenant._meta.db_table
+    policy = EscalationPolicy._meta.db_table
+    sql = f"""
+        SELECT t.id, t.name, t.slug, t.nation, p.id, {", ".join(f"p.{f}" for f in POLICY_FIELDS)}
+        FROM {tenant} t LEFT JOIN {policy} p ON p.tenant_id = t.id
+        WHERE t.is_active
+    """
     facts = {}
-    # A deactivated tenant's pages answer 404, so its people are not sent links to them.
-    active = Tenant.objects.filter(is_active=True)
-    for pk, name, slug, nation in active.values_list("pk", "name", "slug", "nation"):
-        policy = policies.get(pk, DEFAULT_POLICY)
-        channel = (
-            Message.Channel.NOTIFY
-            if policy.channel == EscalationPolicy.Channel.NOTIFY
-            else Message.Channel.EMAIL
-        )
-        facts[pk] = TenantFacts(pk, name, slug, nation, policy, channel)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for pk, name, slug, nation, policy_id, *settings in cursor.fetchall():
+            policy = (
+                EscalationPolicy(**dict(zip(POLICY_FIELDS, settings, strict=True)))
+                if policy_id is not None
+                else DEFAULT_POLICY
+            )
+            channel = (
+                Message.Channel.NOTIFY
+                if policy.channel == EscalationPolicy.Channel.NOTIFY
+                else Message.Channel.EMAIL
+            )
+            facts[pk] = TenantFacts(pk, name, slug, nation, policy, channel)
     return facts
 
 
@@ -102,30 +127,48 @@ def _db_datetime(value: datetime.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _insert_steps(sweep: Sweep, level: str, where: str, params: list, *, waiting: bool) -> list:
-    step = EscalationStep._meta.db_table
-    action = Action._meta.db_table
-    if waiting:
+def _reached_sql(level: str, where: str) -> str:
+    """The actions at ``level`` today, as rows of the steps to record."""
+    if level == Level.SIGN_OFF_WAITING:
         counted_from, cycle = _local_date_sql("a.state_changed_at"), "a.state_changes"
     else:
         counted_from, cycle = "a.due_date", "0"
+    return f"""
+        SELECT a.tenant_id, a.id AS action_id, CAST(%s AS varchar(20)) AS level,
+               {counted_from} AS counted_from, {cycle} AS cycle
+        FROM {Action._meta.db_table} a
+        WHERE ({where})
+    """
+
+
+def _insert_steps(sweep: Sweep, levels: list[tuple[str, str, list]]) -> list:
+    """Record every level in one statement. Steps already recorded are skipped before they are
+    tried, which keeps a daily sweep from trying again the whole backlog; the unique constraint
+    still settles a race with a sweep on another connection."""
+    step = EscalationStep._meta.db_table
+    reached = " UNION ALL ".join(_reached_sql(level, where) for level, where, _ in levels)
+    params = [value for level, _, where_params in levels for value in (level, *where_params)]
     sql = f"""
         INSERT INTO {step} (tenant_id, action_id, level, counted_from, cycle, sweep_id, created_at)
-        SELECT a.tenant_id, a.id, %s, {counted_from}, {cycle}, %s, %s
-        FROM {action} a
-        WHERE ({where})
+        SELECT r.tenant_id, r.action_id, r.level, r.counted_from, r.cycle, %s, %s
+        FROM ({reached}) r
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {step} s
+            WHERE s.tenant_id = r.tenant_id AND s.action_id = r.action_id
+              AND s.level = r.level AND s.counted_from = r.counted_from AND s.cycle = r.cycle
+        )
         ON CONFLICT DO NOTHING
         RETURNING id, tenant_id, action_id, level
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [level, sweep.pk, _db_datetime(sweep.started_at), *params])
+        cursor.execute(sql, [sweep.pk, _db_datetime(sweep.started_at), *params])
         return cursor.fetchall()
 
 
 def _record_steps(sweep: Sweep, tenants: dict[int, TenantFacts], today: datetime.date) -> list:
-    """Insert every step reached today; returns the new ones (already-recorded steps conflict
-    with the unique constraint and are not returned)."""
-    new = []
+    """Insert every step reached today; returns the new ones (already-recorded steps are
+    neither inserted nor returned)."""
+    levels = []
     for level in (
         Level.REMINDER,
         Level.OVERDUE,
@@ -164,11 +207,8 @@ def _record_steps(sweep: Sweep, tenants: dict[int, TenantFacts], today: datetime
                     (tenant_ids, "a.state IN (%s, %s) AND a.due_date <= %s", [*DELIVERING, cutoff])
                 )
         if conditions:
-            where, params = _where_groups(conditions)
-            new += _insert_steps(
-                sweep, level, where, params, waiting=level == Level.SIGN_OFF_WAITING
-            )
-    return new
+            levels.append((level, *_where_groups(conditions)))
+    return _insert_steps(sweep, levels) if levels else []
 
 
 def _recipients(new_steps: list) -> dict[int, dict]:
@@ -218,15 +258,16 @@ def _recipients(new_steps: list) -> dict[int, dict]:
             "evidence_submitted_by_id",
             monitoring_body_id=F("plan__monitoring_body_id"),
             endorsing_body_id=F("plan__owner_body_id"),
+            lead_partner_name=F("lead_partner__name"),
+            lead_partner_contact_id=F("lead_partner__contact_id"),
         )
     }
-    partner_ids = {a["lead_partner_id"] for a in actions.values() if a["lead_partner_id"]}
     partners = {
-        pk: (name, contact_id)
-        for pk, name, contact_id in Partner.objects.filter(pk__in=partner_ids).values_list(
-            "pk", "name", "contact_id"
-        )
+        a["lead_partner_id"]: (a["lead_partner_name"], a["lead_partner_contact_id"])
+        for a in actions.values()
+        if a["lead_partner_id"]
     }
+    partner_ids = set(partners)
     body_ids = {
         body_id
         for a in actions.values()
@@ -263,6 +304,7 @@ def _recipients(new_steps: list) -> dict[int, dict]:
     )
 
     result: dict[int, dict] = {}
+    said: dict[str, str] = {}
     for step_id, _, action_id, level in new_steps:
         action = actions[action_id]
         told: dict[int, str] = {}
@@ -309,7 +351,11 @@ def _recipients(new_steps: list) -> dict[int, dict]:
                 if (action_id, action["state_changes"], user_id) in approved:
                     continue
                 told[user_id] = f"you sit on the {name} and have not yet approved the evidence"
-        result[step_id] = {"action": action, "told": told}
+        # The same few reasons recur across a backlog's steps: kept once each.
+        result[step_id] = {
+            "action": action,
+            "told": {user_id: said.setdefault(why, why[:300]) for user_id, why in told.items()},
+        }
     return result
 
 
@@ -337,6 +383,29 @@ class NewNotification(NamedTuple):
     key: str
 
 
+class WaitingNotification(NamedTuple):
+    """An event notification already written, waiting for its recipient's next digest."""
+
+    id: int
+    tenant_id: int
+    recipient_id: int
+    kind: str
+    title: str
+    reason: str
+    link: str
+    key: str
+
+
+class Reached(NamedTuple):
+    """A new step, as its notifications need it: who is told, and why."""
+
+    tenant_id: int
+    action_id: int
+    level: str
+    title: str
+    told: dict[int, str]
+
+
 def _action_link_pattern(slug: str) -> str:
     # Reversed once per tenant rather than once per notification.
     return reverse("action", kwargs={"tenant_slug": slug, "pk": 1234567890}).replace(
@@ -344,55 +413,254 @@ def _action_link_pattern(slug: str) -> str:
     )
 
 
-NEW_NOTIFICATION_COLUMNS = (
-    "tenant_id",
-    "recipient_id",
-    "kind",
-    "action_id",
-    "step_id",
-    "title",
-    "reason",
-    "link",
-    "key",
-    "message_id",
-)
-NEW_NOTIFICATION_TYPES = (
-    "bigint",
-    "bigint",
-    "text",
-    "bigint",
-    "bigint",
-    "text",
-    "text",
-    "text",
-    "text",
-    "bigint",
-)
+def _waiting(tenants: dict[int, TenantFacts]) -> list[WaitingNotification]:
+    """Events of people who chose a daily e-mail: they join the same digest."""
+    return [
+        WaitingNotification(*row)
+        for row in Notification.objects.filter(
+            awaiting_digest=True, tenant_id__in=list(tenants)
+        ).values_list("pk", "tenant_id", "recipient_id", "kind", "title", "reason", "link", "key")
+    ]
 
 
-def _insert_notifications(rows: list[tuple], created_at: datetime.datetime) -> None:
-    """Insert the sweep's notifications in one statement."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        Notification.objects.bulk_create(
-            Notification(
-                created_at=created_at, **dict(zip(NEW_NOTIFICATION_COLUMNS, row, strict=True))
-            )
-            for row in rows
+DigestKey = tuple[int, str, int | None]  # recipient, channel, the Notify tenant if any
+
+
+def _digests(
+    reached: dict[int, Reached], waiting: list[WaitingNotification], tenants
+) -> dict[DigestKey, list]:
+    """Each digest's items, as references: (step id, recipient) for a new notification, the
+    waiting notification itself for an event. The notifications are made as each digest is
+    written, so a backlog's are never all in memory at once."""
+    digests: dict[DigestKey, list] = defaultdict(list)
+
+    def key_of(tenant_id: int, user_id: int) -> DigestKey:
+        facts = tenants[tenant_id]
+        # A tenant on GOV.UK Notify sends with its own key: its items travel separately.
+        notify_tenant = facts.pk if facts.channel == Message.Channel.NOTIFY else None
+        return (user_id, facts.channel, notify_tenant)
+
+    for step_id, step in reached.items():
+        for user_id in step.told:
+            digests[key_of(step.tenant_id, user_id)].append((step_id, user_id))
+    for notification in waiting:
+        digests[key_of(notification.tenant_id, notification.recipient_id)].append(notification)
+    return digests
+
+
+class SweepWrites(Protocol):
+    """Where a sweep's digests and notifications go: each digest is handed over with its items
+    as soon as it is rendered, then ``finish`` writes the sweep's own row and returns the ids
+    of the messages to send."""
+
+    def digest(self, message: Message, new: list[NewNotification], waiting: list) -> None: ...
+
+    def finish(self, sweep: Sweep) -> list[int]: ...
+
+
+class CopyWrites:
+    """PostgreSQL: every row streamed by COPY into a temporary table as it is made, then one
+    statement inserts the messages, the notifications (joined to their message by its key),
+    takes the waiting events off the waiting list and inserts the sweep's row. The sweep's id
+    was taken from its sequence beforehand, so its steps could refer to it: the foreign key is
+    checked at commit."""
+
+    COLUMNS = (
+        ("part", "char(1)"),
+        ("message_key", "text"),
+        ("notification_id", "bigint"),
+        ("tenant_id", "bigint"),
+        ("recipient_id", "bigint"),
+        ("kind", "text"),
+        ("channel", "text"),
+        ("subject", "text"),
+        ("body_text", "text"),
+        ("body_html", "text"),
+        ("action_id", "bigint"),
+        ("step_id", "bigint"),
+        ("title", "text"),
+        ("reason", "text"),
+        ("link", "text"),
+        ("key", "text"),
+    )
+
+    def __init__(self, sweep: Sweep):
+        self.sweep = sweep
+        self.table = f"sweep_{sweep.pk}_rows"
+        self.copy = None
+        self.rows = 0
+
+    def _open(self):
+        columns = ", ".join(f"{name} {kind}" for name, kind in self.COLUMNS)
+        self.cursor = connection.cursor()
+        self.cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({columns}) ON COMMIT DROP")
+        names = ", ".join(name for name, _ in self.COLUMNS)
+        self.copy_context = self.cursor.cursor.copy(f"COPY {self.table} ({names}) FROM STDIN")
+        self.copy = self.copy_context.__enter__()
+
+    def _write(self, **values) -> None:
+        if self.copy is None:
+            self._open()
+        self.copy.write_row([values.get(name) for name, _ in self.COLUMNS])
+        self.rows += 1
+
+    def digest(self, message: Message, new: list[NewNotification], waiting: list) -> None:
+        self._write(
+            part="m",
+            message_key=message.key,
+            tenant_id=message.tenant_id,
+            recipient_id=message.recipient_id,
+            kind=message.kind,
+            channel=message.channel,
+            subject=message.subject,
+            body_text=message.body_text,
+            body_html=message.body_html,
         )
-        return
-    # One INSERT of parallel arrays: the ORM's per-field preparation of every value costs more
-    # than the database's work at this size.
-    arrays = ", ".join(f"%s::{kind}[]" for kind in NEW_NOTIFICATION_TYPES)
-    sql = f"""
-        INSERT INTO {Notification._meta.db_table}
-            ({", ".join(NEW_NOTIFICATION_COLUMNS)}, detail, awaiting_digest, created_at)
-        SELECT *, '', false, %s FROM unnest({arrays})
-    """
+        for n in new:
+            self._write(part="n", message_key=message.key, **n._asdict())
+        for n in waiting:
+            self._write(part="w", message_key=message.key, notification_id=n.id)
+
+    def finish(self, sweep: Sweep) -> list[int]:
+        parts, params = [], []
+        if self.copy is not None:
+            self.copy_context.__exit__(None, None, None)
+            rows = self.table
+            message_columns, message_values, message_params = _insert_columns(
+                Message,
+                {
+                    "recipient_id": "r.recipient_id",
+                    "tenant_id": "r.tenant_id",
+                    "kind": "r.kind",
+                    "channel": "r.channel",
+                    "subject": "r.subject",
+                    "body_text": "r.body_text",
+                    "body_html": "r.body_html",
+                    "key": "r.message_key",
+                },
+            )
+            told_columns, told_values, told_params = _insert_columns(
+                Notification,
+                {
+                    "tenant_id": "r.tenant_id",
+                    "recipient_id": "r.recipient_id",
+                    "kind": "r.kind",
+                    "action_id": "r.action_id",
+                    "step_id": "r.step_id",
+                    "title": "r.title",
+                    "reason": "r.reason",
+                    "link": "r.link",
+                    "key": "r.key",
+                    "message_id": "written.id",
+                },
+                created_at=sweep.started_at,
+            )
+            parts += [
+                f"""written AS (
+                    INSERT INTO {Message._meta.db_table} ({message_columns})
+                    SELECT {message_values} FROM {rows} r WHERE r.part = 'm'
+                    RETURNING id, key
+                )""",
+                f"""told AS (
+                    INSERT INTO {Notification._meta.db_table} ({told_columns})
+                    SELECT {told_values}
+                    FROM {rows} r JOIN written ON written.key = r.message_key
+                    WHERE r.part = 'n'
+                )""",
+                f"""taken AS (
+                    UPDATE {Notification._meta.db_table} n
+                    SET awaiting_digest = false, message_id = written.id
+                    FROM {rows} r JOIN written ON written.key = r.message_key
+                    WHERE r.part = 'w' AND n.id = r.notification_id
+                )""",
+            ]
+            params += [*message_params, *told_params]
+        sweep_columns = ", ".join(f.column for f in Sweep._meta.concrete_fields if f.column != "id")
+        sweep_values = [
+            f.get_db_prep_save(getattr(sweep, f.attname), connection)
+            for f in Sweep._meta.concrete_fields
+            if f.column != "id"
+        ]
+        placeholders = ", ".join(["%s"] * len(sweep_values))
+        parts.append(
+            f"""swept AS (
+                INSERT INTO {Sweep._meta.db_table} (id, {sweep_columns})
+                VALUES (%s, {placeholders})
+            )"""
+        )
+        params += [sweep.pk, *sweep_values]
+        result = "SELECT id FROM written" if self.copy is not None else "SELECT 1 WHERE false"
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} {result}", params)
+            message_ids = [pk for (pk,) in cursor.fetchall()]
+        if self.copy is not None:
+            self.cursor.close()
+        sweep._state.adding, sweep._state.db = False, connection.alias
+        return message_ids
+
+
+def _insert_columns(model, given: dict[str, str], **values) -> tuple[str, str, list]:
+    """The columns of an ``INSERT ... SELECT`` into ``model`` and what each takes: ``given``
+    columns from the SQL expressions named, ``values`` as given, every other column its
+    model default, so a field added later with a default needs nothing here."""
+    columns, expressions, params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column in given:
+            expressions.append(given[field.column])
+            continue
+        value = values[field.attname] if field.attname in values else field.get_default()
+        expressions.append(f"CAST(%s AS {field.cast_db_type(connection)})")
+        params.append(field.get_db_prep_save(value, connection))
+    return ", ".join(columns), ", ".join(expressions), params
+
+
+class BulkWrites:
+    """Any other database (SQLite, the demo): the rows are kept and bulk-inserted at the end."""
+
+    def __init__(self, sweep: Sweep):
+        self.messages: list[Message] = []
+        self.new: list[tuple[Message, NewNotification]] = []
+        self.waiting: list[tuple[Message, WaitingNotification]] = []
+
+    def digest(self, message: Message, new: list[NewNotification], waiting: list) -> None:
+        self.messages.append(message)
+        self.new += [(message, n) for n in new]
+        self.waiting += [(message, n) for n in waiting]
+
+    def finish(self, sweep: Sweep) -> list[int]:
+        Message.objects.bulk_create(self.messages)
+        Notification.objects.bulk_create(
+            Notification(message_id=message.pk, created_at=sweep.started_at, **n._asdict())
+            for message, n in self.new
+        )
+        if self.waiting:
+            Notification.objects.bulk_update(
+                [
+                    Notification(pk=n.id, awaiting_digest=False, message_id=message.pk)
+                    for message, n in self.waiting
+                ],
+                ["awaiting_digest", "message"],
+            )
+        sweep.save()
+        return [m.pk for m in self.messages]
+
+
+def _sweep_start(today: datetime.date) -> Sweep:
+    """The sweep's row, once no other sweep is running. On PostgreSQL only its id is taken
+    now (the row is written with everything else at the end); elsewhere it is saved."""
+    if connection.vendor != "postgresql":
+        return Sweep.objects.create(today=today)
     with connection.cursor() as cursor:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        cursor.execute(sql, [created_at, *columns])
+        # The lock serialises sweeps: the second waits, then finds every step already recorded.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s), nextval(pg_get_serial_sequence(%s, 'id'))",
+            [SWEEP_LOCK, Sweep._meta.db_table],
+        )
+        _, pk = cursor.fetchone()
+    return Sweep(pk=pk, today=today)
 
 
 def escalation_sweep(*, today: datetime.date | None = None) -> Sweep:
@@ -400,93 +668,76 @@ def escalation_sweep(*, today: datetime.date | None = None) -> Sweep:
     workers at once: steps already recorded are not recorded, told or sent again."""
     today = today or timezone.localdate()
     with transaction.atomic(), across_tenants():
-        if connection.vendor == "postgresql":
-            # Serialises sweeps: the second waits, then finds every step already recorded.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
-        sweep = Sweep.objects.create(today=today)
+        sweep = _sweep_start(today)
+        writes: SweepWrites = (
+            CopyWrites(sweep) if connection.vendor == "postgresql" else BulkWrites(sweep)
+        )
         tenants = _tenants()
         new_steps = _record_steps(sweep, tenants, today)
-        told = _recipients(new_steps) if new_steps else {}
-
+        reached = _reached(new_steps, tenants)
+        waiting = _waiting(tenants)
         links = {pk: _action_link_pattern(facts.slug) for pk, facts in tenants.items()}
-        notifications: list[NewNotification] = []
-        for step_id, tenant_id, action_id, level in new_steps:
-            action = told[step_id]["action"]
-            title = escalation_title(
-                level, f"{action['reference']} {action['title']}".strip(), action["due_date"]
-            )[:300]
-            link = links[tenant_id].format(pk=action_id)
-            for user_id, reason in told[step_id]["told"].items():
-                notifications.append(
+
+        notifications = messages = 0
+        for (user_id, channel, notify_tenant), items in _digests(reached, waiting, tenants).items():
+            new = []
+            for item in items:
+                if isinstance(item, WaitingNotification):
+                    continue
+                step_id, told_id = item
+                step = reached[step_id]
+                new.append(
                     NewNotification(
-                        tenant_id,
-                        user_id,
-                        level,
-                        action_id,
+                        step.tenant_id,
+                        told_id,
+                        step.level,
+                        step.action_id,
                         step_id,
-                        title,
-                        reason[:300],
-                        link,
-                        f"step:{step_id}:{user_id}",
+                        step.title,
+                        step.told[told_id],
+                        links[step.tenant_id].format(pk=step.action_id),
+                        f"step:{step_id}:{told_id}",
                     )
                 )
-
-        # Events of people who chose a daily e-mail join the same digest.
-        waiting = list(
-            Notification.objects.filter(awaiting_digest=True, tenant_id__in=list(tenants))
-        )
-        for notification in waiting:
-            notification.awaiting_digest = False
-
-        digests: dict[tuple[int, str, int | None], list] = defaultdict(list)
-        for notification in [*notifications, *waiting]:
-            facts = tenants[notification.tenant_id]
-            # A tenant on GOV.UK Notify sends with its own key: its items travel separately.
-            notify_tenant = facts.pk if facts.channel == Message.Channel.NOTIFY else None
-            digests[(notification.recipient_id, facts.channel, notify_tenant)].append(notification)
-
-        messages = []
-        message_of: dict[tuple[int, str], Message] = {}
-        for (user_id, channel, notify_tenant), items in digests.items():
-            tenant_ids = {n.tenant_id for n in items}
+            events = [item for item in items if isinstance(item, WaitingNotification)]
+            tenant_ids = {n.tenant_id for n in new} | {n.tenant_id for n in events}
             subject, text, html = digest_email(
-                [item_of(n, tenants[n.tenant_id].name) for n in items], today
+                [item_of(n, tenants[n.tenant_id].name) for n in [*new, *events]], today
             )
-            message = Message(
-                recipient_id=user_id,
-                tenant_id=tenant_ids.pop() if len(tenant_ids) == 1 else None,
-                kind=Message.Kind.DIGEST,
-                channel=channel,
-                subject=subject[:250],
-                body_text=text,
-                body_html=html,
-                key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
+            writes.digest(
+                Message(
+                    recipient_id=user_id,
+                    tenant_id=tenant_ids.pop() if len(tenant_ids) == 1 else None,
+                    kind=Message.Kind.DIGEST,
+                    channel=channel,
+                    subject=subject[:250],
+                    body_text=text,
+                    body_html=html,
+                    key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
+                ),
+                new,
+                events,
             )
-            messages.append(message)
-            for notification in items:
-                message_of[(notification.tenant_id, notification.key)] = message
-        Message.objects.bulk_create(messages)
-        _insert_notifications(
-            [(*n, message_of[(n.tenant_id, n.key)].pk) for n in notifications],
-            created_at=sweep.started_at,
-        )
-        for notification in waiting:
-            notification.message_id = message_of[(notification.tenant_id, notification.key)].pk
-        if waiting:
-            Notification.objects.bulk_update(waiting, ["awaiting_digest", "message"])
+            notifications += len(new)
+            messages += 1
 
         sweep.finished_at = timezone.now()
         sweep.steps_created = len(new_steps)
-        sweep.notifications_created = len(notifications)
-        sweep.messages_created = len(messages)
-        sweep.save(
-            update_fields=[
-                "finished_at",
-                "steps_created",
-                "notifications_created",
-                "messages_created",
-            ]
-        )
-        outbox_queue_on_commit([m.pk for m in messages])
+        sweep.notifications_created = notifications
+        sweep.messages_created = messages
+        outbox_queue_on_commit(writes.finish(sweep))
     return sweep
+
+
+def _reached(new_steps: list, tenants: dict[int, TenantFacts]) -> dict[int, Reached]:
+    if not new_steps:
+        return {}
+    told = _recipients(new_steps)
+    reached = {}
+    for step_id, tenant_id, action_id, level in new_steps:
+        action = told[step_id]["action"]
+        title = escalation_title(
+            level, f"{action['reference']} {action['title']}".strip(), action["due_date"]
+        )[:300]
+        reached[step_id] = Reached(tenant_id, action_id, level, title, told[step_id]["told"])
+    return reached
