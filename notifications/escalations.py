@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,8 +33,8 @@ from notifications.models import (
     Sweep,
 )
 from notifications.services import outbox_queue_on_commit
-from plans.models import Action, ActionPlanGroupObjectPermission
-from tenants.models import SignOffBody, SignOffBodyMember, Tenant
+from plans.models import Action, ActionPlan, ActionPlanGroupObjectPermission
+from tenants.models import Partner, SignOffBody, SignOffBodyMember, Tenant
 from tenants.scoping import across_tenants
 from tenants.working_days import (
     latest_date_at_least_n_working_days_before,
@@ -142,26 +142,39 @@ def _reached_sql(level: str, where: str) -> str:
 
 
 def _insert_steps(sweep: Sweep, levels: list[tuple[str, str, list]]) -> list:
-    """Record every level in one statement. Steps already recorded are skipped before they are
-    tried, which keeps a daily sweep from trying again the whole backlog; the unique constraint
-    still settles a race with a sweep on another connection."""
+    """Record every level in one statement. Steps already recorded are taken out first with
+    EXCEPT, which reads the recorded steps once whatever the planner believes of their number
+    (skipped with NOT EXISTS, a first sweep planned while the table looked empty rescans the
+    steps it is writing once for each row: minutes). The unique constraint still settles a race
+    with a sweep on another connection."""
     step = EscalationStep._meta.db_table
     reached = " UNION ALL ".join(_reached_sql(level, where) for level, where, _ in levels)
     params = [value for level, _, where_params in levels for value in (level, *where_params)]
+    # Recorded in the order of the chain, as separate sweeps would have recorded them.
+    chain_order = " ".join(f"WHEN %s THEN {rank}" for rank, _ in enumerate(levels))
     sql = f"""
         INSERT INTO {step} (tenant_id, action_id, level, counted_from, cycle, sweep_id, created_at)
         SELECT r.tenant_id, r.action_id, r.level, r.counted_from, r.cycle, %s, %s
-        FROM ({reached}) r
-        WHERE NOT EXISTS (
-            SELECT 1 FROM {step} s
-            WHERE s.tenant_id = r.tenant_id AND s.action_id = r.action_id
-              AND s.level = r.level AND s.counted_from = r.counted_from AND s.cycle = r.cycle
-        )
+        FROM (
+            {reached}
+            EXCEPT
+            SELECT tenant_id, action_id, level, counted_from, cycle FROM {step}
+        ) r
+        WHERE true
+        ORDER BY CASE r.level {chain_order} END, r.action_id
         ON CONFLICT DO NOTHING
         RETURNING id, tenant_id, action_id, level
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sweep.pk, _db_datetime(sweep.started_at), *params])
+        cursor.execute(
+            sql,
+            [
+                sweep.pk,
+                _db_datetime(sweep.started_at),
+                *params,
+                *(level for level, _, _ in levels),
+            ],
+        )
         return cursor.fetchall()
 
 
@@ -211,6 +224,14 @@ def _record_steps(sweep: Sweep, tenants: dict[int, TenantFacts], today: datetime
     return _insert_steps(sweep, levels) if levels else []
 
 
+def _looked_up(model, key: str, column: str) -> Subquery:
+    """A column of the row ``key`` refers to, looked up by its primary key for each action.
+    Not a join: on the cross-tenant path the planner takes the policies' filter to leave a
+    handful of plans and partners, and joins the actions to them in nested loops that read
+    every action of every plan (seconds, for a daily sweep's few thousand actions)."""
+    return Subquery(model.objects.filter(pk=OuterRef(key)).values(column)[:1])
+
+
 def _recipients(new_steps: list) -> dict[int, dict]:
     """For each new step: who is told, and why. A handful of queries whatever the count.
 
@@ -256,11 +277,12 @@ def _recipients(new_steps: list) -> dict[int, dict]:
             "sign_off_body_id",
             "sign_off_authorised",
             "evidence_submitted_by_id",
-            monitoring_body_id=F("plan__monitoring_body_id"),
-            endorsing_body_id=F("plan__owner_body_id"),
-            lead_partner_name=F("lead_partner__name"),
-            lead_partner_contact_id=F("lead_partner__contact_id"),
+            monitoring_body_id=_looked_up(ActionPlan, "plan_id", "monitoring_body_id"),
+            endorsing_body_id=_looked_up(ActionPlan, "plan_id", "owner_body_id"),
+            lead_partner_name=_looked_up(Partner, "lead_partner_id", "name"),
+            lead_partner_contact_id=_looked_up(Partner, "lead_partner_id", "contact_id"),
         )
+        .order_by()
     }
     partners = {
         a["lead_partner_id"]: (a["lead_partner_name"], a["lead_partner_contact_id"])
@@ -591,6 +613,15 @@ class CopyWrites:
         params += [sweep.pk, *sweep_values]
         result = "SELECT id FROM written" if self.copy is not None else "SELECT 1 WHERE false"
         with connection.cursor() as cursor:
+            if self.copy is not None:
+                # The triggers refusing references to another tenant's rows (tenants/
+                # row_security.py) check every notification's message, step and action in one
+                # anti-join each. Planned from statistics taken while those tables were small
+                # (the first sweep, or the morning after a quiet week), they pick a nested
+                # loop over what they take for a handful of rows and compare each of hundreds
+                # of thousands of notifications with every message: minutes instead of a
+                # second. Hash joins cost little more when the estimates are right.
+                cursor.execute("SET LOCAL enable_nestloop = off")
             cursor.execute(f"WITH {', '.join(parts)} {result}", params)
             message_ids = [pk for (pk,) in cursor.fetchall()]
         if self.copy is not None:

@@ -14,12 +14,26 @@ endorsing board is chased instead) authorising the board and the team to sign of
 About a tenth of the actions are overdue at various depths in working days of the tenant's
 nation, a few percent are due within five working days, some evidenced actions have waited more
 than ten working days for sign-off, and the rest are due later, signed off, proposed or
-withdrawn. Then it times ``escalation_sweep`` for a fixed working day twice (the second run
-must create nothing), counting its statements and timing its COMMIT apart (the deferred foreign
-keys are checked there), sweeps the next working day once for the cost of an ordinary day, and
-compares the first sweep with a plain SELECT of the overdue actions plus an INSERT ... SELECT of
-as many rows into a scratch table. The delivery tasks the sweep queues on commit are not sent:
-``notifications.services.outbox_queue`` is replaced by a recorder for part 1 only.
+withdrawn. The sweeps then run as the application's role (made as scripts/bench_rls.py makes
+it), under row-level security on the cross-tenant path, as the service runs; the superuser that
+builds the data would pass every policy.
+
+- The backlog: the first sweep of ``--today``, when every action already past a threshold
+  reaches it at once. Its memory is the rise of this process's resident set above where it was
+  before the sweep, sampled from /proc every 10 ms (goal: under 300 MB). A second sweep of the
+  same day must create nothing.
+- The daily sweep: the next working day, which records only what crossed a threshold
+  overnight, after the owner has run ANALYZE as autovacuum would have overnight. Its floor is a
+  plain SELECT of the actions overdue that day plus a COPY of as many rows into a bare scratch
+  table, in one transaction as the same role. Floor and sweep take turns ``--repeats`` times
+  (the owner takes each daily sweep back before the next) and the medians are compared
+  (goal: at most 3 times the floor).
+- Statements are counted at the driver, so the COPY and the tenant setting count too (goal:
+  at most 15 in any sweep); COMMIT is timed apart (the deferred foreign keys are checked there).
+
+The delivery tasks the sweep queues on commit are not sent: ``notifications.services.
+outbox_queue`` is replaced by a recorder for part 1 only. ``--summary FILE`` appends one JSON
+line per goal to FILE.
 
 Part 2, delivery. Starts an SMTP server in this process that counts what it receives, writes
 pending outbox messages, starts one Celery worker (prefork pool, one child, its own queue) with
@@ -35,8 +49,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import json
 import os
-import resource
 import secrets
 import shutil
 import signal
@@ -45,6 +59,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -113,7 +128,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenants", type=int, default=150)
     parser.add_argument("--actions", type=int, default=2000, help="actions per tenant")
-    parser.add_argument("--messages", type=int, default=10_000, help="messages to deliver")
+    parser.add_argument(
+        "--messages", type=int, default=10_000, help="messages to deliver (0: no part 2)"
+    )
     parser.add_argument(
         "--today", type=datetime.date.fromisoformat, default=DEFAULT_TODAY, help="YYYY-MM-DD"
     )
@@ -122,9 +139,15 @@ def parse_args() -> argparse.Namespace:
         "--timeout", type=int, default=1800, help="seconds to wait for each delivery phase"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="append one JSON line per goal to FILE: measure, floor, here, ratio, goal, met",
+    )
     args = parser.parse_args()
-    if args.tenants < 1 or args.actions < 10 or args.messages < 1 or args.repeats < 1:
-        parser.error("need at least 1 tenant, 10 actions per tenant, 1 message and 1 repeat")
+    if args.tenants < 1 or args.actions < 10 or args.messages < 0 or args.repeats < 1:
+        parser.error("need at least 1 tenant, 10 actions per tenant and 1 repeat")
     return args
 
 
@@ -731,26 +754,69 @@ def describe_data(today: datetime.date) -> dict[str, int]:
 class SweepRun:
     seconds: float
     log: StatementLog
+    sent: list[str]
     commit_seconds: float
     steps: int
     notifications: int
     messages: int
     sweep_id: int
+    rss_before_mib: float = 0.0
+    rss_peak_mib: float = 0.0
 
     @property
     def python_seconds(self) -> float:
         return self.seconds - self.log.seconds - self.commit_seconds
 
+    @property
+    def statements(self) -> int:
+        return len(self.sent)
+
+    @property
+    def memory_mib(self) -> float:
+        """How far the process's resident memory rose above where it was before the sweep."""
+        return self.rss_peak_mib - self.rss_before_mib
+
     def split(self) -> str:
         return f"{self.log.seconds:.2f} / {self.commit_seconds:.2f} / {self.python_seconds:.2f}"
 
 
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+class MemoryPeak:
+    """The highest resident set size of this process while inside, read from /proc every
+    10 ms by a thread (the sweep's Python releases the interpreter lock often enough, and
+    waiting on the database releases it entirely)."""
+
+    def __enter__(self):
+        self.before = rss_mib()
+        self.peak = self.before
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+        return self
+
+    def _watch(self):
+        while not self.done.wait(0.01):
+            self.peak = max(self.peak, rss_mib())
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        self.peak = max(self.peak, rss_mib())
+
+
 def sweep_timed(today: datetime.date) -> SweepRun:
     """One sweep, its statements, and its COMMIT timed apart: the foreign keys are deferred,
-    so the commit is where PostgreSQL checks them for every row the sweep wrote."""
+    so the commit is where PostgreSQL checks them for every row the sweep wrote. Statements
+    are counted at the driver (tests/querycount.py), so the COPY and the tenant setting count
+    too; their times come from Django's execute wrapper, which sees neither."""
     from django.db import connections
 
     from notifications.escalations import escalation_sweep
+    from tests.querycount import statements_sent
 
     wrapper = connections["default"]
     commit = wrapper._commit
@@ -764,18 +830,26 @@ def sweep_timed(today: datetime.date) -> SweepRun:
             commits.append(time.perf_counter() - started)
 
     log = StatementLog()
-    with mock.patch.object(wrapper, "_commit", commit_timed), wrapper.execute_wrapper(log):
+    with (
+        mock.patch.object(wrapper, "_commit", commit_timed),
+        wrapper.execute_wrapper(log),
+        statements_sent() as sent,
+        MemoryPeak() as memory,
+    ):
         started = time.perf_counter()
         sweep = escalation_sweep(today=today)
         seconds = time.perf_counter() - started
     return SweepRun(
         seconds,
         log,
+        sent,
         sum(commits),
         sweep.steps_created,
         sweep.notifications_created,
         sweep.messages_created,
         sweep.pk,
+        memory.before,
+        memory.peak,
     )
 
 
@@ -812,45 +886,52 @@ def digest_facts(sweep_id: int) -> dict[str, float]:
         return dict(zip(names, cursor.fetchone(), strict=True))
 
 
-def baselines(today: datetime.date, repeats: int) -> tuple[float, float, int]:
-    """Median seconds of a plain SELECT of the overdue actions and of an INSERT ... SELECT of
-    the same rows into a scratch table shaped like the escalation steps."""
+FLOOR_TABLE = "bench_floor_steps"
+
+
+def floor_prepare() -> None:
+    """A scratch table shaped like the escalation steps, with nothing else on it (no policy,
+    index, trigger or foreign key): what COPY writes there costs only the writing."""
     from django.db import connection
 
-    from tenants.working_days import latest_date_at_least_n_working_days_before
-
-    cutoff = latest_date_at_least_n_working_days_before("england", today, 1)
-    where = "state IN ('agreed', 'in_progress') AND due_date <= %s"
-    selects, inserts, rows = [], [], 0
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS bench_scratch ("
+            f"CREATE TEMP TABLE IF NOT EXISTS {FLOOR_TABLE} ("
             " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
             " tenant_id bigint NOT NULL, action_id bigint NOT NULL, level varchar(20) NOT NULL,"
             " counted_from date NOT NULL, cycle integer NOT NULL, sweep_id bigint NOT NULL,"
             " created_at timestamptz NOT NULL)"
         )
-        for _ in range(repeats):
-            started = time.perf_counter()
-            cursor.execute(
-                f"SELECT id, tenant_id, due_date FROM plans_action WHERE {where}", [cutoff]
-            )
-            rows = len(cursor.fetchall())
-            selects.append(time.perf_counter() - started)
-            cursor.execute("TRUNCATE bench_scratch")
-            started = time.perf_counter()
-            cursor.execute(
-                "INSERT INTO bench_scratch (tenant_id, action_id, level, counted_from, cycle,"
-                " sweep_id, created_at)"
-                f" SELECT tenant_id, id, 'overdue', due_date, 0, 0, now() FROM plans_action"
-                f" WHERE {where}",
-                [cutoff],
-            )
-            inserts.append(time.perf_counter() - started)
-            if cursor.rowcount != rows:
-                raise RuntimeError(f"inserted {cursor.rowcount} rows, selected {rows}")
-        cursor.execute("DROP TABLE bench_scratch")
-    return statistics.median(selects), statistics.median(inserts), rows
+
+
+def floor_timed(day: datetime.date) -> tuple[float, int]:
+    """The floor of a sweep of ``day``: in one transaction on the cross-tenant path, as the
+    sweep runs, a plain SELECT of the actions overdue that day and a COPY of as many rows into
+    the scratch table. Seconds (COMMIT included) and the number of rows."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from tenants.scoping import across_tenants
+    from tenants.working_days import latest_date_at_least_n_working_days_before
+
+    cutoff = latest_date_at_least_n_working_days_before("england", day, 1)
+    now = timezone.now()
+    started = time.perf_counter()
+    with transaction.atomic(), across_tenants(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, tenant_id, due_date FROM plans_action"
+            " WHERE state IN ('agreed', 'in_progress') AND due_date <= %s",
+            [cutoff],
+        )
+        rows = cursor.fetchall()
+        columns = "tenant_id, action_id, level, counted_from, cycle, sweep_id, created_at"
+        with cursor.cursor.copy(f"COPY {FLOOR_TABLE} ({columns}) FROM STDIN") as copy:
+            for action_id, tenant_id, due_date in rows:
+                copy.write_row((tenant_id, action_id, "overdue", due_date, 0, 0, now))
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {FLOOR_TABLE}")
+    return seconds, len(rows)
 
 
 def told_by_level(sweep_id: int) -> str:
@@ -873,7 +954,128 @@ def told_by_level(sweep_id: int) -> str:
         )
 
 
-def part1(args: argparse.Namespace, summary: list[tuple[str, str]]) -> None:
+SWEEP_TABLES = (
+    "notifications_notification",
+    "notifications_message",
+    "notifications_escalationstep",
+    "notifications_sweep",
+)
+
+
+class Owner:
+    """A connection of its own as the database's owner, past row-level security: to take a
+    sweep back so the same day can be swept again, and to look at what the sweep touched."""
+
+    def __init__(self, settings_dict: dict):
+        import psycopg
+
+        self.connection = psycopg.connect(
+            host=settings_dict["HOST"] or None,
+            port=settings_dict["PORT"] or None,
+            user=settings_dict["USER"] or None,
+            password=settings_dict["PASSWORD"] or None,
+            dbname=settings_dict["NAME"],
+            autocommit=True,
+        )
+
+    def marks(self) -> dict[str, int]:
+        return {
+            table: self.connection.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[
+                0
+            ]
+            for table in SWEEP_TABLES
+        }
+
+    def undo(self, marks: dict[str, int]) -> None:
+        """Delete what sweeps wrote since ``marks`` (in the order of the foreign keys)."""
+        with self.connection.transaction():
+            for table in SWEEP_TABLES:
+                self.connection.execute(f"DELETE FROM {table} WHERE id > %s", [marks[table]])
+
+    def analyze(self) -> None:
+        """What autovacuum would have done overnight after the backlog: fresh statistics of
+        the tables the sweep wrote."""
+        self.connection.execute(f"ANALYZE {', '.join(SWEEP_TABLES)}")
+
+    def history_rows(self) -> int:
+        """Rows in every history table (tenants/history): the chain's triggers fire on their
+        inserts."""
+        from django.apps import apps
+
+        from tenants.history import HistoryRecord
+
+        tables = [
+            m._meta.db_table
+            for m in apps.get_models()
+            if issubclass(m, HistoryRecord) and not m._meta.proxy
+        ]
+        return sum(
+            self.connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in tables
+        )
+
+    def triggers_on_sweep_tables(self) -> str:
+        rows = self.connection.execute(
+            """
+            SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE NOT t.tgisinternal AND c.relname = ANY(%s) ORDER BY 1, 2
+            """,
+            [list(SWEEP_TABLES)],
+        ).fetchall()
+        return ", ".join(f"{table}.{name}" for table, name in rows) or "none"
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextlib.contextmanager
+def as_application_role():
+    """Connect as the application's role for the duration, as the service does: no superuser,
+    no BYPASSRLS, so every statement passes the policies (tenants/row_security.py). The role
+    is made as scripts/bench_rls.py makes it; the owner's credentials come back afterwards."""
+    from django.conf import settings
+    from django.db import connection
+    from psycopg import sql
+
+    from tenants.postgresql.roles import CREDENTIALS, application_role_grant
+
+    owner = {key: connection.settings_dict.get(key) for key in CREDENTIALS}
+    role = f"{connection.settings_dict['NAME']}_app"[:63]
+    application_role_grant(role=role, password=(password := secrets.token_urlsafe()))
+    connection.close()
+    saved_owner = getattr(settings, "DATABASE_OWNER", None)
+    settings.DATABASE_OWNER = owner
+    connection.settings_dict.update(USER=role, PASSWORD=password)
+    try:
+        yield role
+    finally:
+        connection.close()
+        connection.settings_dict.update(owner)
+        settings.DATABASE_OWNER = saved_owner
+        with connection.cursor() as cursor:
+            # Its privileges go with the database; the role itself is the cluster's.
+            cursor.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)).as_string())
+            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)).as_string())
+
+
+def goal(measure: str, floor: str, here: str, ratio: float, target: str, met: bool) -> dict:
+    return {
+        "measure": measure,
+        "floor": floor,
+        "here": here,
+        "ratio": round(ratio, 3),
+        "goal": target,
+        "met": met,
+    }
+
+
+STATEMENTS_GOAL = 15
+DAILY_RATIO_GOAL = 3.0
+BACKLOG_MEMORY_GOAL_MIB = 300
+
+
+def part1(args: argparse.Namespace, summary: list[tuple[str, str]], goals: list[dict]) -> None:
+    from django.conf import settings
     from django.urls import reverse
 
     from notifications import services
@@ -931,72 +1133,142 @@ def part1(args: argparse.Namespace, summary: list[tuple[str, str]]) -> None:
         "delivery tasks: notifications.services.outbox_queue is replaced by a recorder for "
         "part 1 (nothing reaches the broker); CELERY_TASK_ALWAYS_EAGER is off"
     )
+    owner = Owner(settings.DATABASES["default"])
     tomorrow = next_working_day(today)
-    with mock.patch.object(services, "outbox_queue", outbox_queue_recorded):
-        first = sweep_timed(today)
-        first_queued = len(queued)
-        second = sweep_timed(today)
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        # Not a measure of the brief's: the first sweep above escalates the whole backlog at
-        # once; a daily sweep afterwards only records what crossed a threshold overnight.
-        following = sweep_timed(tomorrow)
+    history_before = owner.history_rows()
+    try:
+        with (
+            as_application_role() as role,
+            mock.patch.object(services, "outbox_queue", outbox_queue_recorded),
+        ):
+            say(f"sweeping as the application's role {role}, under row-level security")
+            # The backlog: every action already past a threshold reaches it at once.
+            first = sweep_timed(today)
+            first_queued = len(queued)
+            second = sweep_timed(today)
+            # The daily sweep: the next working day records only what crossed a threshold
+            # overnight. It is taken back by the owner and run again, in turn with its floor,
+            # so both meet the same noise from the rest of the machine.
+            owner.analyze()
+            floor_prepare()
+            marks = owner.marks()
+            dailies, floors = [], []
+            for _ in range(args.repeats):
+                floors.append(floor_timed(tomorrow))
+                dailies.append(sweep_timed(tomorrow))
+                if len(dailies) < args.repeats:
+                    owner.undo(marks)
+        history_after = owner.history_rows()
+        triggers = owner.triggers_on_sweep_tables()
+    finally:
+        owner.close()
     digests = digest_facts(first.sweep_id)
+    daily = sorted(dailies, key=lambda run: run.seconds)[len(dailies) // 2]
+    floor_seconds = statistics.median(seconds for seconds, _ in floors)
+    floor_rows = floors[0][1]
 
     for label, run in (
-        ("first sweep", first),
-        ("second sweep", second),
-        (f"sweep of the next working day, {tomorrow}", following),
+        ("backlog sweep (the first)", first),
+        ("second sweep of the same day", second),
+        (f"daily sweep, the next working day {tomorrow} (median of {len(dailies)})", daily),
     ):
         say(
-            f"{label}: {run.seconds:.2f} s, {run.log.count} statements; seconds in statements "
+            f"{label}: {run.seconds:.2f} s, {run.statements} statements; seconds in statements "
             f"/ COMMIT / Python: {run.split()}; created {run.steps} steps, "
-            f"{run.notifications} notifications, {run.messages} messages"
+            f"{run.notifications} notifications, {run.messages} messages; memory +"
+            f"{run.memory_mib:.0f} MiB (peak RSS {run.rss_peak_mib:.0f} MiB)"
         )
+    say(f"  daily sweeps: {', '.join(f'{run.seconds:.2f}' for run in dailies)} s")
     say(f"  message ids handed to outbox_queue on commit: {first_queued} (recorded, not sent)")
-    say(f"  peak memory of this process after the first two sweeps: {peak_rss:.0f} MiB")
     say(
         f"  digests: {digests['digests']} ({digests['multi_tenant']} spanning tenants, "
         f"{digests['notify']} for Notify); largest {digests['max_items']} items, "
         f"{digests['max_bytes'] / 1024:.0f} KiB; average {digests['avg_bytes'] / 1024:.1f} KiB"
     )
     say(f"  notifications of the first sweep by level: {told_by_level(first.sweep_id)}")
-    say("  slowest statements of the first sweep:")
-    for sql, seconds in first.log.slowest(6):
-        say(f"    {seconds * 1000:9.1f} ms  {short_sql(sql)}")
-
-    select_s, insert_s, rows = baselines(today, args.repeats)
-    ratio = first.seconds / (select_s + insert_s)
+    say(f"  triggers on the tables the sweep writes: {triggers}")
     say(
-        f"baseline (median of {args.repeats}): SELECT of the {rows} overdue actions "
-        f"{select_s * 1000:.1f} ms; INSERT ... SELECT of them into a scratch table "
-        f"{insert_s * 1000:.1f} ms"
+        f"  rows added to the history tables (whose inserts fire the chain's triggers) by "
+        f"every sweep above: {history_after - history_before}"
     )
-    say(f"first sweep / (select + insert) = {ratio:.1f}")
+    for label, run in (("backlog", first), ("daily", daily)):
+        say(f"  statements of the {label} sweep, slowest first (COPY and the setting untimed):")
+        for sql, seconds in run.log.slowest(len(run.log.statements)):
+            say(f"    {seconds * 1000:9.1f} ms  {short_sql(sql)}")
+        for sql in run.sent:
+            if sql.startswith("COPY") or "set_config('app.tenant_id'" in sql:
+                say(f"    {'':>9}     {short_sql(sql)}")
+
+    ratio = daily.seconds / floor_seconds
+    most_statements = max(run.statements for run in (first, second, *dailies))
+    say(
+        f"floor (median of {len(floors)}, in turn with the daily sweep): SELECT of the "
+        f"{floor_rows} actions overdue on {tomorrow} + COPY of as many rows, one transaction, "
+        f"as the application's role: {floor_seconds * 1000:.1f} ms"
+    )
+    say(f"daily sweep / floor = {ratio:.1f} (goal <= {DAILY_RATIO_GOAL:g})")
+    say(f"most statements in any sweep: {most_statements} (goal <= {STATEMENTS_GOAL})")
+    say(
+        f"backlog sweep memory: +{first.memory_mib:.0f} MiB over the {first.rss_before_mib:.0f} "
+        f"MiB before it (goal < {BACKLOG_MEMORY_GOAL_MIB})"
+    )
     say()
 
+    floor_text = (
+        f"SELECT of {floor_rows} overdue rows + COPY of as many: {floor_seconds * 1000:.0f} ms"
+    )
+    goals += [
+        goal(
+            "daily sweep vs floor",
+            floor_text,
+            f"{daily.seconds * 1000:.0f} ms ({daily.steps} steps, {daily.notifications} "
+            f"notifications, {daily.messages} digests)",
+            ratio,
+            f"<= {DAILY_RATIO_GOAL:g}",
+            ratio <= DAILY_RATIO_GOAL,
+        ),
+        goal(
+            "sweep statements",
+            "",
+            f"{most_statements} (backlog {first.statements}, daily {daily.statements})",
+            float(most_statements),
+            f"<= {STATEMENTS_GOAL}",
+            most_statements <= STATEMENTS_GOAL,
+        ),
+        goal(
+            "backlog sweep peak memory MB",
+            f"resident set before the sweep: {first.rss_before_mib:.0f} MiB",
+            f"+{first.memory_mib:.0f} MiB ({first.steps} steps, {first.notifications} "
+            f"notifications, {first.messages} digests)",
+            first.memory_mib,
+            f"< {BACKLOG_MEMORY_GOAL_MIB}",
+            first.memory_mib < BACKLOG_MEMORY_GOAL_MIB,
+        ),
+    ]
     summary += [
-        ("first sweep: seconds", f"{first.seconds:.2f}"),
-        ("first sweep: statements", f"{first.log.count}"),
-        ("first sweep: seconds in statements / COMMIT / Python", first.split()),
+        ("backlog sweep: seconds", f"{first.seconds:.2f}"),
+        ("backlog sweep: statements", f"{first.statements}"),
+        ("backlog sweep: seconds in statements / COMMIT / Python", first.split()),
         (
-            "first sweep: steps / notifications / messages created",
+            "backlog sweep: steps / notifications / messages created",
             f"{first.steps} / {first.notifications} / {first.messages}",
         ),
-        ("peak memory (RSS) after the first two sweeps", f"{peak_rss:.0f} MiB"),
+        ("backlog sweep: memory (peak RSS rise)", f"{first.memory_mib:.0f} MiB"),
         ("second sweep: seconds", f"{second.seconds:.2f}"),
-        ("second sweep: statements", f"{second.log.count}"),
+        ("second sweep: statements", f"{second.statements}"),
         (
             "second sweep: steps / notifications / messages created",
             f"{second.steps} / {second.notifications} / {second.messages}",
         ),
-        (f"baseline SELECT of {rows} overdue rows (median)", f"{select_s * 1000:.1f} ms"),
-        (f"baseline INSERT ... SELECT of {rows} rows (median)", f"{insert_s * 1000:.1f} ms"),
-        ("first sweep / (select + insert)", f"{ratio:.1f}"),
-        (f"extra: sweep of the next working day ({tomorrow}): seconds", f"{following.seconds:.2f}"),
+        (f"daily sweep ({tomorrow}): seconds (median)", f"{daily.seconds:.3f}"),
+        ("daily sweep: statements", f"{daily.statements}"),
+        ("daily sweep: seconds in statements / COMMIT / Python", daily.split()),
         (
-            "extra: next working day: steps / notifications / messages created",
-            f"{following.steps} / {following.notifications} / {following.messages}",
+            "daily sweep: steps / notifications / messages created",
+            f"{daily.steps} / {daily.notifications} / {daily.messages}",
         ),
+        (f"floor: SELECT + COPY of {floor_rows} rows (median)", f"{floor_seconds * 1000:.1f} ms"),
+        ("daily sweep / floor", f"{ratio:.1f}"),
     ]
 
 
@@ -1315,6 +1587,7 @@ def main() -> None:
     from django.core.management import call_command
 
     summary: list[tuple[str, str]] = []
+    goals: list[dict] = []
     say(
         f"database {masked(os.environ['DATABASE_URL'])}; broker {masked(settings.REDIS_URL)}; "
         f"DEBUG={settings.DEBUG}; {os.cpu_count()} CPUs; {load()}"
@@ -1337,8 +1610,9 @@ def main() -> None:
             f"{time.perf_counter() - migrate_started:.1f} s"
         )
         say()
-        part1(args, summary)
-        part2(args, summary, stack)
+        part1(args, summary, goals)
+        if args.messages:
+            part2(args, summary, stack)
 
     say(f"## Summary ({load()})")
     say()
@@ -1346,6 +1620,19 @@ def main() -> None:
     say("| --- | --- |")
     for measure, value in summary:
         say(f"| {measure} | {value} |")
+    say()
+    say("| goal | floor | here | ratio | goal | met |")
+    say("| --- | --- | --- | --- | --- | --- |")
+    for row in goals:
+        say(
+            f"| {row['measure']} | {row['floor']} | {row['here']} | {row['ratio']:g} | "
+            f"{row['goal']} | {'yes' if row['met'] else 'no'} |"
+        )
+    if args.summary:
+        with args.summary.open("a") as file:
+            for row in goals:
+                file.write(json.dumps(row) + "\n")
+        say(f"goals appended to {args.summary}")
     say()
     say(
         f"total {time.perf_counter() - started:.0f} s; Redis db flushed; "

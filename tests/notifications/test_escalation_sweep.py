@@ -19,6 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from notifications import escalations
 from notifications.escalations import escalation_sweep
 from notifications.models import (
     EscalationStep,
@@ -40,7 +41,15 @@ from tenants.services import (
 )
 from tests.plans.factories import action as new_action
 from tests.plans.factories import plan_monitored_by
-from tests.tenants.factories import Role, agency_committee, member
+from tests.querycount import statements_sent
+from tests.tenants.factories import (
+    PartnerFactory,
+    Role,
+    TenantFactory,
+    agency_committee,
+    member,
+    sign_off_body,
+)
 from workflow.services import transition_perform
 
 State = Action.State
@@ -671,3 +680,134 @@ def test_a_deactivated_tenant_is_not_escalated(story, priya):
 
     assert steps_of(action) == []
     assert Message.objects.filter(kind=Message.Kind.DIGEST).count() == 0
+
+
+# --- Two ways of writing ------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["copy", "bulk"])
+def writes(request, monkeypatch):
+    """The sweep writes by COPY on PostgreSQL and by bulk inserts elsewhere (the demo's
+    SQLite); on PostgreSQL both are tried."""
+    if request.param == "copy" and connection.vendor != "postgresql":
+        pytest.skip("COPY needs PostgreSQL")
+    if request.param == "bulk":
+        monkeypatch.setattr(escalations, "CopyWrites", escalations.BulkWrites)
+    return request.param
+
+
+def test_either_way_of_writing_tells_the_same_people_once_in_one_digest_each(
+    writes, story, priya, mailoutbox, django_capture_on_commit_callbacks
+):
+    notification_preference_set(user=story.carol, events=NotificationPreference.Events.DAILY)
+    overdue = story.action_in(State.IN_PROGRESS, "1.1", title="Audit strategy", due_date=DUE)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting_evidence = story.action_in(State.EVIDENCED, "1.2", title="Threshold document")
+    evidence_dated(waiting_evidence, EVIDENCE_SUBMITTED)
+    [event] = Notification.objects.filter(recipient=story.carol, awaiting_digest=True)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sweep(MANAGERS_DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = sweep(MANAGERS_DAY)
+
+    assert told(overdue, Level.OVERDUE) == {story.bob, priya}
+    assert told(overdue, Level.MANAGERS) == {story.carol, story.dave}
+    assert told(waiting_evidence, Level.SIGN_OFF_WAITING) == {story.carol, story.dave}
+    assert (first.steps_created, first.notifications_created, first.messages_created) == (3, 6, 4)
+    assert (again.steps_created, again.notifications_created, again.messages_created) == (0, 0, 0)
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        person.email for person in (story.bob, priya, story.carol, story.dave)
+    )
+    [to_carol] = [m for m in mailoutbox if m.to == [story.carol.email]]
+    assert "3 items" in to_carol.subject
+    for line in (
+        "Overdue, for the body monitoring the plan: 1.1 Audit strategy (due 6 November 2026)",
+        "Waiting for your sign-off: 1.2 Threshold document",
+        "Sign-off requested: 1.2 Threshold document",
+    ):
+        assert line in to_carol.body
+    event.refresh_from_db()
+    [digest] = digests_to(story.carol)
+    assert (event.awaiting_digest, event.message) == (False, digest)
+    with across_tenants():
+        assert set(
+            Notification.objects.filter(step__sweep=first).values_list("message", flat=True)
+        ) == set(Message.objects.filter(kind=Message.Kind.DIGEST).values_list("pk", flat=True))
+    first.refresh_from_db()
+    assert first.finished_at is not None and first.messages_created == 4
+
+
+def overdue_tenant(n: int, story, due: datetime.date) -> None:
+    """Another partnership with its own board, partner, officer and plan: one action overdue
+    since ``due`` and one whose evidence has waited since ``due``."""
+    tenant = TenantFactory(name=f"Partnership {n}", slug=f"partnership-{n}")
+    with tenant_scope(tenant):
+        manager = member(tenant, Role.MANAGER)
+        officer = member(tenant, Role.OFFICER)
+        board = sign_off_body(
+            tenant,
+            name="Board",
+            kind=SignOffBody.Kind.LSCB_BOARD,
+            members=[manager],
+            chair=manager,
+        )
+        partner = PartnerFactory(tenant=tenant, name="Police", kind=Partner.Kind.POLICE)
+        plan = plan_services.action_plan_create(
+            tenant=tenant,
+            framework=story.framework,
+            title="Plan",
+            owner_body=board,
+            sign_off_bodies=[board],
+        )
+        for reference, state in (("1.1", State.IN_PROGRESS), ("1.2", State.EVIDENCED)):
+            made = new_action(
+                plan,
+                by=manager,
+                reference=reference,
+                lead_officer=officer,
+                lead_partner=partner,
+                sign_off_body=board,
+                due_date=due,
+            )
+            # The sweep reads only the state: set directly, the workflow's steps are not
+            # what this test is about.
+            Action.objects.filter(pk=made.pk).update(
+                state=state,
+                state_changed_at=timezone.make_aware(
+                    datetime.datetime.combine(due, datetime.time(10))
+                ),
+            )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_sends_the_same_few_statements_for_twenty_tenants_as_for_two(
+    postgres, story, priya, monkeypatch
+):
+    """Counted at the driver, so the COPY and the tenant setting count too; outside a test's
+    transaction, as the task runs, so the sweep's transaction is its own. The digests it
+    queues for delivery on commit are not sent: delivery is not the sweep's cost."""
+    monkeypatch.setattr(escalations, "outbox_queue_on_commit", lambda message_ids: None)
+    story.action_in(State.IN_PROGRESS, "1.1", due_date=DUE)
+    evidence_dated(story.action_in(State.EVIDENCED, "1.2", due_date=DUE), DUE)
+    overdue_tenant(1, story, DUE)
+    with statements_sent() as two_tenants:
+        two = sweep(CHAIR_DAY)
+
+    later = DUE + 7 * ONE_DAY
+    story.action_in(State.IN_PROGRESS, "2.1", due_date=later)
+    evidence_dated(story.action_in(State.EVIDENCED, "2.2", due_date=later), later)
+    for n in range(2, 20):
+        overdue_tenant(n, story, later)
+    with statements_sent() as twenty_tenants:
+        twenty = sweep(CHAIR_DAY + 7 * ONE_DAY)
+
+    with across_tenants():
+        tenants_told = {
+            Notification.objects.filter(step__sweep=s).values("tenant").distinct().count()
+            for s in (two, twenty)
+        }
+    assert tenants_told == {2, 19}
+    assert twenty.notifications_created > 5 * two.notifications_created
+    assert len(twenty_tenants) == len(two_tenants) <= 15, "\n".join(twenty_tenants)
