@@ -61,6 +61,10 @@ def application_role_grant(*, owner_alias: str = "default", role: str, password:
         statements = [
             sql.SQL(verb + " ROLE {} {}").format(name, attributes),
             sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), name),
+            # The escalation sweep streams its rows by COPY into a temporary table (COPY into
+            # a table under row-level security is refused). Everyone has this by default; an
+            # operator who took it from PUBLIC would otherwise stop the sweep.
+            sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(database), name),
             sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name),
             sql.SQL(
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"

@@ -12,9 +12,10 @@ from django_scopes import scopes_disabled
 
 from plans.models import Action, ActionPlan, Framework
 from tenants.models import Partner
+from tenants.postgresql.roles import application_role_grant, owner_connection
 from tenants.row_security import NATIONAL_POLICY, POLICY, tenant_owned_models
 from tenants.scoping import across_tenants, tenant_scope
-from tests.conftest import build_story
+from tests.conftest import APPLICATION_ROLE_PASSWORD, build_story
 
 
 def rows(sql: str, params=()) -> list[tuple]:
@@ -71,6 +72,20 @@ def test_the_application_role_owns_nothing_and_cannot_pass_the_policies(postgres
     assert owned == 0
     with pytest.raises(ProgrammingError), transaction.atomic():
         rows("ALTER TABLE plans_action DISABLE ROW LEVEL SECURITY")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_application_role_may_make_temporary_tables_where_public_may_not(postgres):
+    """The escalation sweep streams its rows into a temporary table."""
+    role, database = rows("SELECT current_user, current_database()")[0]
+    with owner_connection(), connection.cursor() as cursor:
+        cursor.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+    try:
+        application_role_grant(role=role, password=APPLICATION_ROLE_PASSWORD)
+        assert scalar("SELECT has_database_privilege(current_database(), 'TEMPORARY')")
+    finally:
+        with owner_connection(), connection.cursor() as cursor:
+            cursor.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
 
 
 def test_with_no_tenant_set_raw_sql_returns_no_tenants_rows(two_tenants):
