@@ -475,6 +475,10 @@ class SweepWrites(Protocol):
     as soon as it is rendered, then ``finish`` writes the sweep's own row and returns the ids
     of the messages to send."""
 
+    def __enter__(self) -> SweepWrites: ...
+
+    def __exit__(self, *failure) -> None: ...
+
     def digest(self, message: Message, new: list[NewNotification], waiting: list) -> None: ...
 
     def finish(self, sweep: Sweep) -> list[int]: ...
@@ -507,24 +511,31 @@ class CopyWrites:
     )
 
     def __init__(self, sweep: Sweep):
-        self.sweep = sweep
         self.table = f"sweep_{sweep.pk}_rows"
-        self.copy = None
-        self.rows = 0
+        self.cursor = self.copying = self.copy = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure) -> None:
+        # A failure while copying ends the COPY with it, so the transaction can roll back.
+        if self.copying is not None:
+            self.copying.__exit__(*failure)
+        if self.cursor is not None:
+            self.cursor.close()
 
     def _open(self):
         columns = ", ".join(f"{name} {kind}" for name, kind in self.COLUMNS)
         self.cursor = connection.cursor()
         self.cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({columns}) ON COMMIT DROP")
         names = ", ".join(name for name, _ in self.COLUMNS)
-        self.copy_context = self.cursor.cursor.copy(f"COPY {self.table} ({names}) FROM STDIN")
-        self.copy = self.copy_context.__enter__()
+        self.copying = self.cursor.cursor.copy(f"COPY {self.table} ({names}) FROM STDIN")
+        self.copy = self.copying.__enter__()
 
     def _write(self, **values) -> None:
         if self.copy is None:
             self._open()
         self.copy.write_row([values.get(name) for name, _ in self.COLUMNS])
-        self.rows += 1
 
     def digest(self, message: Message, new: list[NewNotification], waiting: list) -> None:
         self._write(
@@ -546,7 +557,8 @@ class CopyWrites:
     def finish(self, sweep: Sweep) -> list[int]:
         parts, params = [], []
         if self.copy is not None:
-            self.copy_context.__exit__(None, None, None)
+            self.copying.__exit__(None, None, None)
+            self.copying = None
             rows = self.table
             message_columns, message_values, message_params = _insert_columns(
                 Message,
@@ -624,8 +636,6 @@ class CopyWrites:
                 cursor.execute("SET LOCAL enable_nestloop = off")
             cursor.execute(f"WITH {', '.join(parts)} {result}", params)
             message_ids = [pk for (pk,) in cursor.fetchall()]
-        if self.copy is not None:
-            self.cursor.close()
         sweep._state.adding, sweep._state.db = False, connection.alias
         return message_ids
 
@@ -655,6 +665,12 @@ class BulkWrites:
         self.messages: list[Message] = []
         self.new: list[tuple[Message, NewNotification]] = []
         self.waiting: list[tuple[Message, WaitingNotification]] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure) -> None:
+        pass
 
     def digest(self, message: Message, new: list[NewNotification], waiting: list) -> None:
         self.messages.append(message)
@@ -700,67 +716,79 @@ def escalation_sweep(*, today: datetime.date | None = None) -> Sweep:
     today = today or timezone.localdate()
     with transaction.atomic(), across_tenants():
         sweep = _sweep_start(today)
-        writes: SweepWrites = (
-            CopyWrites(sweep) if connection.vendor == "postgresql" else BulkWrites(sweep)
-        )
         tenants = _tenants()
         new_steps = _record_steps(sweep, tenants, today)
-        reached = _reached(new_steps, tenants)
+        reached = _reached(new_steps)
         waiting = _waiting(tenants)
-        links = {pk: _action_link_pattern(facts.slug) for pk, facts in tenants.items()}
-
-        notifications = messages = 0
-        for (user_id, channel, notify_tenant), items in _digests(reached, waiting, tenants).items():
-            new = []
-            for item in items:
-                if isinstance(item, WaitingNotification):
-                    continue
-                step_id, told_id = item
-                step = reached[step_id]
-                new.append(
-                    NewNotification(
-                        step.tenant_id,
-                        told_id,
-                        step.level,
-                        step.action_id,
-                        step_id,
-                        step.title,
-                        step.told[told_id],
-                        links[step.tenant_id].format(pk=step.action_id),
-                        f"step:{step_id}:{told_id}",
-                    )
-                )
-            events = [item for item in items if isinstance(item, WaitingNotification)]
-            tenant_ids = {n.tenant_id for n in new} | {n.tenant_id for n in events}
-            subject, text, html = digest_email(
-                [item_of(n, tenants[n.tenant_id].name) for n in [*new, *events]], today
+        writes = CopyWrites(sweep) if connection.vendor == "postgresql" else BulkWrites(sweep)
+        with writes:
+            notifications, messages = _digests_write(
+                writes, sweep, today, tenants, _digests(reached, waiting, tenants), reached
             )
-            writes.digest(
-                Message(
-                    recipient_id=user_id,
-                    tenant_id=tenant_ids.pop() if len(tenant_ids) == 1 else None,
-                    kind=Message.Kind.DIGEST,
-                    channel=channel,
-                    subject=subject[:250],
-                    body_text=text,
-                    body_html=html,
-                    key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
-                ),
-                new,
-                events,
-            )
-            notifications += len(new)
-            messages += 1
-
-        sweep.finished_at = timezone.now()
-        sweep.steps_created = len(new_steps)
-        sweep.notifications_created = notifications
-        sweep.messages_created = messages
-        outbox_queue_on_commit(writes.finish(sweep))
+            sweep.finished_at = timezone.now()
+            sweep.steps_created = len(new_steps)
+            sweep.notifications_created = notifications
+            sweep.messages_created = messages
+            outbox_queue_on_commit(writes.finish(sweep))
     return sweep
 
 
-def _reached(new_steps: list, tenants: dict[int, TenantFacts]) -> dict[int, Reached]:
+def _digests_write(
+    writes: SweepWrites,
+    sweep: Sweep,
+    today: datetime.date,
+    tenants: dict[int, TenantFacts],
+    digests: dict[DigestKey, list],
+    reached: dict[int, Reached],
+) -> tuple[int, int]:
+    """Render each digest and hand it to ``writes`` with its notifications, one at a time.
+    Returns how many notifications and digests were written."""
+    links = {pk: _action_link_pattern(facts.slug) for pk, facts in tenants.items()}
+    notifications = 0
+    for (user_id, channel, notify_tenant), items in digests.items():
+        new, events = [], []
+        for item in items:
+            if isinstance(item, WaitingNotification):
+                events.append(item)
+                continue
+            step_id, told_id = item
+            step = reached[step_id]
+            new.append(
+                NewNotification(
+                    step.tenant_id,
+                    told_id,
+                    step.level,
+                    step.action_id,
+                    step_id,
+                    step.title,
+                    step.told[told_id],
+                    links[step.tenant_id].format(pk=step.action_id),
+                    f"step:{step_id}:{told_id}",
+                )
+            )
+        tenant_ids = {n.tenant_id for n in new} | {n.tenant_id for n in events}
+        subject, text, html = digest_email(
+            [item_of(n, tenants[n.tenant_id].name) for n in [*new, *events]], today
+        )
+        writes.digest(
+            Message(
+                recipient_id=user_id,
+                tenant_id=tenant_ids.pop() if len(tenant_ids) == 1 else None,
+                kind=Message.Kind.DIGEST,
+                channel=channel,
+                subject=subject[:250],
+                body_text=text,
+                body_html=html,
+                key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
+            ),
+            new,
+            events,
+        )
+        notifications += len(new)
+    return notifications, len(digests)
+
+
+def _reached(new_steps: list) -> dict[int, Reached]:
     if not new_steps:
         return {}
     told = _recipients(new_steps)
