@@ -51,6 +51,7 @@ import contextlib
 import datetime
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -1144,6 +1145,8 @@ def part1(args: argparse.Namespace, summary: list[tuple[str, str]], goals: list[
             say(f"sweeping as the application's role {role}, under row-level security")
             # The backlog: every action already past a threshold reaches it at once.
             first = sweep_timed(today)
+            # The kernel's high-water mark, to check the sampled peak against.
+            high_water = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             first_queued = len(queued)
             second = sweep_timed(today)
             # The daily sweep: the next working day records only what crossed a threshold
@@ -1178,6 +1181,10 @@ def part1(args: argparse.Namespace, summary: list[tuple[str, str]], goals: list[
             f"{run.notifications} notifications, {run.messages} messages; memory +"
             f"{run.memory_mib:.0f} MiB (peak RSS {run.rss_peak_mib:.0f} MiB)"
         )
+    say(
+        f"  the process's high-water mark (getrusage) after the backlog sweep: {high_water:.0f} "
+        f"MiB; sampled peak during it: {first.rss_peak_mib:.0f} MiB"
+    )
     say(f"  daily sweeps: {', '.join(f'{run.seconds:.2f}' for run in dailies)} s")
     say(f"  message ids handed to outbox_queue on commit: {first_queued} (recorded, not sent)")
     say(
