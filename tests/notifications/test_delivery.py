@@ -13,8 +13,13 @@ from django.utils import timezone
 
 from notifications import services as notification_services
 from notifications.channels import message_id_header
-from notifications.models import EscalationPolicy, Message
-from notifications.services import message_deliver, message_retry, outbox_relay
+from notifications.models import Message
+from notifications.services import (
+    escalation_policy_update,
+    message_deliver,
+    message_retry,
+    outbox_relay,
+)
 from plans.models import Action
 from tenants.scoping import tenant_scope
 
@@ -222,9 +227,10 @@ NOTIFY_KEY = "test_key-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-9
 @pytest.fixture
 def on_notify(story):
     """Central Bedfordshire sends through its own GOV.UK Notify service."""
-    return EscalationPolicy.objects.create(
+    return escalation_policy_update(
         tenant=story.tenant,
-        channel=EscalationPolicy.Channel.NOTIFY,
+        by=story.erin,
+        channel="notify",
         notify_api_key=NOTIFY_KEY,
         notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
     )
@@ -233,7 +239,7 @@ def on_notify(story):
 def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(
     story, fake_notify, on_notify
 ):
-    message = _message(story, channel=Message.Channel.NOTIFY)
+    message = _message(story, channel="notify")
 
     assert message_deliver(message_id=message.pk) == "sent"
 
@@ -250,7 +256,7 @@ def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(
 
 def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_notify, on_notify):
     fake_notify.status = 400
-    message = _message(story, channel=Message.Channel.NOTIFY)
+    message = _message(story, channel="notify")
 
     assert message_deliver(message_id=message.pk) == "failed"
     message.refresh_from_db()
@@ -261,7 +267,7 @@ def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_n
 
 def test_notify_unavailable_is_retried(story, fake_notify, on_notify):
     fake_notify.status = 503
-    message = _message(story, channel=Message.Channel.NOTIFY)
+    message = _message(story, channel="notify")
     assert message_deliver(message_id=message.pk) == "retry"
 
 
