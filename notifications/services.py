@@ -352,6 +352,8 @@ def escalation_policy_update(
         **{name: (known[name][1].rule, value) for name, value in given.items() if value is not None}
     )
 
+    # The policy's lock also queues two changes of the tenant's channel settings one behind
+    # the other.
     policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
     rows = {
         row.channel: row
@@ -400,6 +402,8 @@ def _channel_settings_apply(
             if channels.field_name(channel.name, setting.name) in texts
         }
         is_chosen = channel.name == chosen if chosen is not None else bool(row and row.chosen)
+        if row is not None and row.chosen == is_chosen and not mine:
+            continue
         if row is None:
             # Settings for a channel not chosen are kept once given, never made up.
             if not is_chosen and not any(mine.values()):
