@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from notifications.channels.base import DeliveryFailed, Send, Setting, message_id_header
@@ -25,7 +25,7 @@ class Email:
     @contextmanager
     def opened(self, values: Mapping[str, str]) -> Iterator[Send]:
         """One connection to the mail server for the whole block, however many messages go."""
-        backend = get_connection(timeout=settings.EMAIL_TIMEOUT)
+        backend = get_connection(timeout=django_settings.EMAIL_TIMEOUT)
         try:
             backend.open()
         except Exception as error:
@@ -42,7 +42,7 @@ class Email:
             email = EmailMultiAlternatives(
                 subject=message.subject,
                 body=message.body_text,
-                from_email=settings.DEFAULT_FROM_EMAIL,
+                from_email=django_settings.DEFAULT_FROM_EMAIL,
                 to=[address],
                 headers={"Message-ID": message_id_header(message)},
                 connection=backend,

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from django.conf import settings
+from django.conf import settings as django_settings
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
@@ -66,7 +66,9 @@ class Notify:
     @contextmanager
     def opened(self, values: Mapping[str, str]) -> Iterator[Send]:
         try:
-            client = NotificationsAPIClient(values["api_key"], base_url=settings.NOTIFY_BASE_URL)
+            client = NotificationsAPIClient(
+                values["api_key"], base_url=django_settings.NOTIFY_BASE_URL
+            )
         except Exception as error:
             raise DeliveryFailed(
                 f"The GOV.UK Notify key is not valid: {error}", permanent=True
