@@ -62,12 +62,10 @@ def _tenants() -> dict[int, TenantFacts]:
     policies = {p.tenant_id: p for p in EscalationPolicy.objects.all()}
     facts = {}
     # A deactivated tenant's pages answer 404, so its people are not sent links to them.
+    # Each tenant's chosen channel in the same statement: no channel chosen is the default.
+    chosen_channel = ChannelSettings.objects.filter(tenant_id=OuterRef("pk"), chosen=True)
     active = Tenant.objects.filter(is_active=True).annotate(
-        channel=Subquery(
-            ChannelSettings.objects.filter(tenant_id=OuterRef("pk"), chosen=True).values("channel")[
-                :1
-            ]
-        )
+        channel=Subquery(chosen_channel.values("channel")[:1])
     )
     for pk, name, slug, nation, chosen in active.values_list(
         "pk", "name", "slug", "nation", "channel"

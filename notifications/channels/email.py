@@ -33,8 +33,9 @@ class Email:
 
         def send(message: Message, address: str) -> str:
             if getattr(backend, "connection", True) is None:
-                # The server hung up after an earlier message: connect again, once per message,
-                # rather than letting the backend open and close a connection of its own.
+                # The server hung up after an earlier message: connect again, and keep this
+                # connection for the rest of the block (left closed, the backend would open and
+                # close one of its own for each message).
                 try:
                     backend.open()
                 except Exception as error:
