@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import channels
 from notifications.content import digest_email, escalation_title, item_of
 from notifications.models import (
+    ChannelSettings,
     EscalationPolicy,
     EscalationStep,
     Level,
@@ -60,14 +62,16 @@ def _tenants() -> dict[int, TenantFacts]:
     policies = {p.tenant_id: p for p in EscalationPolicy.objects.all()}
     facts = {}
     # A deactivated tenant's pages answer 404, so its people are not sent links to them.
-    active = Tenant.objects.filter(is_active=True)
-    for pk, name, slug, nation in active.values_list("pk", "name", "slug", "nation"):
+    # Each tenant's chosen channel in the same statement: no channel chosen is the default.
+    chosen_channel = ChannelSettings.objects.filter(tenant_id=OuterRef("pk"), chosen=True)
+    active = Tenant.objects.filter(is_active=True).annotate(
+        channel=Subquery(chosen_channel.values("channel")[:1])
+    )
+    for pk, name, slug, nation, chosen in active.values_list(
+        "pk", "name", "slug", "nation", "channel"
+    ):
         policy = policies.get(pk, DEFAULT_POLICY)
-        channel = (
-            Message.Channel.NOTIFY
-            if policy.channel == EscalationPolicy.Channel.NOTIFY
-            else Message.Channel.EMAIL
-        )
+        channel = chosen or channels.DEFAULT
         facts[pk] = TenantFacts(pk, name, slug, nation, policy, channel)
     return facts
 
@@ -442,13 +446,14 @@ def escalation_sweep(*, today: datetime.date | None = None) -> Sweep:
         digests: dict[tuple[int, str, int | None], list] = defaultdict(list)
         for notification in [*notifications, *waiting]:
             facts = tenants[notification.tenant_id]
-            # A tenant on GOV.UK Notify sends with its own key: its items travel separately.
-            notify_tenant = facts.pk if facts.channel == Message.Channel.NOTIFY else None
-            digests[(notification.recipient_id, facts.channel, notify_tenant)].append(notification)
+            # A tenant sending through its own service (GOV.UK Notify, with its own key) sends
+            # its items in a digest of their own.
+            own = facts.pk if channels.channel_for(facts.channel).own_service else None
+            digests[(notification.recipient_id, facts.channel, own)].append(notification)
 
         messages = []
         message_of: dict[tuple[int, str], Message] = {}
-        for (user_id, channel, notify_tenant), items in digests.items():
+        for (user_id, channel, own), items in digests.items():
             tenant_ids = {n.tenant_id for n in items}
             subject, text, html = digest_email(
                 [item_of(n, tenants[n.tenant_id].name) for n in items], today
@@ -461,7 +466,7 @@ def escalation_sweep(*, today: datetime.date | None = None) -> Sweep:
                 subject=subject[:250],
                 body_text=text,
                 body_html=html,
-                key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
+                key=f"digest:{sweep.pk}:{user_id}:{channel}:{own or 0}",
             )
             messages.append(message)
             for notification in items:
