@@ -6,7 +6,15 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from notifications.models import EscalationPolicy, EscalationStep, Message, Notification, Sweep
+from notifications import channels
+from notifications.models import (
+    ChannelSettings,
+    EscalationPolicy,
+    EscalationStep,
+    Message,
+    Notification,
+    Sweep,
+)
 from tenants.admin import TenantOwnedAdmin, TenantOwnedAdminForm
 
 
@@ -65,35 +73,10 @@ class SweepAdmin(ReadOnlyAdmin):
         return False
 
 
-class EscalationPolicyAdminForm(TenantOwnedAdminForm):
-    # Write-only, as on the tenant's page: the key is never put back into the page.
-    notify_api_key = forms.CharField(
-        label="GOV.UK Notify API key",
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Leave blank to keep the stored key.",
-    )
-
-    class Meta:
-        model = EscalationPolicy
-        fields = "__all__"
-
-    def clean_notify_api_key(self) -> str:
-        # Not a model field (the column holds it encrypted), so the form sets it itself, before
-        # the model's own checks read it. Blank keeps the stored key.
-        key = self.cleaned_data["notify_api_key"].strip()
-        if key:
-            self.instance.notify_api_key = key
-        return key
-
-
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(TenantOwnedAdmin):
-    form = EscalationPolicyAdminForm
     list_display = (
         "tenant",
-        "channel",
-        "notify_key_stored",
         "reminder_days_before",
         "overdue_days",
         "managers_days",
@@ -101,7 +84,6 @@ class EscalationPolicyAdmin(TenantOwnedAdmin):
         "sign_off_waiting_days",
         "updated_at",
     )
-    list_filter = ("channel",)
     fields = (
         "tenant",
         "reminder_days_before",
@@ -109,27 +91,95 @@ class EscalationPolicyAdmin(TenantOwnedAdmin):
         "managers_days",
         "chair_days",
         "sign_off_waiting_days",
-        "channel",
-        "notify_api_key",
-        "notify_key_stored",
-        "notify_template_id",
         "updated_at",
         "updated_by",
     )
-    readonly_fields = ("notify_key_stored", "updated_at", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
 
-    @admin.display(description="Notify key stored", boolean=True)
-    def notify_key_stored(self, policy: EscalationPolicy) -> bool:
-        return bool(policy.notify_api_key_sealed)
+    def save_model(self, request, obj: EscalationPolicy, form, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+def _setting_form_fields() -> dict[str, forms.Field]:
+    """A field for every channel's every setting, as the channel declares it; secrets are
+    write-only, as on the tenant's page."""
+    fields = {}
+    for name, (_, setting) in channels.setting_fields().items():
+        if setting.secret:
+            fields[name] = setting.rule.field(
+                label=setting.label,
+                required=False,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+            )
+        else:
+            fields[name] = setting.rule.field(label=setting.label, required=False)
+    return fields
+
+
+class ChannelSettingsFormBase(TenantOwnedAdminForm):
+    """Only the row's own channel's settings are used."""
+
+    class Meta:
+        model = ChannelSettings
+        fields = ("tenant", "channel", "chosen")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.secrets_stored() if self.instance.pk else set()
+        for name, (channel, setting) in channels.setting_fields().items():
+            if name not in self.fields or channel.name != self.instance.channel:
+                continue
+            if setting.secret and setting.name in stored:
+                self.fields[name].help_text = "Leave blank to keep the stored one."
+            elif not setting.secret:
+                self.initial[name] = self.instance.values.get(setting.name, "")
+
+    def clean(self):
+        # Not model fields (the row keeps them in ``values`` and, encrypted, in
+        # ``secrets_sealed``), so the form sets them itself, before the model's own checks.
+        cleaned = super().clean()
+        try:
+            channel = channels.channel_for(cleaned.get("channel") or "")
+        except LookupError:
+            return cleaned
+        for setting in channel.settings:
+            value = cleaned.get(channels.field_name(channel.name, setting.name)) or ""
+            if not setting.secret:
+                self.instance.values = {**self.instance.values, setting.name: value}
+            elif value:
+                self.instance.secret_set(setting.name, value)
+        return cleaned
+
+
+# Declared on the class, so the admin lays them out, but listed by the channels.
+ChannelSettingsAdminForm = type(
+    "ChannelSettingsAdminForm",
+    (ChannelSettingsFormBase,),
+    {"__module__": __name__, **_setting_form_fields()},
+)
+
+
+@admin.register(ChannelSettings)
+class ChannelSettingsAdmin(TenantOwnedAdmin):
+    form = ChannelSettingsAdminForm
+    list_display = ("tenant", "channel", "chosen", "secrets_stored_count", "updated_at")
+    list_filter = ("channel", "chosen")
+    readonly_fields = ("updated_at", "updated_by")
+
+    @admin.display(description="Secrets stored")
+    def secrets_stored_count(self, row: ChannelSettings) -> int:
+        return len(row.secrets_stored())
 
     def get_fields(self, request: HttpRequest, obj=None):
         fields = list(super().get_fields(request, obj))
         if not self.has_change_permission(request, obj):
-            # A view-only page would show the field's value as text.
-            fields.remove("notify_api_key")
+            # A view-only page would show a secret field's value as text.
+            secret = {n for n, (_, s) in channels.setting_fields().items() if s.secret}
+            fields = [name for name in fields if name not in secret]
         return fields
 
-    def save_model(self, request, obj: EscalationPolicy, form, change: bool) -> None:
+    def save_model(self, request, obj: ChannelSettings, form, change: bool) -> None:
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
 

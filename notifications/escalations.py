@@ -23,8 +23,10 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import channels
 from notifications.content import digest_email, escalation_title, item_of
 from notifications.models import (
+    ChannelSettings,
     EscalationPolicy,
     EscalationStep,
     Level,
@@ -48,14 +50,13 @@ SWEEP_LOCK = 7_301_2009
 DELIVERING = (Action.State.AGREED, Action.State.IN_PROGRESS)
 DUE_DATE_LEVELS = (Level.REMINDER, Level.OVERDUE, Level.MANAGERS, Level.CHAIR)
 DEFAULT_POLICY = EscalationPolicy()
-# What the sweep reads of a tenant's policy: its thresholds and its channel.
+# What the sweep reads of a tenant's policy: its thresholds.
 POLICY_FIELDS = (
     "reminder_days_before",
     "overdue_days",
     "managers_days",
     "chair_days",
     "sign_off_waiting_days",
-    "channel",
 )
 
 
@@ -70,30 +71,30 @@ class TenantFacts:
 
 
 def _tenants() -> dict[int, TenantFacts]:
-    """Every active tenant with its policy, in one query: a tenant without a policy row uses
-    the defaults. A deactivated tenant's pages answer 404, so its people are not sent links."""
+    """Every active tenant with its policy and its chosen channel, in one query: a tenant
+    without a policy row uses the defaults, one that chose no channel the default channel. A
+    deactivated tenant's pages answer 404, so its people are not sent links to them."""
     tenant = Tenant._meta.db_table
     policy = EscalationPolicy._meta.db_table
+    chosen = ChannelSettings._meta.db_table
     sql = f"""
-        SELECT t.id, t.name, t.slug, t.nation, p.id, {", ".join(f"p.{f}" for f in POLICY_FIELDS)}
-        FROM {tenant} t LEFT JOIN {policy} p ON p.tenant_id = t.id
+        SELECT t.id, t.name, t.slug, t.nation, c.channel, p.id,
+               {", ".join(f"p.{f}" for f in POLICY_FIELDS)}
+        FROM {tenant} t
+        LEFT JOIN {policy} p ON p.tenant_id = t.id
+        LEFT JOIN {chosen} c ON c.tenant_id = t.id AND c.chosen
         WHERE t.is_active
     """
     facts = {}
     with connection.cursor() as cursor:
         cursor.execute(sql)
-        for pk, name, slug, nation, policy_id, *settings in cursor.fetchall():
+        for pk, name, slug, nation, channel, policy_id, *days in cursor.fetchall():
             policy = (
-                EscalationPolicy(**dict(zip(POLICY_FIELDS, settings, strict=True)))
+                EscalationPolicy(**dict(zip(POLICY_FIELDS, days, strict=True)))
                 if policy_id is not None
                 else DEFAULT_POLICY
             )
-            channel = (
-                Message.Channel.NOTIFY
-                if policy.channel == EscalationPolicy.Channel.NOTIFY
-                else Message.Channel.EMAIL
-            )
-            facts[pk] = TenantFacts(pk, name, slug, nation, policy, channel)
+            facts[pk] = TenantFacts(pk, name, slug, nation, policy, channel or channels.DEFAULT)
     return facts
 
 
@@ -445,7 +446,7 @@ def _waiting(tenants: dict[int, TenantFacts]) -> list[WaitingNotification]:
     ]
 
 
-DigestKey = tuple[int, str, int | None]  # recipient, channel, the Notify tenant if any
+DigestKey = tuple[int, str, int | None]  # recipient, channel, the tenant if its own service
 
 
 def _digests(
@@ -458,9 +459,10 @@ def _digests(
 
     def key_of(tenant_id: int, user_id: int) -> DigestKey:
         facts = tenants[tenant_id]
-        # A tenant on GOV.UK Notify sends with its own key: its items travel separately.
-        notify_tenant = facts.pk if facts.channel == Message.Channel.NOTIFY else None
-        return (user_id, facts.channel, notify_tenant)
+        # A tenant sending through its own service (GOV.UK Notify, with its own key) sends its
+        # items in a digest of their own.
+        own = facts.pk if channels.channel_for(facts.channel).own_service else None
+        return (user_id, facts.channel, own)
 
     for step_id, step in reached.items():
         for user_id in step.told:
@@ -745,7 +747,7 @@ def _digests_write(
     Returns how many notifications and digests were written."""
     links = {pk: _action_link_pattern(facts.slug) for pk, facts in tenants.items()}
     notifications = 0
-    for (user_id, channel, notify_tenant), items in digests.items():
+    for (user_id, channel, own), items in digests.items():
         new, events = [], []
         for item in items:
             if isinstance(item, WaitingNotification):
@@ -779,7 +781,7 @@ def _digests_write(
                 subject=subject[:250],
                 body_text=text,
                 body_html=html,
-                key=f"digest:{sweep.pk}:{user_id}:{channel}:{notify_tenant or 0}",
+                key=f"digest:{sweep.pk}:{user_id}:{channel}:{own or 0}",
             ),
             new,
             events,

@@ -1,12 +1,12 @@
 """Forms for a person's e-mail preference and a tenant's escalation policy. The rules between
-fields (the chain's order, what Notify needs) live in the model and come back through the
-service, so the form and the admin cannot disagree about them."""
+fields (the chain's order, what a chosen channel needs) live in the models and come back
+through the service, so the form and the admin cannot disagree about them."""
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from notifications.models import EscalationPolicy, NotificationPreference
-from notifications.services import NOTIFY_API_KEY, NOTIFY_TEMPLATE_ID
+from notifications import channels
+from notifications.models import ChannelSettings, EscalationPolicy, NotificationPreference
 
 DAYS_ERROR = "Give a number of working days from 1 to 250."
 
@@ -58,42 +58,60 @@ class EscalationPolicyForm(forms.Form):
     )
     channel = forms.ChoiceField(
         label="Send e-mails by",
-        choices=EscalationPolicy.Channel.choices,
+        choices=channels.choices,
         widget=forms.RadioSelect,
         error_messages={
             "required": "Choose how e-mails are sent.",
             "invalid_choice": "Choose how e-mails are sent.",
         },
     )
-    # Write-only: never rendered back into the page, and a blank box keeps the stored key.
-    notify_api_key = NOTIFY_API_KEY.field(
-        label="GOV.UK Notify API key",
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-    )
-    notify_template_id = NOTIFY_TEMPLATE_ID.field(
-        label="GOV.UK Notify e-mail template ID",
-        help_text=(
-            "Only needed to send through GOV.UK Notify. The template's subject is ((subject)) "
-            "and its message ((body))."
-        ),
-    )
 
-    def __init__(self, *args, key_stored: bool, **kwargs):
+    def __init__(self, *args, settings: dict[str, ChannelSettings], **kwargs):
+        """``settings``: the tenant's channel settings, by channel, to say which secrets are
+        stored."""
         super().__init__(*args, **kwargs)
-        self.fields["notify_api_key"].help_text = (
-            "A key is stored. Leave this blank to keep it, or enter a new key to replace it."
-            if key_stored
-            else "Only needed to send through GOV.UK Notify. Use a live key of your own service."
-        )
+        secrets_stored = {
+            channels.field_name(row.channel, name)
+            for row in settings.values()
+            for name in row.secrets_stored()
+        }
+        # Each channel's settings, as the channel declares them: a new channel needs nothing here.
+        for name, (_, setting) in channels.setting_fields().items():
+            if setting.secret:
+                # Write-only: never rendered back into the page, and a blank box keeps it.
+                self.fields[name] = setting.rule.field(
+                    label=setting.label,
+                    required=False,
+                    help_text=setting.stored_help_text
+                    if name in secrets_stored
+                    else setting.help_text,
+                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                )
+            else:
+                self.fields[name] = setting.rule.field(
+                    label=setting.label, required=False, help_text=setting.help_text
+                )
+
+    def channel_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in channels.setting_fields()]
+
+    def secret_fields(self) -> list[str]:
+        return [name for name, (_, s) in channels.setting_fields().items() if s.secret]
 
     @classmethod
-    def initial_from(cls, policy: EscalationPolicy) -> dict:
-        return {
+    def initial_from(cls, policy: EscalationPolicy, settings: dict[str, ChannelSettings]) -> dict:
+        initial = {
             "reminder_days_before": policy.reminder_days_before,
             "overdue_days": policy.overdue_days,
             "managers_days": policy.managers_days,
             "chair_days": policy.chair_days,
             "sign_off_waiting_days": policy.sign_off_waiting_days,
-            "channel": policy.channel,
-            "notify_template_id": policy.notify_template_id,
+            "channel": next(
+                (name for name, row in settings.items() if row.chosen), channels.DEFAULT
+            ),
         }
+        for name, (channel, setting) in channels.setting_fields().items():
+            row = settings.get(channel.name)
+            if row is not None and not setting.secret:
+                initial[name] = row.values.get(setting.name, "")
+        return initial

@@ -8,8 +8,16 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from notifications.models import EscalationPolicy, Message, Notification, NotificationPreference
+from notifications.channels import DEFAULT as DEFAULT_CHANNEL
+from notifications.models import (
+    ChannelSettings,
+    EscalationPolicy,
+    Message,
+    Notification,
+    NotificationPreference,
+)
 from tenants.models import Tenant, User
+from tenants.scoping import tenant_scope
 
 # A pending message older than this has had its first attempt and the relay's first re-queue,
 # so something is holding it up.
@@ -29,6 +37,30 @@ def escalation_policy_of(*, tenant: Tenant) -> EscalationPolicy:
     """The tenant's policy, or an unsaved one holding the defaults it escalates by without one."""
     policy = EscalationPolicy.objects.filter(tenant=tenant).select_related("updated_by").first()
     return policy if policy is not None else EscalationPolicy(tenant=tenant)
+
+
+def channel_settings_of(*, tenant: Tenant) -> dict[str, ChannelSettings]:
+    """The tenant's settings for each channel it has given any, by channel name."""
+    rows = ChannelSettings.objects.filter(tenant=tenant).select_related("updated_by")
+    return {row.channel: row for row in rows}
+
+
+def channel_of(*, tenant_id: int) -> str:
+    """The channel the tenant's messages go by."""
+    chosen = (
+        ChannelSettings.objects.filter(tenant_id=tenant_id, chosen=True)
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return chosen or DEFAULT_CHANNEL
+
+
+def channel_values_of(*, tenant_id: int, channel: str) -> dict[str, str]:
+    """Everything the tenant gives ``channel`` to send with, secrets decrypted; empty when it
+    has given nothing. Delivery knows only the message's tenant, so this sets its scope."""
+    with tenant_scope(tenant_id):
+        row = ChannelSettings.objects.filter(tenant_id=tenant_id, channel=channel).first()
+    return row.everything() if row is not None else {}
 
 
 def messages_of_tenant(*, tenant: Tenant) -> QuerySet[Message]:

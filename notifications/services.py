@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications import channels
+from notifications import channels, selectors
 from notifications.content import Item, event_email, invitation_email
 from notifications.models import (
+    ChannelSettings,
     EscalationPolicy,
     Message,
     Notification,
@@ -25,10 +26,10 @@ from notifications.models import (
 )
 from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.rules import administer_refusal, enforce
-from tenants.scoping import across_tenants, tenant_scope
-from tenants.sealed import fingerprint_of
+from tenants.scoping import across_tenants
+from tenants.sealed import UNREADABLE_SECRET, SecretUnreadable, fingerprint
 from tenants.services import Recorded
-from tenants.text import one_line_text, texts_clean
+from tenants.text import texts_clean
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,6 @@ class Event:
     detail: str = ""
 
 
-def channel_of(tenant_id: int) -> str:
-    policy = EscalationPolicy.objects.filter(tenant_id=tenant_id).only("channel").first()
-    if policy is not None and policy.channel == EscalationPolicy.Channel.NOTIFY:
-        return Message.Channel.NOTIFY
-    return Message.Channel.EMAIL
-
-
 def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Notification]:
     """Tell each recipient (user id -> why they are told) about ``event``.
 
@@ -71,7 +65,7 @@ def notifications_send(*, event: Event, recipients: dict[int, str]) -> list[Noti
             user_id__in=recipients, events=NotificationPreference.Events.DAILY
         ).values_list("user_id", flat=True)
     )
-    channel = channel_of(event.tenant.pk)
+    channel = selectors.channel_of(tenant_id=event.tenant.pk)
     notifications, messages = [], []
     for user_id, reason in recipients.items():
         notification = Notification(
@@ -132,7 +126,7 @@ def invitation_send(
         address="" if recipient is not None else invitation.email,
         tenant=invitation.tenant,
         kind=Message.Kind.INVITATION,
-        channel=channel_of(invitation.tenant_id),
+        channel=selectors.channel_of(tenant_id=invitation.tenant_id),
         subject=subject[:250],
         body_text=text,
         body_html=html,
@@ -228,12 +222,8 @@ def _message_deliver(message_id: int) -> str:
         ours.update(status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message))
         return "skipped"
     try:
-        if message.channel == Message.Channel.NOTIFY:
-            with tenant_scope(message.tenant_id):
-                policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
-            reference = channels.notify_send(message, message.to_address, policy)
-        else:
-            reference = channels.email_send(message, message.to_address)
+        with channels.opened(message.channel, tenant_id=message.tenant_id) as send:
+            reference = send(message, message.to_address)
     except channels.DeliveryFailed as failure:
         if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             ours.update(
@@ -341,66 +331,137 @@ POLICY_FIELDS = (
     "managers_days",
     "chair_days",
     "sign_off_waiting_days",
-    "channel",
-    "notify_template_id",
 )
-NOTIFY_API_KEY = one_line_text("the API key", 200)
-NOTIFY_TEMPLATE_ID = one_line_text("the template ID", 64)
 
 
 @transaction.atomic
 def escalation_policy_update(
-    *, tenant: Tenant, by: User, notify_api_key: str | None = None, **values
+    *, tenant: Tenant, by: User, channel: str | None = None, **values: int | str | None
 ) -> EscalationPolicy:
-    """Change a tenant's escalation policy. ``notify_api_key`` None keeps the stored key."""
+    """Change a tenant's escalation policy and how its e-mails are sent: ``channel`` chosen,
+    and each channel's settings named as the page names them (``notify_template_id``). A secret
+    given as None or blank keeps the stored one. Every problem is reported at once and nothing
+    is changed; the change is recorded as one entry."""
     enforce(administer_refusal(by=by, tenant=tenant, what="do this"))
+    known = channels.setting_fields()
+    given = {name: values.pop(name) for name in list(values) if name in known}
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ValueError(f"Not part of the policy: {', '.join(sorted(unknown))}")
-    # Both travel in requests to GOV.UK Notify, where a line break or control character fails.
     texts = texts_clean(
-        notify_template_id=(NOTIFY_TEMPLATE_ID, values.get("notify_template_id")),
-        notify_api_key=(NOTIFY_API_KEY, notify_api_key),
+        **{name: (known[name][1].rule, value) for name, value in given.items() if value is not None}
     )
-    if "notify_template_id" in values:
-        values["notify_template_id"] = texts["notify_template_id"]
-    if notify_api_key is not None:
-        notify_api_key = texts["notify_api_key"]
+
+    # The policy's lock also queues two changes of the tenant's channel settings one behind
+    # the other.
     policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(tenant=tenant)
+    rows = {
+        row.channel: row
+        for row in ChannelSettings.objects.select_for_update().filter(tenant=tenant)
+    }
     before = POLICY_CHANGES.texts(policy)
     for name, value in values.items():
-        setattr(policy, name, value.strip() if isinstance(value, str) else value)
-    if notify_api_key is not None and notify_api_key.strip():
-        policy.notify_api_key = notify_api_key.strip()
+        setattr(policy, name, value)
     policy.updated_by = by
-    policy.full_clean(exclude=["tenant"])
+    errors: dict[str, list[str]] = {}
+    try:
+        policy.full_clean(exclude=["tenant"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+
+    changed = _channel_settings_apply(tenant, by, rows, channel, texts, errors)
+    if errors:
+        raise ValidationError(errors)
     policy.save()
+    # The one chosen row first loses its mark, so the next may take it.
+    for row in sorted(changed, key=lambda row: row.chosen):
+        row.save()
     POLICY_CHANGES.record(policy, by=by, summary="Escalation settings changed", before=before)
     return policy
 
 
-POLICY_LABELS = {
-    **{
-        name: EscalationPolicy._meta.get_field(name).verbose_name.capitalize()
-        for name in POLICY_FIELDS
-    },
-    "channel": "Send e-mails by",
-    "notify_template_id": "GOV.UK Notify e-mail template ID",
-    "notify_api_key": "GOV.UK Notify API key",
-}
+def _channel_settings_apply(
+    tenant: Tenant,
+    by: User,
+    rows: dict[str, ChannelSettings],
+    chosen: str | None,
+    texts: dict[str, str],
+    errors: dict[str, list[str]],
+) -> list[ChannelSettings]:
+    """The tenant's channel settings as the change leaves them, unsaved, with what is wrong
+    with them added to ``errors``."""
+    if chosen is not None and chosen not in channels.CHANNELS:
+        errors["channel"] = ["Choose how e-mails are sent."]
+        return []
+    changed = []
+    for channel in channels.CHANNELS.values():
+        row = rows.get(channel.name)
+        mine = {
+            setting: texts[channels.field_name(channel.name, setting.name)]
+            for setting in channel.settings
+            if channels.field_name(channel.name, setting.name) in texts
+        }
+        is_chosen = channel.name == chosen if chosen is not None else bool(row and row.chosen)
+        if row is not None and row.chosen == is_chosen and not mine:
+            continue
+        if row is None:
+            # Settings for a channel not chosen are kept once given, never made up.
+            if not is_chosen and not any(mine.values()):
+                continue
+            row = ChannelSettings(tenant=tenant, channel=channel.name)
+        row.chosen = is_chosen
+        for setting, value in mine.items():
+            if not setting.secret:
+                row.values = {**row.values, setting.name: value}
+            elif value:
+                row.secret_set(setting.name, value)
+        row.updated_by = by
+        try:
+            row.full_clean(exclude=["tenant"])
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        changed.append(row)
+    return changed
+
+
+def _policy_labels() -> dict[str, str]:
+    return {
+        **{
+            name: EscalationPolicy._meta.get_field(name).verbose_name.capitalize()
+            for name in POLICY_FIELDS
+        },
+        "channel": "Send e-mails by",
+        **{name: setting.label for name, (_, setting) in channels.setting_fields().items()},
+    }
 
 
 def _policy_texts(policy: EscalationPolicy) -> dict[str, str]:
     texts = {name: str(getattr(policy, name) or "") for name in POLICY_FIELDS}
-    texts["channel"] = policy.get_channel_display()
-    # The key is a secret: the record shows a fingerprint, enough to see that it changed.
-    texts["notify_api_key"] = fingerprint_of(policy.notify_api_key_sealed)
+    rows = {row.channel: row for row in ChannelSettings.objects.filter(tenant_id=policy.tenant_id)}
+    chosen = next((name for name, row in rows.items() if row.chosen), channels.DEFAULT)
+    texts["channel"] = channels.channel_for(chosen).label
+    for name, (channel, setting) in channels.setting_fields().items():
+        row = rows.get(channel.name)
+        if row is None:
+            texts[name] = ""
+        elif setting.secret:
+            # A secret is shown as a fingerprint, enough to see that it changed.
+            texts[name] = _secret_fingerprint(row, setting.name)
+        else:
+            texts[name] = row.values.get(setting.name, "")
     return texts
+
+
+def _secret_fingerprint(row: ChannelSettings, name: str) -> str:
+    try:
+        return fingerprint(row.secrets.get(name, ""))
+    except SecretUnreadable:
+        return UNREADABLE_SECRET
 
 
 POLICY_CHANGES = Recorded(
     AuditEntry.Subject.ESCALATION_POLICY,
-    POLICY_LABELS,
+    _policy_labels(),
     _policy_texts,
     name=lambda policy: "Escalations",
 )

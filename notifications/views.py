@@ -99,29 +99,34 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
 def escalation_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     require_administrator(request)
     policy = selectors.escalation_policy_of(tenant=request.tenant)
+    settings = selectors.channel_settings_of(tenant=request.tenant)
     form = EscalationPolicyForm(
         request.POST or None,
-        key_stored=bool(policy.notify_api_key_sealed),
-        initial=None if request.method == "POST" else EscalationPolicyForm.initial_from(policy),
+        settings=settings,
+        initial=None
+        if request.method == "POST"
+        else EscalationPolicyForm.initial_from(policy, settings),
     )
     if request.method == "POST" and form.is_valid():
-        values = dict(form.cleaned_data)
-        # Blank keeps the stored key: the page never has it to send back.
-        new_key = values.pop("notify_api_key") or None
         try:
+            # A blank secret keeps the stored one: the page never has it to send back.
             services.escalation_policy_update(
-                tenant=request.tenant, by=request.user, notify_api_key=new_key, **values
+                tenant=request.tenant, by=request.user, **form.cleaned_data
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, "Escalation settings saved.")
             return redirect("escalation_settings", tenant_slug=request.tenant.slug)
-    if form.is_bound and form.data.get("notify_api_key") and "notify_api_key" not in form.errors:
-        # The typed key is not shown back, so it would be lost without a word.
-        form.add_error(
-            "notify_api_key", "Nothing was saved: enter the API key again, it is not shown back."
-        )
+    if form.is_bound:
+        for name in form.secret_fields():
+            if form.data.get(name) and name not in form.errors:
+                # The typed secret is not shown back, so it would be lost without a word.
+                form.add_error(
+                    name,
+                    f"Nothing was saved: enter {form.fields[name].rule.what} again, "
+                    "it is not shown back.",
+                )
     status = 400 if form.is_bound else 200
     return render(
         request,

@@ -605,22 +605,32 @@ def build(*, tenants: int, actions: int, today: datetime.date) -> None:
             """
             INSERT INTO notifications_escalationpolicy (
                 tenant_id, reminder_days_before, overdue_days, managers_days, chair_days,
-                sign_off_waiting_days, channel, notify_api_key_sealed, notify_template_id,
-                updated_at)
+                sign_off_waiting_days, updated_at)
             SELECT t,
                    CASE WHEN mod(t, 10) = 3 THEN 10 ELSE 5 END,
                    CASE WHEN mod(t, 10) = 3 THEN 2 ELSE 1 END,
                    CASE WHEN mod(t, 10) = 3 THEN 15 ELSE 10 END,
                    CASE WHEN mod(t, 10) = 3 THEN 25 ELSE 20 END,
                    CASE WHEN mod(t, 10) = 3 THEN 5 ELSE 10 END,
-                   CASE WHEN mod(t, 25) = 7 THEN 'notify' ELSE 'email' END,
-                   CASE WHEN mod(t, 25) = 7 THEN %(sealed_key)s ELSE '' END,
-                   CASE WHEN mod(t, 25) = 7 THEN 'bench-template' ELSE '' END,
                    %(now)s
             FROM generate_series(1, %(tenants)s) AS t
-            WHERE mod(t, 10) = 3 OR mod(t, 25) = 7
+            WHERE mod(t, 10) = 3
             """,
-            {**p, "sealed_key": seal("bench-key")},
+            p,
+        )
+        cursor.execute(
+            """
+            INSERT INTO notifications_channelsettings (
+                tenant_id, channel, chosen, "values", secrets_sealed, updated_at)
+            SELECT t, 'notify', true, %(values)s::jsonb, %(sealed_key)s, %(now)s
+            FROM generate_series(1, %(tenants)s) AS t
+            WHERE mod(t, 25) = 7
+            """,
+            {
+                **p,
+                "values": json.dumps({"template_id": "f33517ff-2a88-4f6e-b855-c550268ce08a"}),
+                "sealed_key": seal(json.dumps({"api_key": "bench-key"})),
+            },
         )
         # Two lead officers per tenant chose a daily e-mail and have an event waiting for it.
         cursor.execute(
@@ -678,7 +688,8 @@ def describe_data(today: datetime.date) -> dict[str, int]:
               (SELECT count(*) FROM tenants_tenant WHERE nation = 'scotland'),
               (SELECT count(*) FROM tenants_tenant WHERE nation = 'northern_ireland'),
               (SELECT count(*) FROM notifications_escalationpolicy),
-              (SELECT count(*) FROM notifications_escalationpolicy WHERE channel = 'notify'),
+              (SELECT count(*) FROM notifications_channelsettings
+               WHERE channel = 'notify' AND chosen),
               (SELECT count(*) FROM tenants_user),
               (SELECT count(*) FROM tenants_membership),
               (SELECT count(*) FROM tenants_partner),
@@ -1414,7 +1425,7 @@ def messages_create(count: int, run: str) -> list[int]:
                 recipient_id=user_id,
                 tenant_id=tenant_id,
                 kind=Message.Kind.EVENT,
-                channel=Message.Channel.EMAIL,
+                channel="email",
                 subject=subject[:250],
                 body_text=text,
                 body_html=html,

@@ -79,13 +79,17 @@ def fingerprint(plain: str) -> str:
     return f"a key with fingerprint {hashlib.sha256(plain.encode()).hexdigest()[:8]}"
 
 
+# What the record of changes says of a secret the keys cannot read, rather than stopping the
+# change being recorded.
+UNREADABLE_SECRET = "a secret the current ENCRYPTION_KEYS cannot read"
+
+
 def fingerprint_of(sealed: str) -> str:
-    """The fingerprint of the secret ``sealed`` holds, for the record of changes; a secret the
-    keys cannot read is said to be so rather than stopping the change being recorded."""
+    """The fingerprint of the secret ``sealed`` holds, for the record of changes."""
     try:
         return fingerprint(unseal(sealed))
     except SecretUnreadable:
-        return "a secret the current ENCRYPTION_KEYS cannot read"
+        return UNREADABLE_SECRET
 
 
 def new_key() -> str:

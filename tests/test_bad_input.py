@@ -393,7 +393,7 @@ def test_escalation_settings_with_bad_text_are_refused(client, story, field, val
         "managers_days": "10",
         "chair_days": "20",
         "sign_off_waiting_days": "10",
-        "channel": EscalationPolicy.Channel.NOTIFY,
+        "channel": "notify",
         "notify_api_key": "a-live-key",
         "notify_template_id": "f33517ff-2a88-4f6e-b855-c550268ce08a",
         field: value,
@@ -635,7 +635,7 @@ def test_escalation_policy_service_refuses_a_key_on_two_lines(story):
         lambda: escalation_policy_update(
             tenant=story.tenant,
             by=story.erin,
-            channel=EscalationPolicy.Channel.NOTIFY,
+            channel="notify",
             notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
             notify_api_key="key\nX-Injected: 1",
         )

@@ -41,6 +41,9 @@ def test_every_admin_page_runs_under_the_policy(page: Page, sign_in, story):
         # A read-only model's add page answers 403; it is still a page the policy covers.
         assert response.status in (200, 403), (address, response.status)
         page.wait_for_load_state("load")
+        # The admin's date and time shortcuts add their icons once the page has loaded; leaving
+        # before those have arrived would cancel them and look like a broken page.
+        page.wait_for_function("Array.from(document.images).every((image) => image.complete)")
         visited.append(address)
     assert len(visited) > 20
 

@@ -1,6 +1,7 @@
 """Real parts for delivery tests: an SMTP server (aiosmtpd), Redis, and Celery worker processes."""
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message as EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -25,6 +27,7 @@ from django.db import connection
 from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
+from notifications.services import escalation_policy_update
 from tests.conftest import REQUIRE_SERVICES
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -49,6 +52,8 @@ def wait_until(condition, *, timeout: float, interval: float = 0.05, what: str =
 class Received:
     recipients: list[str]
     message: EmailMessage
+    # The client's address and port: one per connection.
+    peer: tuple = ()
 
     @property
     def message_id(self) -> str:
@@ -71,13 +76,22 @@ class SmtpServer:
             return self.refuse
         with self.lock:
             self.received.append(
-                Received(list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+                Received(
+                    list(envelope.rcpt_tos),
+                    message_from_bytes(envelope.content),
+                    tuple(session.peer),
+                )
             )
         return "250 Message accepted for delivery"
 
     def count(self) -> int:
         with self.lock:
             return len(self.received)
+
+    def connections(self) -> int:
+        """How many connections the messages received came over."""
+        with self.lock:
+            return len({item.peer for item in self.received})
 
     def to(self) -> list[str]:
         with self.lock:
@@ -297,3 +311,64 @@ def private_redis(postgres, tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+class FakeNotify(BaseHTTPRequestHandler):
+    """Stands in for GOV.UK Notify's API, which cannot be reached from here."""
+
+    requests: list = []
+    status = 201
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(
+            {"path": self.path, "auth": self.headers["Authorization"], **body}
+        )
+        answer = (
+            {"id": "9f1c1b1e-0000-4000-8000-000000000001", "reference": body.get("reference")}
+            if self.status == 201
+            else {
+                "status_code": self.status,
+                "errors": [
+                    {
+                        "error": "BadRequestError",
+                        "message": "Can't send to this recipient using a team-only API key",
+                    }
+                ],
+            }
+        )
+        payload = json.dumps(answer).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_notify(settings):
+    FakeNotify.requests, FakeNotify.status = [], 201
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeNotify)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.NOTIFY_BASE_URL = f"http://127.0.0.1:{server.server_port}"
+    yield FakeNotify
+    server.shutdown()
+
+
+NOTIFY_KEY = "test_key-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+
+
+@pytest.fixture
+def on_notify(story):
+    """Central Bedfordshire sends through its own GOV.UK Notify service."""
+    return escalation_policy_update(
+        tenant=story.tenant,
+        by=story.erin,
+        channel="notify",
+        notify_api_key=NOTIFY_KEY,
+        notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
+    )

@@ -2,9 +2,6 @@
 GOV.UK Notify. Sent through a real SMTP server in this process."""
 
 import datetime
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import OperationalError
@@ -13,8 +10,12 @@ from django.utils import timezone
 
 from notifications import services as notification_services
 from notifications.channels import message_id_header
-from notifications.models import EscalationPolicy, Message
-from notifications.services import message_deliver, message_retry, outbox_relay
+from notifications.models import Message
+from notifications.services import (
+    message_deliver,
+    message_retry,
+    outbox_relay,
+)
 from plans.models import Action
 from tenants.scoping import tenant_scope
 
@@ -170,70 +171,10 @@ def test_relay_queues_what_the_broker_never_had_and_leaves_fresh_work_alone(
     assert outbox_relay() == 0
 
 
-class FakeNotify(BaseHTTPRequestHandler):
-    """Stands in for GOV.UK Notify's API, which cannot be reached from here."""
-
-    requests: list = []
-    status = 201
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(
-            {"path": self.path, "auth": self.headers["Authorization"], **body}
-        )
-        answer = (
-            {"id": "9f1c1b1e-0000-4000-8000-000000000001", "reference": body.get("reference")}
-            if self.status == 201
-            else {
-                "status_code": self.status,
-                "errors": [
-                    {
-                        "error": "BadRequestError",
-                        "message": "Can't send to this recipient using a team-only API key",
-                    }
-                ],
-            }
-        )
-        payload = json.dumps(answer).encode()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def fake_notify(settings):
-    FakeNotify.requests, FakeNotify.status = [], 201
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeNotify)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.NOTIFY_BASE_URL = f"http://127.0.0.1:{server.server_port}"
-    yield FakeNotify
-    server.shutdown()
-
-
-NOTIFY_KEY = "test_key-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
-
-
-@pytest.fixture
-def on_notify(story):
-    """Central Bedfordshire sends through its own GOV.UK Notify service."""
-    return EscalationPolicy.objects.create(
-        tenant=story.tenant,
-        channel=EscalationPolicy.Channel.NOTIFY,
-        notify_api_key=NOTIFY_KEY,
-        notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
-    )
-
-
 def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(
     story, fake_notify, on_notify
 ):
-    message = _message(story, channel=Message.Channel.NOTIFY)
+    message = _message(story, channel="notify")
 
     assert message_deliver(message_id=message.pk) == "sent"
 
@@ -250,7 +191,7 @@ def test_tenant_on_notify_sends_through_its_own_service_with_the_message_key(
 
 def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_notify, on_notify):
     fake_notify.status = 400
-    message = _message(story, channel=Message.Channel.NOTIFY)
+    message = _message(story, channel="notify")
 
     assert message_deliver(message_id=message.pk) == "failed"
     message.refresh_from_db()
@@ -261,7 +202,7 @@ def test_notify_refusing_the_request_fails_at_once_with_its_reason(story, fake_n
 
 def test_notify_unavailable_is_retried(story, fake_notify, on_notify):
     fake_notify.status = 503
-    message = _message(story, channel=Message.Channel.NOTIFY)
+    message = _message(story, channel="notify")
     assert message_deliver(message_id=message.pk) == "retry"
 
 

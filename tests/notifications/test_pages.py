@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from notifications.context_processors import unread_notifications
 from notifications.models import (
+    ChannelSettings,
     EscalationPolicy,
     EscalationStep,
     Message,
@@ -93,6 +94,11 @@ def header_count(response) -> str | None:
     return nav.split(marker, 1)[1].split("<", 1)[0]
 
 
+def notify_settings(tenant) -> ChannelSettings:
+    with tenant_scope(tenant):
+        return ChannelSettings.objects.get(tenant=tenant, channel="notify")
+
+
 def policy_form(**changes) -> dict:
     data = {
         "reminder_days_before": "5",
@@ -100,7 +106,7 @@ def policy_form(**changes) -> dict:
         "managers_days": "10",
         "chair_days": "20",
         "sign_off_waiting_days": "10",
-        "channel": EscalationPolicy.Channel.EMAIL,
+        "channel": "email",
         "notify_api_key": "",
         "notify_template_id": "",
     }
@@ -383,6 +389,7 @@ def test_an_invalid_policy_is_explained_and_nothing_changes(client, story, chang
     assert message in content
     assert NOTIFY_KEY not in content
     assert not EscalationPolicy.objects.filter(tenant=story.tenant).exists()
+    assert not ChannelSettings.objects.filter(tenant=story.tenant).exists()
 
 
 def test_an_invalid_change_leaves_a_stored_policy_as_it_was(client, story):
@@ -419,7 +426,10 @@ def test_the_notify_key_is_never_shown_and_a_blank_box_keeps_it(client, story):
     )
     assert NOTIFY_KEY not in response.content.decode()
     policy = EscalationPolicy.objects.get(tenant=story.tenant)
-    assert (policy.notify_api_key, policy.reminder_days_before) == (NOTIFY_KEY, 4)
+    assert (notify_settings(story.tenant).secrets["api_key"], policy.reminder_days_before) == (
+        NOTIFY_KEY,
+        4,
+    )
 
     # A new key typed into a form that is refused is not echoed either, nor stored.
     response = client.post(
@@ -435,7 +445,7 @@ def test_the_notify_key_is_never_shown_and_a_blank_box_keeps_it(client, story):
     assert response.status_code == 400
     assert "new-key-SECRET-2" not in content and NOTIFY_KEY not in content
     assert "enter the API key again" in content
-    assert EscalationPolicy.objects.get(tenant=story.tenant).notify_api_key == NOTIFY_KEY
+    assert notify_settings(story.tenant).secrets["api_key"] == NOTIFY_KEY
 
     client.post(
         url("escalation_settings"),
@@ -443,7 +453,7 @@ def test_the_notify_key_is_never_shown_and_a_blank_box_keeps_it(client, story):
             channel="notify", notify_template_id=template_id, notify_api_key="new-key-SECRET-2"
         ),
     )
-    assert EscalationPolicy.objects.get(tenant=story.tenant).notify_api_key == "new-key-SECRET-2"
+    assert notify_settings(story.tenant).secrets["api_key"] == "new-key-SECRET-2"
 
 
 # -- e-mails not sent -----------------------------------------------------------------------
@@ -584,6 +594,7 @@ def test_operator_sees_the_notification_models_across_tenants(client, story, ope
             message,
             sweep,
             EscalationPolicy.objects.get(tenant=story.tenant),
+            ChannelSettings.objects.get(tenant=story.tenant),
             step,
             Notification.objects.filter(tenant=story.other_tenant).first(),
         ]
@@ -591,6 +602,7 @@ def test_operator_sees_the_notification_models_across_tenants(client, story, ope
         assert client.get(admin_url(type(row))).status_code == 200, row
         assert client.get(admin_url(type(row), "change", row.pk)).status_code == 200, row
     assert client.get(admin_url(EscalationPolicy, "add")).status_code == 200
+    assert client.get(admin_url(ChannelSettings, "add")).status_code == 200
     notifications = client.get(admin_url(Notification)).content.decode()
     assert "Bob&#x27;s item" in notifications and "Charlie&#x27;s item" in notifications
     messages = client.get(admin_url(Message) + "?status=failed&q=Failed").content.decode()
@@ -599,20 +611,15 @@ def test_operator_sees_the_notification_models_across_tenants(client, story, ope
     assert "Body of Failed one" in page
     assert 'name="body_text"' not in page
     with across_tenants():
-        policy = EscalationPolicy.objects.get(tenant=story.tenant)
-    page = client.get(admin_url(EscalationPolicy, "change", policy.pk)).content.decode()
+        row = ChannelSettings.objects.get(tenant=story.tenant)
+    page = client.get(admin_url(ChannelSettings, "change", row.pk)).content.decode()
     assert NOTIFY_KEY not in page
-    assert NOTIFY_KEY not in client.get(admin_url(EscalationPolicy)).content.decode()
+    assert 'name="notify_api_key"' in page
+    assert NOTIFY_KEY not in client.get(admin_url(ChannelSettings)).content.decode()
 
 
-def test_operator_edits_a_policy_and_a_blank_key_keeps_the_stored_one(client, story, operator):
-    policy = escalation_policy_update(
-        tenant=story.tenant,
-        by=story.erin,
-        channel="notify",
-        notify_api_key=NOTIFY_KEY,
-        notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
-    )
+def test_operator_edits_a_policy(client, story, operator):
+    policy = escalation_policy_update(tenant=story.tenant, by=story.erin, managers_days=12)
     client.force_login(operator)
     data = {
         "reminder_days_before": 5,
@@ -620,18 +627,44 @@ def test_operator_edits_a_policy_and_a_blank_key_keeps_the_stored_one(client, st
         "managers_days": 11,
         "chair_days": 20,
         "sign_off_waiting_days": 10,
-        "channel": "notify",
-        "notify_api_key": "",
-        "notify_template_id": policy.notify_template_id,
     }
     response = client.post(admin_url(EscalationPolicy, "change", policy.pk), data)
     assert response.status_code == 302
     with across_tenants():
-        policy = EscalationPolicy.objects.get(pk=policy.pk)
-    assert (policy.managers_days, policy.notify_api_key) == (11, NOTIFY_KEY)
+        assert EscalationPolicy.objects.get(pk=policy.pk).managers_days == 11
 
     response = client.post(
         admin_url(EscalationPolicy, "change", policy.pk), {**data, "managers_days": 1}
     )
     assert response.status_code == 200
     assert "The monitoring body is told later" in response.content.decode()
+
+
+def test_operator_edits_channel_settings_and_a_blank_key_keeps_the_stored_one(
+    client, story, operator
+):
+    escalation_policy_update(
+        tenant=story.tenant,
+        by=story.erin,
+        channel="notify",
+        notify_api_key=NOTIFY_KEY,
+        notify_template_id="f33517ff-2a88-4f6e-b855-c550268ce08a",
+    )
+    row = notify_settings(story.tenant)
+    client.force_login(operator)
+    new_template = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+    data = {"channel": "notify", "chosen": "on", "notify_api_key": "", "notify_template_id": ""}
+
+    response = client.post(
+        admin_url(ChannelSettings, "change", row.pk), {**data, "notify_template_id": new_template}
+    )
+    assert response.status_code == 302
+    row = notify_settings(story.tenant)
+    assert (row.values["template_id"], row.secrets["api_key"]) == (new_template, NOTIFY_KEY)
+    assert row.updated_by == operator
+
+    # Chosen, Notify needs its template: refused with the page's own message, nothing changed.
+    response = client.post(admin_url(ChannelSettings, "change", row.pk), data)
+    assert response.status_code == 200
+    assert "Enter the ID of your Notify e-mail template." in response.content.decode()
+    assert notify_settings(story.tenant).values["template_id"] == new_template

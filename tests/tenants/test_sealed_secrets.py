@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from notifications.models import EscalationPolicy
+from notifications.models import ChannelSettings
 from notifications.services import escalation_policy_update
 from tenants.scoping import tenant_scope
 from tenants.sealed import SecretUnreadable, new_key
@@ -22,23 +22,28 @@ NOTIFY_KEY = "council-live-" + "0f1e2d3c4b5a6978" * 4
 TEMPLATE_ID = "f33517ff-2a88-4f6e-b855-c550268ce08a"
 
 
-def _save_notify_key(story, key: str = NOTIFY_KEY) -> EscalationPolicy:
-    return escalation_policy_update(
+def _save_notify_key(story, key: str = NOTIFY_KEY) -> ChannelSettings:
+    escalation_policy_update(
         tenant=story.tenant,
         by=story.erin,
         channel="notify",
         notify_template_id=TEMPLATE_ID,
         notify_api_key=key,
     )
+    return ChannelSettings.objects.get(tenant=story.tenant, channel="notify")
 
 
-def _stored(policy: EscalationPolicy) -> str:
+def _stored(row: ChannelSettings) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT notify_api_key_sealed FROM {EscalationPolicy._meta.db_table} WHERE id = %s",
-            [policy.pk],
+            f"SELECT secrets_sealed FROM {ChannelSettings._meta.db_table} WHERE id = %s",
+            [row.pk],
         )
         return cursor.fetchone()[0]
+
+
+def _key(row: ChannelSettings) -> str:
+    return ChannelSettings.objects.get(pk=row.pk).secrets["api_key"]
 
 
 def test_the_stored_notify_key_is_not_the_key_itself(story):
@@ -46,7 +51,7 @@ def test_the_stored_notify_key_is_not_the_key_itself(story):
 
     stored = _stored(policy)
     assert stored and NOTIFY_KEY not in stored
-    assert EscalationPolicy.objects.get(pk=policy.pk).notify_api_key == NOTIFY_KEY
+    assert _key(policy) == NOTIFY_KEY
 
 
 def test_after_a_new_key_is_put_first_old_secrets_still_read_and_new_ones_use_it(story, settings):
@@ -54,11 +59,11 @@ def test_after_a_new_key_is_put_first_old_secrets_still_read_and_new_ones_use_it
     policy = _save_notify_key(story)
     settings.ENCRYPTION_KEYS = [new_key(), old_key]
 
-    assert EscalationPolicy.objects.get(pk=policy.pk).notify_api_key == NOTIFY_KEY
+    assert _key(policy) == NOTIFY_KEY
     # Written now, it reads without the old key.
     _save_notify_key(story, key="council-live-second")
     settings.ENCRYPTION_KEYS = settings.ENCRYPTION_KEYS[:1]
-    assert EscalationPolicy.objects.get(pk=policy.pk).notify_api_key == "council-live-second"
+    assert _key(policy) == "council-live-second"
 
 
 def test_reencrypting_moves_every_secret_to_the_newest_key(story, settings):
@@ -76,7 +81,7 @@ def test_reencrypting_moves_every_secret_to_the_newest_key(story, settings):
     assert f"{expected} stored secrets encrypted again" in out.getvalue()
     assert _stored(policy) != before
     settings.ENCRYPTION_KEYS = [newest]
-    assert EscalationPolicy.objects.get(pk=policy.pk).notify_api_key == NOTIFY_KEY
+    assert _key(policy) == NOTIFY_KEY
     # Run again, there is nothing left to move.
     out = io.StringIO()
     call_command("secrets_reencrypt", stdout=out)
@@ -88,7 +93,7 @@ def test_a_secret_under_a_removed_key_fails_with_what_to_do(story, settings):
     settings.ENCRYPTION_KEYS = [new_key()]
 
     with pytest.raises(SecretUnreadable, match="put it back in the list"):
-        _ = EscalationPolicy.objects.get(pk=policy.pk).notify_api_key
+        _key(policy)
     with pytest.raises(CommandError, match="cannot be decrypted with any key in ENCRYPTION_KEYS"):
         call_command("secrets_reencrypt", stdout=io.StringIO())
 
@@ -98,7 +103,7 @@ def test_without_keys_saving_a_secret_fails_with_what_to_do_and_saves_nothing(st
 
     with pytest.raises(ImproperlyConfigured, match="ENCRYPTION_KEYS is not set"):
         _save_notify_key(story)
-    assert not EscalationPolicy.objects.filter(tenant=story.tenant).exists()
+    assert not ChannelSettings.objects.filter(tenant=story.tenant).exists()
 
 
 def test_check_deploy_names_missing_encryption_keys(settings):
@@ -145,7 +150,7 @@ def test_encryption_key_prints_a_usable_key():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upgrading_encrypts_the_notify_keys_already_stored(postgres):
+def test_upgrading_encrypts_the_notify_keys_already_stored_in_the_channel_settings(postgres):
     """Run as the owner, as migrations are, on its own connection: so the rows are committed."""
     from django.db.migrations.executor import MigrationExecutor
 
@@ -170,9 +175,9 @@ def test_upgrading_encrypts_the_notify_keys_already_stored(postgres):
             executor.migrate(executor.loader.graph.leaf_nodes())
 
     with tenant_scope(tenant):
-        policy = EscalationPolicy._base_manager.get(tenant_id=tenant.pk)
-    assert NOTIFY_KEY not in policy.notify_api_key_sealed
-    assert policy.notify_api_key == NOTIFY_KEY
+        row = ChannelSettings._base_manager.get(tenant_id=tenant.pk)
+    assert NOTIFY_KEY not in row.secrets_sealed
+    assert (row.channel, row.chosen, row.secrets) == ("notify", True, {"api_key": NOTIFY_KEY})
 
 
 def test_an_authenticator_apps_key_is_stored_encrypted_and_moves_to_the_newest_key(story, settings):
