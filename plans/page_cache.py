@@ -35,7 +35,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
 
 from tenants.database_scope import database_scope
 
@@ -137,7 +136,7 @@ def pages_changed_by(execute, sql, params, many, context):
         scope = database_scope()
         tenant_id = None if scope.across or table in SHARED_TABLES else scope.tenant_id
         versions_change(tenant_id)
-        transaction.on_commit(lambda: versions_change(tenant_id), using=context["connection"].alias)
+        context["connection"].on_commit(lambda: versions_change(tenant_id))
     return result
 
 
