@@ -45,7 +45,9 @@ PART_SECONDS = 15 * 60
 
 # Every table a cached part reads, and the columns whose change matters (None: any change,
 # including rows added or removed). A person's row changes at every sign-in (last_login,
-# session_generation), which no page shows; their name and address do.
+# session_generation), which no page shows; their name and address do. The organisation's own
+# row is not read by the parts but given to them (its address is in every link); content types
+# are read once per process.
 WATCHED_TABLES: dict[str, frozenset[str] | None] = {
     "plans_action": None,
     "plans_actionadoption": None,
@@ -78,18 +80,25 @@ _WRITE = re.compile(r'(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IG
 _EVERYONE = "everyone"
 
 
-def _templates_digest() -> str:
-    # Parts outlive a deployment in Redis: a key that names the templates they were drawn
-    # with keeps a new release from serving an old release's markup.
+def _release_digest() -> str:
+    # Parts outlive a deployment in Redis: a key that names the templates and code they were
+    # drawn with keeps a new release from serving an old release's markup.
+    base = Path(settings.BASE_DIR)
+    sources = [
+        *sorted((base / "templates" / "plans").rglob("*.html")),
+        *sorted((base / "templates" / "includes").rglob("*.html")),
+        base / "plans" / "plan_page.py",
+        base / "plans" / "selectors.py",
+        base / "plans" / "forms.py",
+        base / "tenants" / "templatetags" / "govuk.py",
+    ]
     digest = hashlib.sha256()
-    templates = Path(settings.BASE_DIR) / "templates"
-    for folder in ("plans", "includes"):
-        for path in sorted((templates / folder).rglob("*.html")):
-            digest.update(path.read_bytes())
+    for path in sources:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
-_RELEASE = _templates_digest()
+_RELEASE = _release_digest()
 
 
 def _version_key(owner: int | str) -> str:
