@@ -145,7 +145,11 @@ def pages_changed_by(execute, sql, params, many, context):
         scope = database_scope()
         tenant_id = None if scope.across or table in SHARED_TABLES else scope.tenant_id
         versions_change(tenant_id)
-        context["connection"].on_commit(lambda: versions_change(tenant_id))
+        connection = context["connection"]
+        # Outside a transaction the statement has already committed: the change above is after
+        # it, and is enough.
+        if connection.in_atomic_block:
+            connection.on_commit(lambda: versions_change(tenant_id))
     return result
 
 
