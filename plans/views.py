@@ -188,7 +188,7 @@ def plan_settings(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRespon
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     # One transaction for every read: the tenant's scope is told to the database once rather
     # than around each statement, and every part shows the same moment.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         plan = _plan_or_404(request, pk)
         parts = plan_page_parts(
             tenant=request.tenant, plan=plan, query=request.GET, today=timezone.localdate()
@@ -590,7 +590,7 @@ def evidence_download(
 
 @login_required
 def my_actions(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    with transaction.atomic(savepoint=False):  # the tenant's scope told once, as on the plan page
+    with transaction.atomic():  # the tenant's scope told once, as on the plan page
         parts = my_actions_parts(
             tenant=request.tenant,
             user=request.user,
