@@ -401,6 +401,16 @@ else:
             "LOCATION": "django_cache",
         }
     }
+# Rendered parts of the busiest pages (plans/page_cache.py), kept until the organisation's data
+# changes. Every process must see every other's changes, so: Redis when there is one; without
+# it, this process's memory in development and the demo (one web process), and nothing kept in
+# production, where several workers would each hold their own stale copies.
+if CACHE_URL:
+    CACHES["pages"] = {**CACHES["default"], "KEY_PREFIX": "pages"}
+elif DEBUG:
+    CACHES["pages"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+else:
+    CACHES["pages"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
 # Cookies travel only over HTTPS in production; a local stack served over plain HTTP turns this off.
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)

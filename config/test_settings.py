@@ -41,7 +41,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # checkout using the same Redis, would otherwise add to each other's failed sign-ins, and clearing
 # a Redis cache between tests would flush its whole database. tests/test_settings.py checks the
 # cache chosen outside tests.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+}
 # The single sign-on tests run their OpenID Connect provider on localhost over plain HTTP.
 SINGLE_SIGN_ON_LOCAL_HTTP = True
 SESSION_COOKIE_SECURE = False

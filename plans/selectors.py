@@ -106,9 +106,9 @@ class LatestProgress:
     created_at: datetime.datetime
 
 
-def with_latest_progress(actions: QuerySet[Action], tenant: Tenant) -> QuerySet[Action]:
+def with_latest_progress(actions: QuerySet[Action], tenant_id: int) -> QuerySet[Action]:
     """Each action's newest progress update as three columns, not every update as objects."""
-    newest = ProgressUpdate.objects.filter(tenant_id=tenant.pk, action=OuterRef("pk")).order_by(
+    newest = ProgressUpdate.objects.filter(tenant_id=tenant_id, action=OuterRef("pk")).order_by(
         "-created_at", "-pk"
     )
     return actions.annotate(
@@ -131,7 +131,7 @@ def actions_with_details(*, tenant: Tenant) -> QuerySet[Action]:
         Action.objects.filter(tenant=tenant).select_related(
             "plan", "lead_officer", "lead_partner", "sign_off_body"
         ),
-        tenant,
+        tenant.pk,
     )
 
 
@@ -292,7 +292,7 @@ def plan_actions(
         for a in with_adopted_from(
             with_latest_progress(
                 actions.filter(pk__in=page_ids).select_related("lead_officer", "lead_partner"),
-                plan.tenant,
+                tenant_id,
             ),
             tenant_id,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,24 +25,17 @@ from plans.forms import (
     CompletionForm,
     DelegateForm,
     EvidenceForm,
-    PlanFilterForm,
     PlanForm,
     ProgressForm,
 )
-from plans.models import Action, ActionPlan, Evidence, QuarantinedEvidence, Rag, schedule_rag
-from plans.reports.publishing import published_reports_of
+from plans.models import Action, ActionPlan, Evidence, QuarantinedEvidence, schedule_rag
+from plans.plan_page import my_actions_parts, plan_page_parts
 from plans.selectors import (
-    PLAN_PAGE_SIZE,
     action_delegates,
     action_detail,
-    action_rows,
     action_timeline,
-    actions_of_user,
     adopted_from_of,
-    adoptions_out_of,
     agency_actions_to_adopt,
-    plan_actions,
-    plan_timeline,
     plans_of_tenant,
 )
 from plans.workflows import (
@@ -93,10 +86,6 @@ def _require_manager(request: HttpRequest, plan: ActionPlan, what: str) -> None:
 
 def _back_to_action(request: HttpRequest, action: Action) -> HttpResponse:
     return redirect("action", tenant_slug=request.tenant.slug, pk=action.pk)
-
-
-def _rag_summary(rag_counts: dict[str, int]) -> list[tuple[str, str, int]]:
-    return [(rag.value, rag.label, rag_counts.get(rag.value, 0)) for rag in Rag]
 
 
 # -- plans ----------------------------------------------------------------------------------
@@ -197,44 +186,30 @@ def plan_settings(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRespon
 
 @login_required
 def plan_detail(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
-    plan = _plan_or_404(request, pk)
-    actor = _actor(request)
-    managing = action_editing_refusal(actor, plan, "add actions to a plan")
-    filter_form = PlanFilterForm(request.GET or None, tenant=request.tenant)
-    valid = filter_form.is_valid() if filter_form.is_bound else True
-    actions = plan_actions(
-        plan=plan,
-        filters=filter_form.filters(),
-        today=timezone.localdate(),
-        page_number=request.GET.get("page") or 1,
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "plan": plan,
-        "actions": actions,
-        "filter_form": filter_form,
-        "filter_query": query.urlencode() + "&" if query else "",
-        "rag_summary": _rag_summary(actions.rag_counts),
-        "state_summary": [
-            (state.label, actions.state_counts.get(state.value, 0)) for state in Action.State
-        ],
-        **steps_context(obj=plan, user=request.user),
-        "history": plan_timeline(plan=plan),
-        "adoptions_out": adoptions_out_of(plan=plan),
-        "published": published_reports_of(plan=plan),
-        "can_manage": managing is None,
-        # A manager of another agency is told whose plan this is rather than left guessing.
-        "managing_refusal": managing.message if managing and is_manager(actor) else "",
-        "can_adopt": adopting_refusal(actor, plan) is None,
-        "can_administer": administers(request),
-        "sign_off_bodies": services.sign_off_bodies_of_plan(plan=plan),
-    }
-    status = 200 if valid else 400
-    if request.htmx and request.htmx.target == "plan-actions":
-        # The filters replace only the list of actions; the rest of the page stays as it is.
-        return render(request, "plans/includes/plan_actions.html", context, status=status)
-    return render(request, "plans/plan_detail.html", context, status=status)
+    # One transaction for every read: the tenant's scope is told to the database once rather
+    # than around each statement, and every part shows the same moment.
+    with transaction.atomic():
+        plan = _plan_or_404(request, pk)
+        parts = plan_page_parts(
+            tenant=request.tenant, plan=plan, query=request.GET, today=timezone.localdate()
+        )
+        status = 200 if parts["valid"] else 400
+        if request.htmx and request.htmx.target == "plan-actions":
+            # The filters replace only the list of actions; the rest of the page stays as it is.
+            return HttpResponse(parts["actions"], status=status)
+        actor = _actor(request)
+        managing = action_editing_refusal(actor, plan, "add actions to a plan")
+        context = {
+            "plan": plan,
+            "parts": parts,
+            **steps_context(obj=plan, user=request.user),
+            "can_manage": managing is None,
+            # A manager of another agency is told whose plan this is rather than left guessing.
+            "managing_refusal": managing.message if managing and is_manager(actor) else "",
+            "can_adopt": adopting_refusal(actor, plan) is None,
+            "can_administer": administers(request),
+        }
+        return render(request, "plans/plan_detail.html", context, status=status)
 
 
 @login_required
@@ -615,8 +590,11 @@ def evidence_download(
 
 @login_required
 def my_actions(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    page = Paginator(
-        actions_of_user(tenant=request.tenant, user=request.user), PLAN_PAGE_SIZE
-    ).get_page(request.GET.get("page") or 1)
-    rows = action_rows(page.object_list, today=timezone.localdate())
-    return render(request, "plans/my_actions.html", {"rows": rows, "page": page})
+    with transaction.atomic():  # the tenant's scope told once, as on the plan page
+        parts = my_actions_parts(
+            tenant=request.tenant,
+            user=request.user,
+            page_number=request.GET.get("page") or "1",
+            today=timezone.localdate(),
+        )
+        return render(request, "plans/my_actions.html", {"parts": parts})

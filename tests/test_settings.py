@@ -105,6 +105,25 @@ def test_the_cache_every_web_process_shares_comes_from_the_environment(env, back
     assert result.stdout.split() == [f"django.core.cache.backends.{backend}", location]
 
 
+PAGES_CACHE = "from config.settings import CACHES; print(CACHES['pages']['BACKEND'])"
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"),
+    [
+        ({"DEBUG": "1", "REDIS_URL": "redis://redis:6379/0"}, "redis.RedisCache"),
+        ({"DEBUG": "1"}, "locmem.LocMemCache"),
+        # Several workers, each with pages of its own, would serve what another changed.
+        ({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "example.org"}, "dummy.DummyCache"),
+    ],
+)
+def test_kept_pages_are_shared_by_every_process_or_not_kept(env, backend):
+    result = load_settings(PAGES_CACHE, **{"DEBUG": "0", **env})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [f"django.core.cache.backends.{backend}"]
+
+
 def test_idle_session_length_comes_from_the_environment():
     code = (
         "from config import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_REFRESH_SECONDS)"

@@ -166,7 +166,7 @@ def test_plan_page_queries_do_not_grow_with_actions_when_filtered(client, story)
 
 def test_my_actions_come_a_page_at_a_time_open_ones_first(client, story, monkeypatch):
     monkeypatch.setattr(selectors, "PLAN_PAGE_SIZE", 2)
-    monkeypatch.setattr("plans.views.PLAN_PAGE_SIZE", 2)
+    monkeypatch.setattr("plans.plan_page.PLAN_PAGE_SIZE", 2)
     story.action_in(Action.State.SIGNED_OFF, "1.1", due_date=TODAY + datetime.timedelta(1))
     story.action("1.2", due_date=TODAY + datetime.timedelta(30))
     story.action("1.3", due_date=TODAY + datetime.timedelta(10))
