@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from notifications import channels
@@ -225,7 +226,9 @@ def _message_deliver(message_id: int) -> str:
 
     skip_reason = _undeliverable(message)
     if skip_reason:
-        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message))
+        _outcome_record(
+            ours, status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message)
+        )
         return "skipped"
     try:
         if message.channel == Message.Channel.NOTIFY:
@@ -236,7 +239,8 @@ def _message_deliver(message_id: int) -> str:
             reference = channels.email_send(message, message.to_address)
     except channels.DeliveryFailed as failure:
         if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            ours.update(
+            _outcome_record(
+                ours,
                 status=Message.Status.FAILED,
                 last_error=str(failure)[:2000],
                 **_secret_gone(message),
@@ -245,7 +249,8 @@ def _message_deliver(message_id: int) -> str:
                 "Message %s failed after %s attempt(s): %s", message_id, message.attempts, failure
             )
             return "failed"
-        ours.update(
+        _outcome_record(
+            ours,
             status=Message.Status.PENDING,
             last_error=str(failure)[:2000],
             next_attempt_at=timezone.now() + _retry_delay(message.attempts),
@@ -253,7 +258,8 @@ def _message_deliver(message_id: int) -> str:
             queued_at=None,
         )
         return "retry"
-    ours.update(
+    _outcome_record(
+        ours,
         status=Message.Status.SENT,
         sent_at=timezone.now(),
         last_error="",
@@ -261,6 +267,36 @@ def _message_deliver(message_id: int) -> str:
         **_secret_gone(message),
     )
     return "sent"
+
+
+# Seconds to wait before each new try at recording an outcome: about seven seconds in all, enough
+# for PostgreSQL to restart or fail over, and short beside the claim timeout.
+OUTCOME_RETRY_DELAYS = (0.1, 0.3, 1, 2, 4)
+
+
+def _outcome_record(messages: QuerySet[Message], **outcome) -> int:
+    """Record what the channel did with claimed messages, on a fresh connection if the one
+    in use was lost.
+
+    Once the server has accepted a message, losing the record that it was sent means sending it
+    again when the claim expires: a database restart between the two would deliver every
+    message then in flight twice. So a connection that fails here is closed and the update tried
+    again on a new one, for a few seconds, before the task gives up and leaves the claim to
+    expire. Inside a transaction the caller's earlier writes went with the connection, so
+    nothing is tried again there.
+    """
+    for delay in OUTCOME_RETRY_DELAYS:
+        try:
+            return messages.update(**outcome)
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block:
+                raise
+            log.warning(
+                "Recording a delivery failed (%s); trying again on a new connection.", error
+            )
+            connection.close()
+            time.sleep(delay)
+    return messages.update(**outcome)
 
 
 def _secret_gone(message: Message) -> dict[str, str]:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -57,11 +58,14 @@ class Received:
 
 @dataclass
 class SmtpServer:
-    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set."""
+    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set.
+    ``before_accepting``, when set, runs between receiving a message and answering that it is
+    accepted; the client waits for it."""
 
     host: str = "127.0.0.1"
     port: int = 0
     refuse: str = ""
+    before_accepting: Callable[[], None] | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +77,8 @@ class SmtpServer:
             self.received.append(
                 Received(list(envelope.rcpt_tos), message_from_bytes(envelope.content))
             )
+        if self.before_accepting is not None:
+            self.before_accepting()
         return "250 Message accepted for delivery"
 
     def count(self) -> int:

@@ -19,8 +19,9 @@ from notifications.services import outbox_queue, outbox_relay
 from plans.models import Action
 from tenants import services as tenant_services
 from tenants.models import User
+from tenants.postgresql.roles import owner_connection
 from tenants.scoping import tenant_scope
-from tests.notifications.conftest import celery_publishing_to, wait_until
+from tests.notifications.conftest import celery_publishing_to, database_url, wait_until
 from tests.plans.factories import plan_monitored_by
 from tests.tenants.factories import Role, member
 from workflow.services import transition_perform
@@ -259,3 +260,59 @@ def test_recipient_without_address_or_deactivated_is_skipped_and_the_rest_delive
         gone.pk: "The recipient's account is deactivated.",
         no_address.pk: "The recipient has no e-mail address.",
     }
+
+
+def test_database_connection_lost_between_the_accept_and_the_record_the_message_arrives_once(
+    story, smtp_server, redis_broker, start_worker, settings
+):
+    """PostgreSQL drops the worker's connection (a restart) after the SMTP server has taken a
+    message and before the worker has recorded it sent: the worker records it on a new
+    connection, so its claim never expires and the relay never sends it again."""
+    timeouts = {"EMAIL_TIMEOUT": 10, "OUTBOX_CLAIM_TIMEOUT_SECONDS": 11}
+    settings.OUTBOX_CLAIM_TIMEOUT_SECONDS = timeouts["OUTBOX_CLAIM_TIMEOUT_SECONDS"]
+    message = Message.objects.create(
+        recipient=story.bob,
+        tenant=story.tenant,
+        kind=Message.Kind.EVENT,
+        subject="Sign-off requested",
+        body_text="Body",
+        body_html="<p>Body</p>",
+        key="restart:1",
+    )
+    received, connection_killed = threading.Event(), threading.Event()
+
+    def hold_the_answer_until_the_connection_is_killed():
+        if not received.is_set():
+            received.set()
+            connection_killed.wait(timeout=30)
+
+    smtp_server.received.clear()
+    smtp_server.before_accepting = hold_the_answer_until_the_connection_is_killed
+
+    with celery_publishing_to(redis_broker):
+        start_worker(
+            redis_broker,
+            smtp_server,
+            DATABASE_URL=database_url() + "?application_name=outbox-worker",
+            **timeouts,
+        )
+        outbox_queue([message.pk])
+        assert received.wait(timeout=30), "the worker sent nothing"
+        with owner_connection() as owner, owner.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'outbox-worker'"
+            )
+            assert [killed for (killed,) in cursor.fetchall()] == [True]
+        connection_killed.set()
+        # The relay, as beat runs it, would send it again were its claim left to expire.
+        wait_until(
+            lambda: outbox_relay() >= 0 and _sent_count([message.pk]) == 1,
+            timeout=40,
+            interval=0.5,
+            what="the message to be recorded sent",
+        )
+
+    assert Counter(r.message_id for r in smtp_server.received) == {"<restart.1@localhost>": 1}
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.SENT, 1)
