@@ -8,6 +8,7 @@ from pathlib import Path
 
 from csp.constants import NONCE, NONE, REPORT_SAMPLE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import (
     database_from_url,
@@ -362,6 +363,15 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# Two queues, and every worker takes from both in turn unless started with -Q: "celery" for
+# deliveries and the rest, "schedule" for the outbox relay and the escalation sweep, which beat
+# starts. A backlog of thousands of deliveries then never holds up the relay behind it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in ("celery", "schedule"))
+CELERY_TASK_ROUTES = {
+    "notifications.outbox_relay": {"queue": "schedule"},
+    "notifications.escalation_sweep": {"queue": "schedule"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -217,7 +217,13 @@ def _message_deliver(message_id: int) -> str:
             Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
             | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
         )
-        .update(status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        # Out of the broker's hands now: a claim that a dead worker abandons is the relay's.
+        .update(
+            status=Message.Status.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            queued_at=None,
+        )
     )
     if not claimed:
         return "not claimed"
@@ -321,17 +327,21 @@ def outbox_relay(*, limit: int = 5000) -> int:
 
 def _outbox_relay(limit: int) -> int:
     now = timezone.now()
-    requeue_before = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
     abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+    # A message queued and not yet claimed is either waiting in the broker or lost there. While
+    # deliveries wait in the broker's queue it is taken to be among them (they are taken in
+    # order, so it will come), however long the backlog: queueing it again would only lengthen
+    # the queue. Once the queue is empty, one queued long enough ago was lost.
+    not_in_the_broker = Q(queued_at__isnull=True)
+    if not deliveries_waiting():
+        requeue_before = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
+        not_in_the_broker |= Q(queued_at__lt=requeue_before)
     due = (
         Message.objects.filter(
-            Q(
-                status=Message.Status.PENDING,
-                next_attempt_at__lte=now,
-            )
-            & (Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+            Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
             | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
         )
+        .filter(not_in_the_broker)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -340,6 +350,26 @@ def _outbox_relay(limit: int) -> int:
         # Cleared first so outbox_queue stamps the time they were queued again.
         Message.objects.filter(pk__in=ids).update(queued_at=None)
     return outbox_queue(ids)
+
+
+def deliveries_waiting() -> bool:
+    """Whether delivery tasks wait in the broker's queue. When the broker cannot say, they may."""
+    from celery import current_app
+    from kombu.exceptions import ChannelError
+
+    if current_app.conf.task_always_eager:
+        return False  # nothing waits: each task ran when it was queued
+    try:
+        with current_app.connection_for_read() as broker:
+            queue = broker.default_channel.queue_declare(
+                queue=current_app.conf.task_default_queue, passive=True
+            )
+    except ChannelError:
+        return False  # no such queue: Redis drops a list once it is empty
+    except Exception as error:  # kombu's and socket errors alike
+        log.warning("The broker did not say how many deliveries wait (%s).", error)
+        return True
+    return queue.message_count > 0
 
 
 def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:

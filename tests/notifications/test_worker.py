@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.db import connection
 
+from config.celery import app as celery_app
 from notifications.escalations import escalation_sweep
 from notifications.models import Message
 from notifications.services import outbox_queue, outbox_relay
@@ -316,3 +317,56 @@ def test_database_connection_lost_between_the_accept_and_the_record_the_message_
     assert Counter(r.message_id for r in smtp_server.received) == {"<restart.1@localhost>": 1}
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Message.Status.SENT, 1)
+
+
+def test_relay_runs_while_a_thousand_deliveries_wait_and_queues_none_of_them_again(
+    story, smtp_server, redis_broker, start_worker
+):
+    """A thousand deliveries wait in the broker behind a slow SMTP server. The relay, sent by
+    name as beat sends it, runs at once all the same, and queues the message the broker never
+    had; the thousand, queued longer ago than OUTBOX_REQUEUE_AFTER_SECONDS but still waiting,
+    it leaves alone."""
+
+    def event(key: str) -> Message:
+        return Message(
+            recipient=story.bob,
+            tenant=story.tenant,
+            kind=Message.Kind.EVENT,
+            subject="Sign-off requested",
+            body_text="Body",
+            body_html="<p>Body</p>",
+            key=key,
+        )
+
+    waiting = Message.objects.bulk_create(event(f"backlog:{n}") for n in range(1000))
+    # Written while the broker was down: it waits for the relay.
+    never_queued = Message.objects.bulk_create([event("backlog:never-queued")])[0]
+    smtp_server.before_accepting = lambda: time.sleep(0.2)
+    broker = redis.Redis.from_url(redis_broker)
+
+    with celery_publishing_to(redis_broker):
+        start_worker(redis_broker, smtp_server, OUTBOX_REQUEUE_AFTER_SECONDS=1)
+        for message in waiting:
+            outbox_queue([message.pk])  # a task each
+        time.sleep(1.5)  # every one of them queued longer ago than the worker's relay allows
+        queued_at = dict(
+            Message.objects.filter(pk__in=[m.pk for m in waiting]).values_list("pk", "queued_at")
+        )
+        in_the_queue = broker.llen("celery")
+        assert in_the_queue > 900
+
+        celery_app.send_task("notifications.outbox_relay")
+        wait_until(
+            lambda: Message.objects.filter(pk=never_queued.pk, queued_at__isnull=False).exists(),
+            timeout=15,
+            what="the relay to queue the message the broker never had",
+        )
+        assert broker.llen("celery") <= in_the_queue + 1
+
+    still_waiting = Message.objects.filter(
+        pk__in=[m.pk for m in waiting], status=Message.Status.PENDING
+    )
+    assert still_waiting.count() > 900
+    assert {m.pk: m.queued_at for m in still_waiting} == {
+        m.pk: queued_at[m.pk] for m in still_waiting
+    }
