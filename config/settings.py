@@ -372,6 +372,11 @@ CELERY_TASK_ROUTES = {
     "notifications.outbox_relay": {"queue": "schedule"},
     "notifications.escalation_sweep": {"queue": "schedule"},
 }
+# A worker keeps its database connection from task to task (CONN_MAX_AGE and the health checks
+# in config/env.py decide when to replace it; config/celery.py asks them around every task)
+# rather than having Celery's Django fix-up close it after each one. The fix-up still closes it
+# after this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -370,3 +370,83 @@ def test_relay_runs_while_a_thousand_deliveries_wait_and_queues_none_of_them_aga
     assert {m.pk: m.queued_at for m in still_waiting} == {
         m.pk: queued_at[m.pk] for m in still_waiting
     }
+
+
+def _worker_connections(application_name: str) -> list[tuple[int, datetime.datetime]]:
+    with owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+        return cursor.fetchall()
+
+
+def test_worker_keeps_its_database_connection_from_task_to_task_and_tenant_to_tenant(
+    story, smtp_server, redis_broker, start_worker
+):
+    """Opening a connection for every task cost more than the delivery. The worker keeps one,
+    and each transaction on it still tells the database its own tenant: a message of each of
+    two tenants, one after the other, both sent, on the same connection. One that PostgreSQL
+    dropped meanwhile is replaced before the next task uses it."""
+    with tenant_scope(story.other_tenant):
+        charlie_hears = Message.objects.create(
+            recipient=story.charlie,
+            tenant=story.other_tenant,
+            kind=Message.Kind.EVENT,
+            subject="Plan endorsed",
+            body_text="Body",
+            body_html="<p>Body</p>",
+            key="reuse:sunderland",
+        )
+    bob_hears = Message.objects.create(
+        recipient=story.bob,
+        tenant=story.tenant,
+        kind=Message.Kind.EVENT,
+        subject="Sign-off requested",
+        body_text="Body",
+        body_html="<p>Body</p>",
+        key="reuse:central-bedfordshire",
+    )
+    after_restart = Message.objects.create(
+        recipient=story.dave,
+        tenant=story.tenant,
+        kind=Message.Kind.EVENT,
+        subject="Sign-off requested",
+        body_text="Body",
+        body_html="<p>Body</p>",
+        key="reuse:after-restart",
+    )
+    smtp_server.received.clear()
+
+    with celery_publishing_to(redis_broker):
+        start_worker(
+            redis_broker,
+            smtp_server,
+            DATABASE_URL=database_url() + "?application_name=reusing-worker",
+        )
+        outbox_queue([charlie_hears.pk])
+
+        def charlie_heard():
+            with tenant_scope(story.other_tenant):
+                return _sent_count([charlie_hears.pk]) == 1
+
+        wait_until(charlie_heard, timeout=30, what="the first")
+        first = _worker_connections("reusing-worker")
+        outbox_queue([bob_hears.pk])
+        wait_until(lambda: _sent_count([bob_hears.pk]) == 1, timeout=30, what="the second")
+        second = _worker_connections("reusing-worker")
+        assert len(first) == 1, "the worker closed its connection after the task"
+        assert second == first
+
+        # PostgreSQL restarts while the worker is idle: the next task checks the connection
+        # it kept before using it, and opens a new one.
+        with owner_connection() as owner, owner.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'reusing-worker'"
+            )
+        outbox_queue([after_restart.pk])
+        wait_until(lambda: _sent_count([after_restart.pk]) == 1, timeout=30, what="the third")
+        assert _worker_connections("reusing-worker") != first
+
+    assert smtp_server.to() == sorted([story.charlie.email, story.bob.email, story.dave.email])
