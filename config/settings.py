@@ -344,6 +344,8 @@ OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 60, minimum=0)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600, minimum=0)
 OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300, minimum=1)
 OUTBOX_REQUEUE_AFTER_SECONDS = env_int("OUTBOX_REQUEUE_AFTER_SECONDS", 300, minimum=1)
+# Messages a delivery task takes at once, and sends over one connection.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50, minimum=1)
 if OUTBOX_CLAIM_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
     raise ImproperlyConfigured("OUTBOX_CLAIM_TIMEOUT_SECONDS must be longer than EMAIL_TIMEOUT.")
 

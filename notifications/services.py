@@ -9,11 +9,12 @@ import time
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import groupby
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from notifications import channels
@@ -26,7 +27,7 @@ from notifications.models import (
 )
 from tenants.models import AuditEntry, Invitation, Tenant, User
 from tenants.rules import administer_refusal, enforce
-from tenants.scoping import across_tenants, tenant_scope
+from tenants.scoping import across_tenants
 from tenants.sealed import fingerprint_of
 from tenants.services import Recorded
 from tenants.text import one_line_text, texts_clean
@@ -156,15 +157,18 @@ def outbox_queue_on_commit(message_ids: list[int]) -> None:
 
 
 def outbox_queue(message_ids: Iterable[int]) -> int:
-    """Hand messages to the broker. If the broker is down, they stay pending and unqueued,
-    and the relay queues them once it is back; the caller's request is not held up."""
-    from notifications.tasks import message_deliver_task
+    """Hand messages to the broker, OUTBOX_BATCH_SIZE to a task. If the broker is down, they
+    stay pending and unqueued, and the relay queues them once it is back; the caller's request
+    is not held up."""
+    from notifications.tasks import messages_deliver_task
 
     message_ids = list(message_ids)
-    queued = []
-    for message_id in message_ids:
+    size = settings.OUTBOX_BATCH_SIZE
+    queued: list[int] = []
+    for start in range(0, len(message_ids), size):
+        batch = message_ids[start : start + size]
         try:
-            message_deliver_task.delay(message_id)
+            messages_deliver_task.delay(batch)
         except Exception as error:  # kombu's and socket errors alike: the broker did not take it
             log.warning(
                 "Broker unavailable (%s); %d message(s) left pending for the outbox relay.",
@@ -172,7 +176,7 @@ def outbox_queue(message_ids: Iterable[int]) -> int:
                 len(message_ids) - len(queued),
             )
             break
-        queued.append(message_id)
+        queued += batch
     if queued:
         Message.objects.filter(pk__in=queued, queued_at__isnull=True).update(
             queued_at=timezone.now()
@@ -194,78 +198,125 @@ def _undeliverable(message: Message) -> str:
 
 
 def message_deliver(*, message_id: int) -> str:
-    """Send one outbox message, at most once per claim.
+    """Send one outbox message: what ``messages_deliver`` did with it, or "not claimed"."""
+    return messages_deliver(message_ids=[message_id]).get(message_id, "not claimed")
 
-    The conditional UPDATE is the claim: of two workers given the same message (a redelivered
-    task, a relay re-queue), one updates the row and sends; the other updates nothing and stops.
-    A claim left "being sent" by a worker that died is taken over once it is older than the
-    claim timeout, which is longer than any SMTP call may last.
 
-    The task knows only the message's id, and a digest belongs to no tenant, so delivery reads
-    and marks its one row on the cross-tenant path.
+def messages_deliver(*, message_ids: Iterable[int]) -> dict[int, str]:
+    """Send a batch of outbox messages, each at most once per claim, over one connection to
+    each channel; returns what became of each message claimed: "sent", "retry", "failed",
+    "skipped", or "released" (handed back unsent, the batch having run out of time).
+
+    The claim is conditional: of two workers given the same message (a redelivered task, a
+    relay re-queue), one claims and sends it; the other finds nothing to do. A claim left
+    "being sent" by a worker that died is taken over once it is older than the claim timeout.
+    Each message is recorded sent as soon as the server has accepted it, so a worker killed in
+    the middle of a batch can have sent only the one message in flight without recording it;
+    the other outcomes, which no crash can turn into a second copy, are recorded together at
+    the end.
+
+    The task knows only the messages' ids, and a digest belongs to no tenant, so delivery
+    reads and marks its rows on the cross-tenant path.
     """
     with across_tenants():
-        return _message_deliver(message_id)
+        return _messages_deliver(list(message_ids))
 
 
-def _message_deliver(message_id: int) -> str:
+def _messages_deliver(message_ids: list[int]) -> dict[int, str]:
+    started = time.monotonic()
     now = timezone.now()
+    messages = _messages_claim(message_ids, now)
+    ours = Message.objects.filter(status=Message.Status.SENDING, claimed_at=now)
+    # Claims expire: a message is sent only while the server's timeout still fits before then.
+    last_start = started + settings.OUTBOX_CLAIM_TIMEOUT_SECONDS - settings.EMAIL_TIMEOUT
+    results: dict[int, str] = {}
+    outcomes: dict[int, dict[str, object]] = {}
+    for (channel, tenant_id), batch in groupby(messages, key=_channel_of):
+        with channels.opened(channel, tenant_id=tenant_id) as send:
+            for message in batch:
+                if skip_reason := _undeliverable(message):
+                    results[message.pk] = "skipped"
+                    outcomes[message.pk] = {
+                        "status": Message.Status.SKIPPED,
+                        "last_error": skip_reason,
+                        **_secret_gone(message),
+                    }
+                elif time.monotonic() > last_start:
+                    results[message.pk] = "released"
+                    outcomes[message.pk] = {
+                        "status": Message.Status.PENDING,
+                        "attempts": message.attempts - 1,
+                        "claimed_at": None,
+                    }
+                else:
+                    results[message.pk] = _message_send(message, send, ours, outcomes)
+    if outcomes:
+        _outcomes_record(ours, outcomes)
+    return results
+
+
+def _channel_of(message: Message) -> tuple[str, int | None]:
+    return message.channel, message.tenant_id
+
+
+def _messages_claim(message_ids: list[int], now: datetime.datetime) -> list[Message]:
+    """Claim the messages of ``message_ids`` that are due, or whose claim a dead worker
+    abandoned, in one transaction: rows another worker is claiming at this moment are passed
+    over (it has them); the rest are read and marked "being sent" by this worker. Grouped by
+    channel and tenant, to send each group over one connection."""
     abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
-    claimed = (
-        Message.objects.filter(pk=message_id)
-        .filter(
-            Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk__in=message_ids)
+            .filter(
+                Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
+                | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
+            )
+            .order_by("channel", "tenant_id", "pk")
         )
         # Out of the broker's hands now: a claim that a dead worker abandons is the relay's.
-        .update(
+        Message.objects.filter(pk__in=[message.pk for message in messages]).update(
             status=Message.Status.SENDING,
             claimed_at=now,
             attempts=F("attempts") + 1,
             queued_at=None,
         )
-    )
-    if not claimed:
-        return "not claimed"
-    message = Message.objects.select_related("recipient").get(pk=message_id)
-    ours = Message.objects.filter(pk=message_id, status=Message.Status.SENDING, claimed_at=now)
+    for message in messages:
+        message.attempts += 1
+    return messages
 
-    skip_reason = _undeliverable(message)
-    if skip_reason:
-        _outcome_record(
-            ours, status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message)
-        )
-        return "skipped"
+
+def _message_send(
+    message: Message,
+    send: channels.Send,
+    ours: QuerySet[Message],
+    outcomes: dict[int, dict[str, object]],
+) -> str:
     try:
-        if message.channel == Message.Channel.NOTIFY:
-            with tenant_scope(message.tenant_id):
-                policy = EscalationPolicy.objects.filter(tenant_id=message.tenant_id).first()
-            reference = channels.notify_send(message, message.to_address, policy)
-        else:
-            reference = channels.email_send(message, message.to_address)
+        reference = send(message, message.to_address)
     except channels.DeliveryFailed as failure:
+        error = str(failure)[:2000]
         if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            _outcome_record(
-                ours,
-                status=Message.Status.FAILED,
-                last_error=str(failure)[:2000],
-                **_secret_gone(message),
-            )
             log.error(
-                "Message %s failed after %s attempt(s): %s", message_id, message.attempts, failure
+                "Message %s failed after %s attempt(s): %s", message.pk, message.attempts, failure
             )
+            outcomes[message.pk] = {
+                "status": Message.Status.FAILED,
+                "last_error": error,
+                **_secret_gone(message),
+            }
             return "failed"
-        _outcome_record(
-            ours,
-            status=Message.Status.PENDING,
-            last_error=str(failure)[:2000],
-            next_attempt_at=timezone.now() + _retry_delay(message.attempts),
+        outcomes[message.pk] = {
+            "status": Message.Status.PENDING,
+            "last_error": error,
             # The relay queues it again once the delay has passed: no long ETA tasks.
-            queued_at=None,
-        )
+            "next_attempt_at": timezone.now() + _retry_delay(message.attempts),
+        }
         return "retry"
     _outcome_record(
-        ours,
+        ours.filter(pk=message.pk),
         status=Message.Status.SENT,
         sent_at=timezone.now(),
         last_error="",
@@ -273,6 +324,21 @@ def _message_deliver(message_id: int) -> str:
         **_secret_gone(message),
     )
     return "sent"
+
+
+def _outcomes_record(ours: QuerySet[Message], outcomes: dict[int, dict[str, object]]) -> int:
+    """Record several messages' outcomes in one UPDATE: each field is set, message by message,
+    from a CASE on the message's id."""
+    assignments = {}
+    for name in {name for outcome in outcomes.values() for name in outcome}:
+        field = Message._meta.get_field(name)
+        cases = [
+            When(pk=pk, then=Value(outcome[name], output_field=field))
+            for pk, outcome in outcomes.items()
+            if name in outcome
+        ]
+        assignments[name] = Case(*cases, default=F(name), output_field=field)
+    return _outcome_record(ours.filter(pk__in=list(outcomes)), **assignments)
 
 
 # Seconds to wait before each new try at recording an outcome: about seven seconds in all, enough
@@ -343,9 +409,10 @@ def _outbox_relay(limit: int) -> int:
         )
         .filter(not_in_the_broker)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "channel", "tenant_id")[:limit]
     )
-    ids = list(due)
+    # A task's batch goes over one connection per channel and tenant: the fewer, the better.
+    ids = [pk for pk, *_ in sorted(due, key=lambda row: (row[1], row[2] or 0))]
     if ids:
         # Cleared first so outbox_queue stamps the time they were queued again.
         Message.objects.filter(pk__in=ids).update(queued_at=None)

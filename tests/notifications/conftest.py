@@ -50,6 +50,8 @@ def wait_until(condition, *, timeout: float, interval: float = 0.05, what: str =
 class Received:
     recipients: list[str]
     message: EmailMessage
+    # The client's address and port: one per connection.
+    peer: tuple = ()
 
     @property
     def message_id(self) -> str:
@@ -58,16 +60,24 @@ class Received:
 
 @dataclass
 class SmtpServer:
-    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set.
+    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set, and
+    refuses the addresses in ``refuse_recipients`` with the reply given for each.
     ``before_accepting``, when set, runs between receiving a message and answering that it is
     accepted; the client waits for it."""
 
     host: str = "127.0.0.1"
     port: int = 0
     refuse: str = ""
+    refuse_recipients: dict[str, str] = field(default_factory=dict)
     before_accepting: Callable[[], None] | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(0)
@@ -75,7 +85,9 @@ class SmtpServer:
             return self.refuse
         with self.lock:
             self.received.append(
-                Received(list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+                Received(
+                    list(envelope.rcpt_tos), message_from_bytes(envelope.content), session.peer
+                )
             )
         if self.before_accepting is not None:
             self.before_accepting()
@@ -88,6 +100,10 @@ class SmtpServer:
     def to(self) -> list[str]:
         with self.lock:
             return sorted(r for item in self.received for r in item.recipients)
+
+    def connections(self) -> int:
+        with self.lock:
+            return len({item.peer for item in self.received})
 
 
 @pytest.fixture
