@@ -52,3 +52,7 @@ bench-rls: $(STAMP)
 .PHONY: bench-history
 bench-history: $(STAMP)
 	$(PY) scripts/bench_history.py $(ARGS)
+
+.PHONY: bench-delivery
+bench-delivery: $(STAMP)
+	$(PY) scripts/bench_delivery.py $(ARGS)

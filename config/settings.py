@@ -8,6 +8,7 @@ from pathlib import Path
 
 from csp.constants import NONCE, NONE, REPORT_SAMPLE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.env import (
     database_from_url,
@@ -343,6 +344,8 @@ OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 60, minimum=0)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600, minimum=0)
 OUTBOX_CLAIM_TIMEOUT_SECONDS = env_int("OUTBOX_CLAIM_TIMEOUT_SECONDS", 300, minimum=1)
 OUTBOX_REQUEUE_AFTER_SECONDS = env_int("OUTBOX_REQUEUE_AFTER_SECONDS", 300, minimum=1)
+# Messages a delivery task takes at once, and sends over one connection.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50, minimum=1)
 if OUTBOX_CLAIM_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
     raise ImproperlyConfigured("OUTBOX_CLAIM_TIMEOUT_SECONDS must be longer than EMAIL_TIMEOUT.")
 
@@ -362,6 +365,20 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# Two queues, and every worker takes from both in turn unless started with -Q: "celery" for
+# deliveries and the rest, "schedule" for the outbox relay and the escalation sweep, which beat
+# starts. A backlog of thousands of deliveries then never holds up the relay behind it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in ("celery", "schedule"))
+CELERY_TASK_ROUTES = {
+    "notifications.outbox_relay": {"queue": "schedule"},
+    "notifications.escalation_sweep": {"queue": "schedule"},
+}
+# A worker keeps its database connection from task to task (CONN_MAX_AGE and the health checks
+# in config/env.py decide when to replace it; config/celery.py asks them around every task)
+# rather than having Celery's Django fix-up close it after each one. The fix-up still closes it
+# after this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import groupby
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from notifications import channels, selectors
@@ -149,15 +151,18 @@ def outbox_queue_on_commit(message_ids: list[int]) -> None:
 
 
 def outbox_queue(message_ids: Iterable[int]) -> int:
-    """Hand messages to the broker. If the broker is down, they stay pending and unqueued,
-    and the relay queues them once it is back; the caller's request is not held up."""
-    from notifications.tasks import message_deliver_task
+    """Hand messages to the broker, OUTBOX_BATCH_SIZE to a task. If the broker is down, they
+    stay pending and unqueued, and the relay queues them once it is back; the caller's request
+    is not held up."""
+    from notifications.tasks import messages_deliver_task
 
     message_ids = list(message_ids)
-    queued = []
-    for message_id in message_ids:
+    size = settings.OUTBOX_BATCH_SIZE
+    queued: list[int] = []
+    for start in range(0, len(message_ids), size):
+        batch = message_ids[start : start + size]
         try:
-            message_deliver_task.delay(message_id)
+            messages_deliver_task.delay(batch)
         except Exception as error:  # kombu's and socket errors alike: the broker did not take it
             log.warning(
                 "Broker unavailable (%s); %d message(s) left pending for the outbox relay.",
@@ -165,7 +170,7 @@ def outbox_queue(message_ids: Iterable[int]) -> int:
                 len(message_ids) - len(queued),
             )
             break
-        queued.append(message_id)
+        queued += batch
     if queued:
         Message.objects.filter(pk__in=queued, queued_at__isnull=True).update(
             queued_at=timezone.now()
@@ -187,63 +192,121 @@ def _undeliverable(message: Message) -> str:
 
 
 def message_deliver(*, message_id: int) -> str:
-    """Send one outbox message, at most once per claim.
+    """Send one outbox message: what ``messages_deliver`` did with it, or "not claimed"."""
+    return messages_deliver(message_ids=[message_id]).get(message_id, "not claimed")
 
-    The conditional UPDATE is the claim: of two workers given the same message (a redelivered
-    task, a relay re-queue), one updates the row and sends; the other updates nothing and stops.
-    A claim left "being sent" by a worker that died is taken over once it is older than the
-    claim timeout, which is longer than any SMTP call may last.
 
-    The task knows only the message's id, and a digest belongs to no tenant, so delivery reads
-    and marks its one row on the cross-tenant path.
+def messages_deliver(*, message_ids: Iterable[int]) -> dict[int, str]:
+    """Send a batch of outbox messages, each at most once per claim, over one connection to
+    each channel; returns what became of each message claimed: "sent", "retry", "failed",
+    "skipped", or "released" (handed back unsent, the batch having run out of time).
+
+    The claim is conditional: of two workers given the same message (a redelivered task, a
+    relay re-queue), one claims and sends it; the other finds nothing to do. A claim left
+    "being sent" by a worker that died is taken over once it is older than the claim timeout.
+    Each message is recorded sent as soon as the server has accepted it, so a worker killed in
+    the middle of a batch can have sent only the one message in flight without recording it;
+    the other outcomes, which no crash can turn into a second copy, are recorded together at
+    the end.
+
+    The task knows only the messages' ids, and a digest belongs to no tenant, so delivery
+    reads and marks its rows on the cross-tenant path.
     """
     with across_tenants():
-        return _message_deliver(message_id)
+        return _messages_deliver(list(message_ids))
 
 
-def _message_deliver(message_id: int) -> str:
+def _messages_deliver(message_ids: list[int]) -> dict[int, str]:
+    started = time.monotonic()
     now = timezone.now()
-    abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
-    claimed = (
-        Message.objects.filter(pk=message_id)
-        .filter(
-            Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
-        )
-        .update(status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return "not claimed"
-    message = Message.objects.select_related("recipient").get(pk=message_id)
-    ours = Message.objects.filter(pk=message_id, status=Message.Status.SENDING, claimed_at=now)
+    messages = _messages_claim(message_ids, now)
+    ours = Message.objects.filter(status=Message.Status.SENDING, claimed_at=now)
+    # Claims expire: a message is sent only while the server's timeout still fits before then.
+    last_start = started + settings.OUTBOX_CLAIM_TIMEOUT_SECONDS - settings.EMAIL_TIMEOUT
+    results: dict[int, str] = {}
+    outcomes: dict[int, dict[str, object]] = {}
+    for (channel, tenant_id), group in groupby(messages, key=_channel_of):
+        to_send = []
+        for message in group:
+            if skip_reason := _undeliverable(message):
+                results[message.pk] = "skipped"
+                outcomes[message.pk] = {
+                    "status": Message.Status.SKIPPED,
+                    "last_error": skip_reason,
+                    **_secret_gone(message),
+                }
+            else:
+                to_send.append(message)
+        if not to_send:
+            continue
+        try:
+            with channels.opened(channel, tenant_id=tenant_id) as send:
+                for message in to_send:
+                    if time.monotonic() > last_start:
+                        results[message.pk] = "released"
+                        outcomes[message.pk] = {
+                            "status": Message.Status.PENDING,
+                            "attempts": message.attempts - 1,
+                            "claimed_at": None,
+                        }
+                    else:
+                        results[message.pk] = _message_send(message, send, ours, outcomes)
+        except channels.DeliveryFailed as failure:
+            # The channel could not be made ready (its settings missing, its server not
+            # answering): what it would have sent fails, or waits to be tried again, for that.
+            for message in to_send:
+                if message.pk not in results:
+                    results[message.pk] = _message_not_taken(message, failure, outcomes)
+    if outcomes:
+        _outcomes_record(ours, outcomes)
+    return results
 
-    skip_reason = _undeliverable(message)
-    if skip_reason:
-        ours.update(status=Message.Status.SKIPPED, last_error=skip_reason, **_secret_gone(message))
-        return "skipped"
-    try:
-        with channels.opened(message.channel, tenant_id=message.tenant_id) as send:
-            reference = send(message, message.to_address)
-    except channels.DeliveryFailed as failure:
-        if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            ours.update(
-                status=Message.Status.FAILED,
-                last_error=str(failure)[:2000],
-                **_secret_gone(message),
+
+def _channel_of(message: Message) -> tuple[str, int | None]:
+    return message.channel, message.tenant_id
+
+
+def _messages_claim(message_ids: list[int], now: datetime.datetime) -> list[Message]:
+    """Claim the messages of ``message_ids`` that are due, or whose claim a dead worker
+    abandoned, in one transaction: rows another worker is claiming at this moment are passed
+    over (it has them); the rest are read and marked "being sent" by this worker. Grouped by
+    channel and tenant, to send each group over one connection."""
+    abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk__in=message_ids)
+            .filter(
+                Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
+                | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
             )
-            log.error(
-                "Message %s failed after %s attempt(s): %s", message_id, message.attempts, failure
-            )
-            return "failed"
-        ours.update(
-            status=Message.Status.PENDING,
-            last_error=str(failure)[:2000],
-            next_attempt_at=timezone.now() + _retry_delay(message.attempts),
-            # The relay queues it again once the delay has passed: no long ETA tasks.
+            .order_by("channel", "tenant_id", "pk")
+        )
+        # Out of the broker's hands now: a claim that a dead worker abandons is the relay's.
+        Message.objects.filter(pk__in=[message.pk for message in messages]).update(
+            status=Message.Status.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
             queued_at=None,
         )
-        return "retry"
-    ours.update(
+    for message in messages:
+        message.attempts += 1
+    return messages
+
+
+def _message_send(
+    message: Message,
+    send: channels.Send,
+    ours: QuerySet[Message],
+    outcomes: dict[int, dict[str, object]],
+) -> str:
+    try:
+        reference = send(message, message.to_address)
+    except channels.DeliveryFailed as failure:
+        return _message_not_taken(message, failure, outcomes)
+    _outcome_record(
+        ours.filter(pk=message.pk),
         status=Message.Status.SENT,
         sent_at=timezone.now(),
         last_error="",
@@ -251,6 +314,76 @@ def _message_deliver(message_id: int) -> str:
         **_secret_gone(message),
     )
     return "sent"
+
+
+def _message_not_taken(
+    message: Message,
+    failure: channels.DeliveryFailed,
+    outcomes: dict[int, dict[str, object]],
+) -> str:
+    error = str(failure)[:2000]
+    if failure.permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        log.error(
+            "Message %s failed after %s attempt(s): %s", message.pk, message.attempts, failure
+        )
+        outcomes[message.pk] = {
+            "status": Message.Status.FAILED,
+            "last_error": error,
+            **_secret_gone(message),
+        }
+        return "failed"
+    outcomes[message.pk] = {
+        "status": Message.Status.PENDING,
+        "last_error": error,
+        # The relay queues it again once the delay has passed: no long ETA tasks.
+        "next_attempt_at": timezone.now() + _retry_delay(message.attempts),
+    }
+    return "retry"
+
+
+def _outcomes_record(ours: QuerySet[Message], outcomes: dict[int, dict[str, object]]) -> int:
+    """Record several messages' outcomes in one UPDATE: each field is set, message by message,
+    from a CASE on the message's id."""
+    assignments = {}
+    for name in {name for outcome in outcomes.values() for name in outcome}:
+        field = Message._meta.get_field(name)
+        cases = [
+            When(pk=pk, then=Value(outcome[name], output_field=field))
+            for pk, outcome in outcomes.items()
+            if name in outcome
+        ]
+        assignments[name] = Case(*cases, default=F(name), output_field=field)
+    return _outcome_record(ours.filter(pk__in=list(outcomes)), **assignments)
+
+
+# Seconds to wait before each new try at recording an outcome: about seven seconds in all, enough
+# for PostgreSQL to restart or fail over, and short beside the claim timeout.
+OUTCOME_RETRY_DELAYS = (0.1, 0.3, 1, 2, 4)
+
+
+def _outcome_record(messages: QuerySet[Message], **outcome) -> int:
+    """Record what the channel did with claimed messages, on a fresh connection if the one
+    in use was lost.
+
+    Once the server has accepted a message, losing the record that it was sent means sending it
+    again when the claim expires: a database restart between the two would deliver every
+    message then in flight twice. So a connection that fails here is closed and the update tried
+    again on a new one, for a few seconds, before the task gives up and leaves the claim to
+    expire. Inside a transaction the caller's earlier writes went with the connection, so
+    nothing is tried again there.
+    """
+    for delay in OUTCOME_RETRY_DELAYS:
+        try:
+            return messages.update(**outcome)
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block:
+                raise
+            log.warning(
+                "Recording a delivery failed (%s); trying again on a new connection.", error
+            )
+            connection.close()
+            time.sleep(delay)
+    return messages.update(**outcome)
 
 
 def _secret_gone(message: Message) -> dict[str, str]:
@@ -275,25 +408,50 @@ def outbox_relay(*, limit: int = 5000) -> int:
 
 def _outbox_relay(limit: int) -> int:
     now = timezone.now()
-    requeue_before = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
     abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+    # A message queued and not yet claimed is either waiting in the broker or lost there. While
+    # deliveries wait in the broker's queue it is taken to be among them (they are taken in
+    # order, so it will come), however long the backlog: queueing it again would only lengthen
+    # the queue. Once the queue is empty, one queued long enough ago was lost.
+    not_in_the_broker = Q(queued_at__isnull=True)
+    if not deliveries_waiting():
+        requeue_before = now - datetime.timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER_SECONDS)
+        not_in_the_broker |= Q(queued_at__lt=requeue_before)
     due = (
         Message.objects.filter(
-            Q(
-                status=Message.Status.PENDING,
-                next_attempt_at__lte=now,
-            )
-            & (Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+            Q(status=Message.Status.PENDING, next_attempt_at__lte=now)
             | Q(status=Message.Status.SENDING, claimed_at__lt=abandoned)
         )
+        .filter(not_in_the_broker)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "channel", "tenant_id")[:limit]
     )
-    ids = list(due)
+    # A task's batch goes over one connection per channel and tenant: the fewer, the better.
+    ids = [pk for pk, *_ in sorted(due, key=lambda row: (row[1], row[2] or 0))]
     if ids:
         # Cleared first so outbox_queue stamps the time they were queued again.
         Message.objects.filter(pk__in=ids).update(queued_at=None)
     return outbox_queue(ids)
+
+
+def deliveries_waiting() -> bool:
+    """Whether delivery tasks wait in the broker's queue. When the broker cannot say, they may."""
+    from celery import current_app
+    from kombu.exceptions import ChannelError
+
+    if current_app.conf.task_always_eager:
+        return False  # nothing waits: each task ran when it was queued
+    try:
+        with current_app.connection_for_read() as broker:
+            queue = broker.default_channel.queue_declare(
+                queue=current_app.conf.task_default_queue, passive=True
+            )
+    except ChannelError:
+        return False  # no such queue: Redis drops a list once it is empty
+    except Exception as error:  # kombu's and socket errors alike
+        log.warning("The broker did not say how many deliveries wait (%s).", error)
+        return True
+    return queue.message_count > 0
 
 
 def message_retry(*, message: Message, by: User, tenant: Tenant) -> Message:

@@ -1,11 +1,11 @@
-"""The escalation sweep and outbox delivery at scale, on PostgreSQL and Redis.
+"""The escalation sweep at scale, on PostgreSQL.
 
     make bench-escalations
-    make bench-escalations ARGS="--tenants 5 --actions 200 --messages 500"
+    make bench-escalations ARGS="--tenants 5 --actions 200"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/safeguarding_bench \
-        REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python scripts/bench_escalations.py
+        .venv/bin/python scripts/bench_escalations.py
 
-Part 1, the sweep. Creates a fresh database (its name must contain "bench"; it is dropped at the
+Creates a fresh database (its name must contain "bench"; it is dropped at the
 end unless --keep), migrates it and fills it with set-based SQL: per tenant about forty people
 (lead officers, partner contacts, an LSCB board with its chair, a management team, the police's
 own safeguarding committee, an administrator), partners, the three bodies with their permission
@@ -32,16 +32,10 @@ builds the data would pass every policy.
   at most 15 in any sweep); COMMIT is timed apart (the deferred foreign keys are checked there).
 
 The delivery tasks the sweep queues on commit are not sent: ``notifications.services.
-outbox_queue`` is replaced by a recorder for part 1 only. ``--summary FILE`` appends one JSON
+outbox_queue`` is replaced by a recorder. ``--summary FILE`` appends one JSON
 line per goal to FILE.
 
-Part 2, delivery. Starts an SMTP server in this process that counts what it receives, writes
-pending outbox messages, starts one Celery worker (prefork pool, one child, its own queue) with
-the SMTP e-mail backend pointed at that server, queues every message with ``outbox_queue`` and
-times until the server has them all and every row is sent. Then it times a no-op task
-(``scripts/bench_tasks.py``: one Redis INCR) through the same broker and worker.
-
-The Redis database in REDIS_URL (not 0) is flushed at the end.
+Delivery has its own benchmark, ``scripts/bench_delivery.py``.
 """
 
 from __future__ import annotations
@@ -53,16 +47,10 @@ import json
 import os
 import resource
 import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
@@ -74,7 +62,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/safeguarding_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 # A Wednesday that is a working day in every nation, with bank holidays within the depths used.
 DEFAULT_TODAY = datetime.date(2025, 11, 12)
 
@@ -130,15 +117,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=150)
     parser.add_argument("--actions", type=int, default=2000, help="actions per tenant")
     parser.add_argument(
-        "--messages", type=int, default=10_000, help="messages to deliver (0: no part 2)"
-    )
-    parser.add_argument(
         "--today", type=datetime.date.fromisoformat, default=DEFAULT_TODAY, help="YYYY-MM-DD"
     )
     parser.add_argument("--repeats", type=int, default=5, help="runs of each baseline")
-    parser.add_argument(
-        "--timeout", type=int, default=1800, help="seconds to wait for each delivery phase"
-    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--summary",
@@ -147,7 +128,7 @@ def parse_args() -> argparse.Namespace:
         help="append one JSON line per goal to FILE: measure, floor, here, ratio, goal, met",
     )
     args = parser.parse_args()
-    if args.tenants < 1 or args.actions < 10 or args.messages < 0 or args.repeats < 1:
+    if args.tenants < 1 or args.actions < 10 or args.repeats < 1:
         parser.error("need at least 1 tenant, 10 actions per tenant and 1 repeat")
     return args
 
@@ -155,7 +136,6 @@ def parse_args() -> argparse.Namespace:
 def configure_environment() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     # Production settings: DEBUG off needs a strong secret and explicit hosts.
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
@@ -171,12 +151,6 @@ def configure_environment() -> None:
         sys.exit(
             "DATABASE_URL must be PostgreSQL and name a database containing 'bench' (it is "
             f"dropped and created afresh); got {masked(os.environ['DATABASE_URL'])}"
-        )
-    broker = urlsplit(os.environ["REDIS_URL"])
-    if broker.scheme not in {"redis", "rediss"} or broker.path.strip("/") in {"", "0"}:
-        sys.exit(
-            "REDIS_URL must name a Redis database other than 0 (it is flushed at the end); "
-            f"got {masked(os.environ['REDIS_URL'])}"
         )
 
 
@@ -1290,305 +1264,6 @@ def part1(args: argparse.Namespace, summary: list[tuple[str, str]], goals: list[
     ]
 
 
-# --- Part 2: delivery --------------------------------------------------------------------------
-
-
-class CountingHandler:
-    """An aiosmtpd handler that accepts everything and counts it."""
-
-    def __init__(self):
-        self.messages = 0
-        self.bytes = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages += 1
-        self.bytes += len(envelope.content or b"")
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Worker:
-    """One Celery worker subprocess: prefork pool, one child, consuming only ``queue``."""
-
-    POOL = "prefork, --concurrency=1"
-
-    def __init__(self, *, queue: str, smtp_port: int, log_path: Path):
-        self.queue = queue
-        self.nodename = f"{queue}@{socket.gethostname()}"
-        self.smtp_port = smtp_port
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(self.smtp_port),
-            "EMAIL_HOST_USER": "",
-            "EMAIL_HOST_PASSWORD": "",
-            "EMAIL_USE_TLS": "0",
-            "EMAIL_USE_SSL": "0",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join(
-                [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-            ),
-        }
-        command = [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "-Q",
-            self.queue,
-            "-n",
-            self.nodename,
-            "-I",
-            "scripts.bench_tasks",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def wait_ready(self, timeout: float = 90) -> float:
-        from config.celery import app
-
-        started = time.perf_counter()
-        while time.perf_counter() - started < timeout:
-            self.check_alive()
-            if app.control.ping(destination=[self.nodename], timeout=1.0):
-                return time.perf_counter() - started
-        raise RuntimeError(f"the worker did not answer a ping in {timeout} s\n{self.log_tail()}")
-
-    def check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(
-                f"the worker exited with {self.process.returncode}\n{self.log_tail()}"
-            )
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # warm shutdown: the child finishes its task
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def messages_create(count: int, run: str) -> list[int]:
-    """``count`` pending event e-mails to the benchmark's people, in bulk."""
-    from django.utils import timezone
-
-    from notifications.content import Item, event_email
-    from notifications.models import Message
-    from tenants.models import Membership
-    from tenants.scoping import across_tenants
-
-    with across_tenants():
-        people = list(
-            Membership.objects.filter(user__email__endswith="@bench.example.org")
-            .order_by("user_id", "tenant_id")
-            .values_list("user_id", "tenant_id", "tenant__name", "tenant__slug")
-        )
-    due = timezone.now() - datetime.timedelta(seconds=1)
-    messages = []
-    for n in range(count):
-        user_id, tenant_id, tenant_name, slug = people[n % len(people)]
-        title = f"Made lead officer: {n % 9 + 1}.{n} {ACTION_TITLES[n % len(ACTION_TITLES)]}"
-        link = f"/t/{slug}/actions/{n + 1}/"
-        subject, text, html = event_email(
-            Item(tenant_name, "made_lead", title, "you are the lead officer for this action", link)
-        )
-        messages.append(
-            Message(
-                recipient_id=user_id,
-                tenant_id=tenant_id,
-                kind=Message.Kind.EVENT,
-                channel="email",
-                subject=subject[:250],
-                body_text=text,
-                body_html=html,
-                key=f"bench:{run}:{n}",
-                next_attempt_at=due,
-            )
-        )
-    Message.objects.bulk_create(messages, batch_size=2000)
-    return [m.pk for m in messages]
-
-
-@dataclass
-class Throughput:
-    count: int
-    done: int
-    seconds: float
-    queue_seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.done / self.seconds if self.seconds else 0.0
-
-
-def wait_until(done, *, expected: int, worker: Worker, timeout: float, started: float) -> int:
-    """Poll ``done()`` until it reaches ``expected``; returns the last count."""
-    last_report = time.perf_counter()
-    count = done()
-    while count < expected:
-        worker.check_alive()
-        now = time.perf_counter()
-        if now - started > timeout:
-            say(f"  gave up after {timeout} s with {count} of {expected} done")
-            break
-        if now - last_report >= 15:
-            say(f"  ... {count} of {expected} after {now - started:.0f} s")
-            last_report = now
-        time.sleep(0.05)
-        count = done()
-    return count
-
-
-def delivery_measure(
-    ids: list[int], handler: CountingHandler, worker: Worker, timeout: float
-) -> Throughput:
-    from notifications.models import Message
-    from notifications.services import outbox_queue
-
-    low, high = min(ids), max(ids)
-    mail_before = handler.messages
-
-    def done() -> int:
-        # Cheap check first; the rows are read only once the server has had every message.
-        if handler.messages - mail_before < len(ids):
-            return min(handler.messages - mail_before, len(ids) - 1)
-        return Message.objects.filter(pk__range=(low, high), status="sent").count()
-
-    started = time.perf_counter()
-    queued = outbox_queue(ids)
-    queue_seconds = time.perf_counter() - started
-    if queued != len(ids):
-        raise RuntimeError(f"only {queued} of {len(ids)} messages reached the broker")
-    count = wait_until(done, expected=len(ids), worker=worker, timeout=timeout, started=started)
-    return Throughput(len(ids), count, time.perf_counter() - started, queue_seconds)
-
-
-def noop_measure(count: int, run: str, worker: Worker, timeout: float) -> Throughput:
-    import redis
-    from django.conf import settings
-
-    from scripts.bench_tasks import noop
-
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    key = f"bench:noop:{run}"
-    started = time.perf_counter()
-    for _ in range(count):
-        noop.delay(key)
-    queue_seconds = time.perf_counter() - started
-    done = wait_until(
-        lambda: int(client.get(key) or 0),
-        expected=count,
-        worker=worker,
-        timeout=timeout,
-        started=started,
-    )
-    seconds = time.perf_counter() - started
-    return Throughput(count, done, seconds, queue_seconds)
-
-
-def part2(args: argparse.Namespace, summary: list[tuple[str, str]], stack) -> None:
-    import logging
-
-    from aiosmtpd.controller import Controller
-    from django.db.models import Count
-
-    from config.celery import app
-    from notifications.models import Message
-
-    run = uuid.uuid4().hex[:10]
-    queue = f"bench-{run}"
-    # Both tasks go to this run's queue, which only this run's worker consumes.
-    app.conf.task_routes = {
-        "notifications.message_deliver": {"queue": queue},
-        "bench.noop": {"queue": queue},
-    }
-    say(f"## Part 2: delivery ({args.messages} messages, one worker); {load()}")
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    handler = CountingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    stack.callback(controller.stop)
-
-    started = time.perf_counter()
-    ids = messages_create(args.messages, run)
-    say(f"wrote {len(ids)} pending messages in {time.perf_counter() - started:.1f} s")
-
-    log_dir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
-    stack.callback(shutil.rmtree, log_dir, ignore_errors=True)  # after the worker has stopped
-    worker = Worker(queue=queue, smtp_port=port, log_path=log_dir / "worker.log")
-    worker.start()
-    stack.callback(worker.stop)
-    ready = worker.wait_ready()
-    say(
-        f"worker {worker.nodename}: pool {Worker.POOL}, queue {queue}, SMTP server "
-        f"127.0.0.1:{port} (aiosmtpd in this process); ready after {ready:.1f} s"
-    )
-
-    delivery = delivery_measure(ids, handler, worker, args.timeout)
-    if delivery.done < delivery.count:
-        statuses = dict(
-            Message.objects.filter(pk__in=ids)
-            .values("status")
-            .annotate(n=Count("pk"))
-            .values_list("status", "n")
-        )
-        say(f"  statuses of the messages: {statuses}")
-    say(
-        f"delivery: {delivery.done} of {delivery.count} sent in {delivery.seconds:.1f} s = "
-        f"{delivery.rate:.1f} messages/s (queueing them took {delivery.queue_seconds:.2f} s; "
-        f"SMTP server received {handler.messages}, {handler.bytes / 1024 / 1024:.1f} MiB)"
-    )
-    noop = noop_measure(args.messages, run, worker, args.timeout)
-    say(
-        f"no-op task (no-op plus one Redis INCR): {noop.done} of {noop.count} in "
-        f"{noop.seconds:.1f} s = {noop.rate:.1f} tasks/s (queueing took "
-        f"{noop.queue_seconds:.2f} s)"
-    )
-    ratio = noop.rate / delivery.rate if delivery.rate else float("inf")
-    say(f"no-op rate / delivery rate = {ratio:.1f}")
-    worker.stop()
-    say()
-    summary += [
-        ("delivery: worker", f"1 process, {Worker.POOL}, Redis broker"),
-        ("delivery: messages sent / seconds", f"{delivery.done} / {delivery.seconds:.1f}"),
-        ("delivery: messages per second", f"{delivery.rate:.1f}"),
-        ("delivery: ms per message", f"{1000 / delivery.rate:.2f}" if delivery.rate else "-"),
-        ("no-op task (+1 INCR): tasks / seconds", f"{noop.done} / {noop.seconds:.1f}"),
-        ("no-op task: tasks per second", f"{noop.rate:.1f}"),
-        ("no-op task: ms per task", f"{1000 / noop.rate:.2f}" if noop.rate else "-"),
-        ("no-op rate / delivery rate", f"{ratio:.1f}"),
-    ]
-
-
 # --- Main ---------------------------------------------------------------------------------------
 
 
@@ -1600,20 +1275,17 @@ def main() -> None:
 
     django.setup()
 
-    import redis
     from django.conf import settings
     from django.core.management import call_command
 
     summary: list[tuple[str, str]] = []
     goals: list[dict] = []
     say(
-        f"database {masked(os.environ['DATABASE_URL'])}; broker {masked(settings.REDIS_URL)}; "
+        f"database {masked(os.environ['DATABASE_URL'])}; "
         f"DEBUG={settings.DEBUG}; {os.cpu_count()} CPUs; {load()}"
     )
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        # Registered first, so they run last: after the worker and SMTP server have stopped.
-        stack.callback(lambda: redis.Redis.from_url(settings.REDIS_URL).flushdb())
         if args.keep:
             stack.callback(
                 lambda: say(f"kept the database {settings.DATABASES['default']['NAME']}")
@@ -1629,8 +1301,6 @@ def main() -> None:
         )
         say()
         part1(args, summary, goals)
-        if args.messages:
-            part2(args, summary, stack)
 
     say(f"## Summary ({load()})")
     say()
@@ -1653,7 +1323,7 @@ def main() -> None:
         say(f"goals appended to {args.summary}")
     say()
     say(
-        f"total {time.perf_counter() - started:.0f} s; Redis db flushed; "
+        f"total {time.perf_counter() - started:.0f} s; "
         + ("database kept" if args.keep else "database dropped")
     )
     python = Path(sys.executable)
@@ -1662,9 +1332,8 @@ def main() -> None:
     say("reproduce:")
     say(
         f"  DATABASE_URL={masked(os.environ['DATABASE_URL'])} "
-        f"REDIS_URL={masked(settings.REDIS_URL)} {python} scripts/bench_escalations.py "
-        f"--tenants {args.tenants} --actions {args.actions} --messages {args.messages} "
-        f"--today {args.today}"
+        f"{python} scripts/bench_escalations.py "
+        f"--tenants {args.tenants} --actions {args.actions} --today {args.today}"
     )
 
 

@@ -1,7 +1,7 @@
 """A task that does nothing but count itself, for measuring Celery's own cost per task.
 
 Loaded into a benchmark worker with ``celery -A config worker -I scripts.bench_tasks``; see
-``scripts/bench_escalations.py``. The count is one Redis INCR per task, so the benchmark can tell
+``scripts/bench_delivery.py``. The count is one Redis INCR per task, so the benchmark can tell
 when every task has run without a result backend.
 """
 

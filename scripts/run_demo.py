@@ -78,8 +78,9 @@ def main() -> int:
     python = sys.executable
     commands = {
         "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}"],
+        # Both queues (config/settings.py): deliveries, and the relay and sweep beat starts.
         "worker": [
-            python, "-m", "celery", "-A", "config", "worker",
+            python, "-m", "celery", "-A", "config", "worker", "-Q", "celery,schedule",
             "--loglevel=INFO", "--concurrency=1", "--pool=solo",
         ],
         # The schedule is kept in the database (django-celery-beat): the admin can change it.

@@ -31,7 +31,14 @@ class Email:
         except Exception as error:
             raise _failure(error) from error
 
+        unreachable = ""
+
         def send(message: Message, address: str) -> str:
+            nonlocal unreachable
+            if unreachable:
+                # The server stopped answering mid-block: the rest of the block fails at once
+                # with that reason rather than each message waiting out the timeout in turn.
+                raise DeliveryFailed(unreachable)
             if getattr(backend, "connection", True) is None:
                 # The server hung up after an earlier message: connect again, and keep this
                 # connection for the rest of the block (left closed, the backend would open and
@@ -39,7 +46,9 @@ class Email:
                 try:
                     backend.open()
                 except Exception as error:
-                    raise _failure(error) from error
+                    failure = _failure(error)
+                    unreachable = str(failure)
+                    raise failure from error
             email = EmailMultiAlternatives(
                 subject=message.subject,
                 body=message.body_text,
@@ -52,8 +61,11 @@ class Email:
             try:
                 email.send()
             except Exception as error:
-                if isinstance(error, smtplib.SMTPServerDisconnected):
-                    backend.close()
+                if not _session_goes_on(error):
+                    # A lost connection, a timeout or a 421 may have left the session half way
+                    # through a command: the next message starts on a new one.
+                    with suppress(Exception):
+                        backend.close()
                 raise _failure(error) from error
             return ""
 
@@ -74,6 +86,19 @@ def _failure(error: Exception) -> DeliveryFailed:
         return DeliveryFailed(text, permanent=_refused_for_good(error.smtp_code))
     # Socket errors and the like: the server may take it later.
     return DeliveryFailed(text)
+
+
+def _session_goes_on(error: Exception) -> bool:
+    """Whether the server refused only this message, leaving the session ready for the next
+    (smtplib resets it after a refusal)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+    elif isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        codes = [error.smtp_code]
+    else:
+        return False
+    # 421: the server is closing the connection.
+    return 421 not in codes
 
 
 def _refused_for_good(smtp_code: int) -> bool:

@@ -48,7 +48,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _tell(self, wanted: DatabaseScope) -> None:
         tenant = "" if wanted.tenant_id is None else str(wanted.tenant_id)
-        with self.connection.cursor() as cursor:
+        # Django's own errors, as for any statement: a lost connection is an OperationalError
+        # that callers can catch, and marks the connection for the health check.
+        with self.wrap_database_errors, self.connection.cursor() as cursor:
             cursor.execute(SETTINGS_SQL, (tenant, "on" if wanted.across else ""))
         self._told = wanted
 

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -62,13 +63,24 @@ class Received:
 
 @dataclass
 class SmtpServer:
-    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set."""
+    """An SMTP server that keeps what it accepts, or refuses mail while ``refuse`` is set, and
+    refuses the addresses in ``refuse_recipients`` with the reply given for each.
+    ``before_accepting``, when set, runs between receiving a message and answering that it is
+    accepted; the client waits for it."""
 
     host: str = "127.0.0.1"
     port: int = 0
     refuse: str = ""
+    refuse_recipients: dict[str, str] = field(default_factory=dict)
+    before_accepting: Callable[[], None] | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(0)
@@ -82,6 +94,8 @@ class SmtpServer:
                     tuple(session.peer),
                 )
             )
+        if self.before_accepting is not None:
+            self.before_accepting()
         return "250 Message accepted for delivery"
 
     def count(self) -> int:

@@ -2,9 +2,12 @@
 GOV.UK Notify. Sent through a real SMTP server in this process."""
 
 import datetime
+import threading
+import time
+from collections import Counter
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,10 +17,13 @@ from notifications.models import Message
 from notifications.services import (
     message_deliver,
     message_retry,
+    messages_deliver,
     outbox_relay,
 )
 from plans.models import Action
+from tenants.models import User
 from tenants.scoping import tenant_scope
+from tests.tenants.factories import Role, member
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +253,142 @@ def test_a_failure_queueing_after_a_step_commits_shows_the_step_taken_and_the_re
     delivered = [email.extra_headers["Message-ID"] for email in mailoutbox]
     for message in sent:
         assert delivered.count(message_id_header(message)) == 1
+
+
+def test_a_batch_goes_over_one_connection_and_each_message_keeps_its_own_outcome(
+    story, smtp_server, settings
+):
+    """Claimed together, sent over one SMTP connection, recorded in one statement per message
+    sent and one for the rest; a refusal for one address leaves the connection to the next."""
+    settings.OUTBOX_RETRY_SECONDS = 60
+    gone = member(story.tenant, Role.OFFICER, full_name="Gone Away")
+    User.objects.filter(pk=gone.pk).update(is_active=False)
+    smtp_server.refuse_recipients = {
+        story.bob.email: "550 5.1.1 No such mailbox",
+        story.carol.email: "450 4.2.1 Mailbox busy, try later",
+    }
+    refused_for_good = _message(story, key="batch:bob")
+    refused_for_now = _message(story, key="batch:carol", recipient=story.carol)
+    skipped = _message(story, key="batch:gone", recipient=gone)
+    sent = _message(story, key="batch:dave", recipient=story.dave)
+    invitation = Message.objects.create(
+        address="new.officer@example.org",
+        tenant=story.tenant,
+        kind=Message.Kind.INVITATION,
+        subject="You are invited",
+        body_text="Open https://example.org/invitations/s3cret-token/ to join.",
+        body_html="<a href='https://example.org/invitations/s3cret-token/'>Join</a>",
+        secret="s3cret-token",
+        key="batch:invitation",
+    )
+    messages = [refused_for_good, refused_for_now, skipped, sent, invitation]
+    statements = []
+
+    def count(execute, sql, params, many, context):
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        outcomes = messages_deliver(message_ids=[m.pk for m in messages])
+
+    assert outcomes == {
+        refused_for_good.pk: "failed",
+        refused_for_now.pk: "retry",
+        skipped.pk: "skipped",
+        sent.pk: "sent",
+        invitation.pk: "sent",
+    }
+    # The claim (read and mark), each "sent" as it happens, then everything else at once.
+    assert len(statements) == 2 + 2 + 1
+    assert sorted(smtp_server.to()) == sorted([story.dave.email, "new.officer@example.org"])
+    assert smtp_server.connections() == 1
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
+    assert {pk: (m.status, m.attempts) for pk, m in rows.items()} == {
+        refused_for_good.pk: (Message.Status.FAILED, 1),
+        refused_for_now.pk: (Message.Status.PENDING, 1),
+        skipped.pk: (Message.Status.SKIPPED, 1),
+        sent.pk: (Message.Status.SENT, 1),
+        invitation.pk: (Message.Status.SENT, 1),
+    }
+    assert "550" in rows[refused_for_good.pk].last_error
+    assert "No such mailbox" in rows[refused_for_good.pk].last_error
+    assert "450" in rows[refused_for_now.pk].last_error
+    delay = rows[refused_for_now.pk].next_attempt_at - timezone.now()
+    assert delay.total_seconds() == pytest.approx(60, abs=5)
+    assert rows[skipped.pk].last_error == "The recipient's account is deactivated."
+    assert rows[sent.pk].last_error == "" and rows[sent.pk].sent_at is not None
+    stored = rows[invitation.pk]
+    assert stored.secret == "" and "s3cret-token" not in stored.body_text + stored.body_html
+    [received] = [r for r in smtp_server.received if r.recipients == ["new.officer@example.org"]]
+    assert "s3cret-token" in received.message.as_string()
+
+
+def test_a_batch_sends_only_while_its_claim_holds_and_hands_the_rest_back(
+    story, smtp_server, settings
+):
+    """A slow server: the batch stops sending before its claim could expire under it (when
+    another worker could take the same messages), and hands back what it has not tried."""
+    settings.OUTBOX_CLAIM_TIMEOUT_SECONDS = 2
+    settings.EMAIL_TIMEOUT = 1
+    smtp_server.before_accepting = lambda: time.sleep(0.6)
+    messages = [_message(story, key=f"slow:{n}") for n in range(3)]
+
+    outcomes = messages_deliver(message_ids=[m.pk for m in messages])
+
+    assert list(outcomes.values()) == ["sent", "sent", "released"]
+    handed_back = Message.objects.get(pk=messages[2].pk)
+    assert (handed_back.status, handed_back.attempts, handed_back.claimed_at) == (
+        Message.Status.PENDING,
+        0,
+        None,
+    )
+    assert handed_back.queued_at is None  # the relay's to queue again
+    assert smtp_server.count() == 2
+
+
+def test_connection_lost_in_a_batch_the_next_message_goes_over_a_new_one(story, smtp_server):
+    """The server drops the connection (421, closing) at the first message: that one is
+    retried later, the others go over a new connection."""
+    smtp_server.refuse_recipients = {story.bob.email: "421 4.3.2 Shutting down"}
+    first = _message(story, key="dropped:bob")
+    others = [_message(story, key=f"dropped:{n}", recipient=story.carol) for n in range(2)]
+
+    outcomes = messages_deliver(message_ids=[first.pk, *[m.pk for m in others]])
+
+    assert outcomes == {first.pk: "retry", others[0].pk: "sent", others[1].pk: "sent"}
+    assert smtp_server.count() == 2 and smtp_server.connections() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_given_the_same_batch_send_each_message_once(story, smtp_server, postgres):
+    """A redelivered task or a relay re-queue can hand a second worker a batch while the first
+    is still sending it: each message is claimed by one of them only, and sent once."""
+    smtp_server.before_accepting = lambda: time.sleep(0.02)
+    messages = [_message(story, key=f"twice:{n}") for n in range(40)]
+    ids = [m.pk for m in messages]
+    claims, errors = [], []
+
+    def worker(wait: float):
+        try:
+            time.sleep(wait)
+            claims.append(set(messages_deliver(message_ids=ids)))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # The second starts while the first is sending (40 messages at 20 ms or more each).
+    threads = [threading.Thread(target=worker, args=(wait,)) for wait in (0, 0.3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert not claims[0] & claims[1]
+    assert claims[0] | claims[1] == set(ids)
+    assert Counter(r.message_id for r in smtp_server.received) == {
+        f"<twice.{n}@localhost>": 1 for n in range(40)
+    }
+    assert Message.objects.filter(pk__in=ids, status=Message.Status.SENT).count() == 40

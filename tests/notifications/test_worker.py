@@ -13,14 +13,16 @@ import pytest
 import redis
 from django.db import connection
 
+from config.celery import app as celery_app
 from notifications.escalations import escalation_sweep
 from notifications.models import Message
 from notifications.services import outbox_queue, outbox_relay
 from plans.models import Action
 from tenants import services as tenant_services
 from tenants.models import User
+from tenants.postgresql.roles import owner_connection
 from tenants.scoping import tenant_scope
-from tests.notifications.conftest import celery_publishing_to, wait_until
+from tests.notifications.conftest import celery_publishing_to, database_url, wait_until
 from tests.plans.factories import plan_monitored_by
 from tests.tenants.factories import Role, member
 from workflow.services import transition_perform
@@ -259,3 +261,192 @@ def test_recipient_without_address_or_deactivated_is_skipped_and_the_rest_delive
         gone.pk: "The recipient's account is deactivated.",
         no_address.pk: "The recipient has no e-mail address.",
     }
+
+
+def test_database_connection_lost_between_the_accept_and_the_record_the_message_arrives_once(
+    story, smtp_server, redis_broker, start_worker, settings
+):
+    """PostgreSQL drops the worker's connection (a restart) after the SMTP server has taken a
+    message and before the worker has recorded it sent: the worker records it on a new
+    connection, so its claim never expires and the relay never sends it again."""
+    timeouts = {"EMAIL_TIMEOUT": 10, "OUTBOX_CLAIM_TIMEOUT_SECONDS": 11}
+    settings.OUTBOX_CLAIM_TIMEOUT_SECONDS = timeouts["OUTBOX_CLAIM_TIMEOUT_SECONDS"]
+    message = Message.objects.create(
+        recipient=story.bob,
+        tenant=story.tenant,
+        kind=Message.Kind.EVENT,
+        subject="Sign-off requested",
+        body_text="Body",
+        body_html="<p>Body</p>",
+        key="restart:1",
+    )
+    received, connection_killed = threading.Event(), threading.Event()
+
+    def hold_the_answer_until_the_connection_is_killed():
+        if not received.is_set():
+            received.set()
+            connection_killed.wait(timeout=30)
+
+    smtp_server.received.clear()
+    smtp_server.before_accepting = hold_the_answer_until_the_connection_is_killed
+
+    with celery_publishing_to(redis_broker):
+        start_worker(
+            redis_broker,
+            smtp_server,
+            DATABASE_URL=database_url() + "?application_name=outbox-worker",
+            **timeouts,
+        )
+        outbox_queue([message.pk])
+        assert received.wait(timeout=30), "the worker sent nothing"
+        with owner_connection() as owner, owner.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'outbox-worker'"
+            )
+            assert [killed for (killed,) in cursor.fetchall()] == [True]
+        connection_killed.set()
+        # The relay, as beat runs it, would send it again were its claim left to expire.
+        wait_until(
+            lambda: outbox_relay() >= 0 and _sent_count([message.pk]) == 1,
+            timeout=40,
+            interval=0.5,
+            what="the message to be recorded sent",
+        )
+
+    assert Counter(r.message_id for r in smtp_server.received) == {"<restart.1@localhost>": 1}
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.SENT, 1)
+
+
+def test_relay_runs_while_a_thousand_deliveries_wait_and_queues_none_of_them_again(
+    story, smtp_server, redis_broker, start_worker
+):
+    """A thousand deliveries wait in the broker behind a slow SMTP server. The relay, sent by
+    name as beat sends it, runs at once all the same, and queues the message the broker never
+    had; the thousand, queued longer ago than OUTBOX_REQUEUE_AFTER_SECONDS but still waiting,
+    it leaves alone."""
+
+    def event(key: str) -> Message:
+        return Message(
+            recipient=story.bob,
+            tenant=story.tenant,
+            kind=Message.Kind.EVENT,
+            subject="Sign-off requested",
+            body_text="Body",
+            body_html="<p>Body</p>",
+            key=key,
+        )
+
+    waiting = Message.objects.bulk_create(event(f"backlog:{n}") for n in range(1000))
+    # Written while the broker was down: it waits for the relay.
+    never_queued = Message.objects.bulk_create([event("backlog:never-queued")])[0]
+    smtp_server.before_accepting = lambda: time.sleep(0.2)
+    broker = redis.Redis.from_url(redis_broker)
+
+    with celery_publishing_to(redis_broker):
+        start_worker(redis_broker, smtp_server, OUTBOX_REQUEUE_AFTER_SECONDS=1)
+        for message in waiting:
+            outbox_queue([message.pk])  # a task each
+        time.sleep(1.5)  # every one of them queued longer ago than the worker's relay allows
+        queued_at = dict(
+            Message.objects.filter(pk__in=[m.pk for m in waiting]).values_list("pk", "queued_at")
+        )
+        in_the_queue = broker.llen("celery")
+        assert in_the_queue > 900
+
+        celery_app.send_task("notifications.outbox_relay")
+        wait_until(
+            lambda: Message.objects.filter(pk=never_queued.pk, queued_at__isnull=False).exists(),
+            timeout=15,
+            what="the relay to queue the message the broker never had",
+        )
+        assert broker.llen("celery") <= in_the_queue + 1
+
+    still_waiting = Message.objects.filter(
+        pk__in=[m.pk for m in waiting], status=Message.Status.PENDING
+    )
+    assert still_waiting.count() > 900
+    assert {m.pk: m.queued_at for m in still_waiting} == {
+        m.pk: queued_at[m.pk] for m in still_waiting
+    }
+
+
+def _worker_connections(application_name: str) -> list[tuple[int, datetime.datetime]]:
+    with owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+        return cursor.fetchall()
+
+
+def test_worker_keeps_its_database_connection_from_task_to_task_and_tenant_to_tenant(
+    story, smtp_server, redis_broker, start_worker
+):
+    """Opening a connection for every task cost more than the delivery. The worker keeps one,
+    and each transaction on it still tells the database its own tenant: a message of each of
+    two tenants, one after the other, both sent, on the same connection. One that PostgreSQL
+    dropped meanwhile is replaced before the next task uses it."""
+    with tenant_scope(story.other_tenant):
+        charlie_hears = Message.objects.create(
+            recipient=story.charlie,
+            tenant=story.other_tenant,
+            kind=Message.Kind.EVENT,
+            subject="Plan endorsed",
+            body_text="Body",
+            body_html="<p>Body</p>",
+            key="reuse:sunderland",
+        )
+    bob_hears = Message.objects.create(
+        recipient=story.bob,
+        tenant=story.tenant,
+        kind=Message.Kind.EVENT,
+        subject="Sign-off requested",
+        body_text="Body",
+        body_html="<p>Body</p>",
+        key="reuse:central-bedfordshire",
+    )
+    after_restart = Message.objects.create(
+        recipient=story.dave,
+        tenant=story.tenant,
+        kind=Message.Kind.EVENT,
+        subject="Sign-off requested",
+        body_text="Body",
+        body_html="<p>Body</p>",
+        key="reuse:after-restart",
+    )
+    smtp_server.received.clear()
+
+    with celery_publishing_to(redis_broker):
+        start_worker(
+            redis_broker,
+            smtp_server,
+            DATABASE_URL=database_url() + "?application_name=reusing-worker",
+        )
+        outbox_queue([charlie_hears.pk])
+
+        def charlie_heard():
+            with tenant_scope(story.other_tenant):
+                return _sent_count([charlie_hears.pk]) == 1
+
+        wait_until(charlie_heard, timeout=30, what="the first")
+        first = _worker_connections("reusing-worker")
+        outbox_queue([bob_hears.pk])
+        wait_until(lambda: _sent_count([bob_hears.pk]) == 1, timeout=30, what="the second")
+        second = _worker_connections("reusing-worker")
+        assert len(first) == 1, "the worker closed its connection after the task"
+        assert second == first
+
+        # PostgreSQL restarts while the worker is idle: the next task checks the connection
+        # it kept before using it, and opens a new one.
+        with owner_connection() as owner, owner.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'reusing-worker'"
+            )
+        outbox_queue([after_restart.pk])
+        wait_until(lambda: _sent_count([after_restart.pk]) == 1, timeout=30, what="the third")
+        assert _worker_connections("reusing-worker") != first
+
+    assert smtp_server.to() == sorted([story.charlie.email, story.bob.email, story.dave.email])
