@@ -21,9 +21,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(STAMP)
-	@if [ -f scripts/bench.py ]; then $(PY) scripts/bench.py; \
-	else echo "No benchmarks yet: scripts/bench.py does not exist."; fi
+# Each page under load through gunicorn against a bare view on the same server.
+bench: bench-pages
 
 .PHONY: bench-reports
 bench-reports: $(STAMP)
@@ -52,3 +51,7 @@ bench-rls: $(STAMP)
 .PHONY: bench-history
 bench-history: $(STAMP)
 	$(PY) scripts/bench_history.py $(ARGS)
+
+.PHONY: bench-pages
+bench-pages: $(STAMP)
+	$(PY) scripts/bench_pages.py $(ARGS)
