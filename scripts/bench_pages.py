@@ -298,11 +298,11 @@ def read_answer(sock: socket.socket, buffer: bytes) -> tuple[int, bool, bytes]:
 
 
 def story_build():
+    """The tests' story, with one action in progress for the action page."""
+    from tenants.scoping import tenant_scope
     from tests.conftest import build_story
 
     story = build_story()
-    from tenants.scoping import tenant_scope
-
     with tenant_scope(story.tenant):
         action = story.action_in("in_progress", reference="1.1")
     return story, action
