@@ -44,7 +44,7 @@ from workflow.models import Approval, TransitionLog
 
 QUEUE_LIMIT = 50
 # What every queue's rows show of an action; each queue adds what it needs besides. Rows load
-# only these: a queue of fifty full actions with their plans and people is most of a page's time.
+# only these: fifty full actions with their plans and people cost more to build than to query.
 SHOWN = ("reference", "title", "due_date", "state", "plan__title")
 # Councils report progress to their boards monthly: an open action with no update for longer
 # than this has nothing recent to report.

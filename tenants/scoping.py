@@ -59,8 +59,7 @@ def reads_in_one_transaction(view):
 
     Outside a transaction, each statement under a tenant's scope is given a transaction of its
     own, and the database is told the tenant again in each: four round trips (BEGIN, the
-    setting, the statement, COMMIT) where one would do. A page of twenty reads pays sixty
-    extra, which under load costs more than the reads themselves.
+    setting, the statement, COMMIT) where one would do, sixty more for a page of twenty reads.
     """
 
     @wraps(view)
