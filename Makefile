@@ -21,9 +21,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Pages, the escalation sweep and delivery, each beside its floor, and a summary of the goals.
 bench: $(STAMP)
-	@if [ -f scripts/bench.py ]; then $(PY) scripts/bench.py; \
-	else echo "No benchmarks yet: scripts/bench.py does not exist."; fi
+	$(PY) scripts/bench.py $(ARGS)
 
 .PHONY: bench-reports
 bench-reports: $(STAMP)
@@ -56,3 +56,7 @@ bench-history: $(STAMP)
 .PHONY: bench-delivery
 bench-delivery: $(STAMP)
 	$(PY) scripts/bench_delivery.py $(ARGS)
+
+.PHONY: bench-pages
+bench-pages: $(STAMP)
+	$(PY) scripts/bench_pages.py $(ARGS)

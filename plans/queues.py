@@ -43,6 +43,9 @@ from tenants.working_days import working_days_between
 from workflow.models import Approval, TransitionLog
 
 QUEUE_LIMIT = 50
+# What every queue's rows show of an action; each queue adds what it needs besides. Rows load
+# only these: fifty full actions with their plans and people cost more to build than to query.
+SHOWN = ("reference", "title", "due_date", "state", "plan__title")
 # Councils report progress to their boards monthly: an open action with no update for longer
 # than this has nothing recent to report.
 PROGRESS_DUE_AFTER_DAYS = 28
@@ -190,7 +193,8 @@ def officer_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue:
         _annotated(
             Action.objects.filter(tenant=tenant, state__in=Action.OPEN_STATES)
             .filter(Q(lead_officer=user) | Exists(delegated))
-            .select_related("plan", "sign_off_body"),
+            .select_related("plan", "sign_off_body")
+            .only(*SHOWN, "completion_statement", "sign_off_body__name"),
             tenant,
         ),
         today,
@@ -225,7 +229,10 @@ def manager_queues(
         actions = actions.filter(lead_partner_id=membership.partner_id)
         partner_name = membership.partner.name
     actions = _open_first_by_due_date(
-        actions.select_related("plan", "lead_officer", "lead_partner"), today
+        actions.select_related("plan", "lead_officer", "lead_partner").only(
+            *SHOWN, "lead_officer__full_name", "lead_officer__email", "lead_partner__name"
+        ),
+        today,
     )
     delivering = (Action.State.AGREED, Action.State.IN_PROGRESS)
     return ManagerQueues(
@@ -267,7 +274,18 @@ def sign_off_queue(*, tenant: Tenant, user: User, today: datetime.date) -> Queue
             tenant=tenant, state=Action.State.EVIDENCED, sign_off_body_id__in=body_ids
         )
         .filter(_authorised("sign_off_actions", "sign_off_body_id", "plan_id"))
-        .select_related("plan", "lead_officer", "sign_off_body", "evidence_submitted_by")
+        .select_related("plan", "sign_off_body")
+        .only(
+            *SHOWN,
+            "tenant_id",
+            "state_changes",
+            "state_changed_at",
+            "lead_officer_id",
+            "evidence_submitted_by_id",
+            "completion_statement_by_id",
+            "sign_off_body__name",
+            "sign_off_body__quorum",
+        )
         .order_by("state_changed_at", "pk")
     )
     approvals: dict[int, list[Approval]] = defaultdict(list)
@@ -327,7 +345,7 @@ def plan_summaries(*, tenant: Tenant, today: datetime.date) -> list[PlanSummary]
     summaries = {
         plan.pk: PlanSummary(plan)
         for plan in ActionPlan.objects.filter(tenant=tenant)
-        .select_related("framework", "owner_body")
+        .only("title", "state")
         .order_by("-created_at")
     }
     rags: dict[int, Counter] = defaultdict(Counter)

@@ -49,6 +49,7 @@ from plans.workflows import (
 )
 from tenants.forms import add_service_errors
 from tenants.models import Membership
+from tenants.scoping import reads_in_one_transaction
 from tenants.views import administers, require_administrator
 from workflow.engine import Actor
 from workflow.views import step_confirm, steps_context
@@ -88,10 +89,17 @@ def _back_to_action(request: HttpRequest, action: Action) -> HttpResponse:
     return redirect("action", tenant_slug=request.tenant.slug, pk=action.pk)
 
 
+def _action_address(tenant_slug: str) -> str:
+    """Every action's address less its number, for lists that link many: rows write
+    ``{{ action_address }}{{ action.pk }}/``, one reverse() a page rather than one a row."""
+    return reverse("action", kwargs={"tenant_slug": tenant_slug, "pk": 0}).removesuffix("0/")
+
+
 # -- plans ----------------------------------------------------------------------------------
 
 
 @login_required
+@reads_in_one_transaction
 def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     """What needs this person now, by what they do here: their actions, a manager's queues,
     the sign-off queue of every body they sit on, and the plans at a glance."""
@@ -118,6 +126,7 @@ def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         if role != Role.OFFICER
         else None,
         "is_tenant_admin": administers(request),
+        "action_address": _action_address(tenant.slug),
     }
     return render(request, "plans/home.html", context)
 
@@ -376,9 +385,9 @@ def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms) -> HttpResponse:
     action = _action_detail_or_404(request, pk)
     progress = action.progress_newest_first
-    abilities = action_abilities(
-        Actor(request.user, action.tenant_id, membership=request.membership), action
-    )
+    # One actor for every rule the page asks, so each fact about the person is read once.
+    actor = Actor(request.user, action.tenant_id, membership=request.membership)
+    abilities = action_abilities(actor, action)
     delegates = action_delegates(action=action)
     context = {
         "action": action,
@@ -392,7 +401,7 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
         "evidence_waiting": list(action.evidence_waiting.all()),
         "adopted_from": adopted_from_of(action),
         "delegates": delegates,
-        **steps_context(obj=action, user=request.user),
+        **steps_context(obj=action, user=request.user, actor=actor),
         "timeline": action_timeline(action=action),
         "progress_form": forms.get("progress_form") or ProgressForm(prefix="progress"),
         "evidence_form": forms.get("evidence_form") or EvidenceForm(prefix="evidence"),
@@ -411,6 +420,7 @@ def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms)
 
 
 @login_required
+@reads_in_one_transaction
 def action_page(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
     return _render_action(request, pk)
 

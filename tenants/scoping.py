@@ -14,15 +14,22 @@ every tenant to the database.
 """
 
 from contextlib import contextmanager
+from functools import wraps
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django_scopes import ScopedManager, scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 
 from tenants.database_scope import ACROSS_TENANTS, DatabaseScope, database_scope_set
 
-__all__ = ["ScopeError", "TenantOwnedModel", "across_tenants", "tenant_scope"]
+__all__ = [
+    "ScopeError",
+    "TenantOwnedModel",
+    "across_tenants",
+    "reads_in_one_transaction",
+    "tenant_scope",
+]
 
 
 @contextmanager
@@ -45,6 +52,22 @@ def across_tenants():
     """
     with database_scope_set(ACROSS_TENANTS), scopes_disabled():
         yield
+
+
+def reads_in_one_transaction(view):
+    """A page that only reads runs its queries in one transaction.
+
+    Outside a transaction, each statement under a tenant's scope is given a transaction of its
+    own, and the database is told the tenant again in each: four round trips (BEGIN, the
+    setting, the statement, COMMIT) where one would do, sixty more for a page of twenty reads.
+    """
+
+    @wraps(view)
+    def reading(*args, **kwargs):
+        with transaction.atomic():
+            return view(*args, **kwargs)
+
+    return reading
 
 
 class TenantOwnedModel(models.Model):

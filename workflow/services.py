@@ -103,12 +103,16 @@ def _refusal(transition: Transition, obj: WorkflowModel, actor: Actor) -> str | 
     return refusal
 
 
-def transitions_available(*, obj: WorkflowModel, user: User) -> list[TransitionOption]:
+def transitions_available(
+    *, obj: WorkflowModel, user: User, actor: Actor | None = None
+) -> list[TransitionOption]:
     """The steps ``user`` could take on ``obj`` from its present state, by the service's own
     checks minus the reason: offered ones, ones waiting on conditions, ones this person has
     already approved, and ones a rule beyond roles refuses them, with why. Steps their role
-    does not allow are left out."""
-    actor = Actor(user, obj.tenant_id)
+    does not allow are left out. A page that asks other rules about the same person passes
+    its ``actor`` (``user`` in ``obj``'s tenant), so the facts they share are read once."""
+    if actor is None:
+        actor = Actor(user, obj.tenant_id)
     options = []
     for transition in obj.workflow.transitions:
         if _role_refusal(transition, obj, actor) is not None:

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 
 from tenants.models import User
 from tenants.rules import has_second_factor
-from workflow.engine import Transition, WorkflowModel
+from workflow.engine import Actor, Transition, WorkflowModel
 from workflow.forms import StepForm
 from workflow.selectors import QuorumProgress, approvals_awaited, quorum_progress
 from workflow.services import (
@@ -27,11 +27,11 @@ from workflow.services import (
 )
 
 
-def steps_context(*, obj: WorkflowModel, user: User) -> dict:
+def steps_context(*, obj: WorkflowModel, user: User, actor: Actor | None = None) -> dict:
     """What ``includes/transitions.html`` shows: the steps for this person, and the approvals
-    the object awaits from its approving bodies."""
+    the object awaits from its approving bodies. ``actor``: as for ``transitions_available``."""
     return {
-        "offers": transitions_available(obj=obj, user=user),
+        "offers": transitions_available(obj=obj, user=user, actor=actor),
         "awaiting": approvals_awaited(obj=obj),
     }
 

@@ -182,6 +182,18 @@ def rag_tag(rag: str | None, empty: str = "None", label: str = "") -> SafeString
     return format_html('<strong class="govuk-tag govuk-tag--grey">{}</strong>', empty)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@register.filter
+def short_date(day) -> str:
+    """A date as ``4 Mar 2026`` (Django's ``date:"j M Y"`` in English), for long lists: the
+    date filter looks up the language's formats on every call, a row's worth of time."""
+    if not day:
+        return ""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
 @register.simple_tag
 def state_tag(state: str, label: str) -> SafeString:
     return format_html(
