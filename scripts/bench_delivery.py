@@ -242,6 +242,7 @@ def messages_create(tenant_id: int, people: list[int], count: int, run: str) -> 
     """``count`` pending event e-mails, as the service writes them, in bulk."""
     from django.utils import timezone
 
+    from notifications.channels import EMAIL
     from notifications.content import Item, event_email
     from notifications.models import Message
     from tenants.scoping import tenant_scope
@@ -259,7 +260,7 @@ def messages_create(tenant_id: int, people: list[int], count: int, run: str) -> 
                 recipient_id=people[n % len(people)],
                 tenant_id=tenant_id,
                 kind=Message.Kind.EVENT,
-                channel=Message.Channel.EMAIL,
+                channel=EMAIL.name,
                 subject=subject[:250],
                 body_text=text,
                 body_html=html,
