@@ -17,6 +17,7 @@ from tenants.models import AuditEntry
 from tenants.scoping import tenant_scope
 from tenants.text import one_line_text
 from tests.notifications.conftest import NOTIFY_KEY
+from tests.notifications.factories import message_waiting
 from tests.tenants.factories import Role, member
 
 pytestmark = pytest.mark.django_db
@@ -43,16 +44,7 @@ def policy_form(**changes) -> dict:
 
 
 def message_to(person, tenant, channel: str, key: str = "event:test:1") -> Message:
-    return Message.objects.create(
-        recipient=person,
-        tenant=tenant,
-        kind=Message.Kind.EVENT,
-        channel=channel,
-        subject="Sign-off requested: 1.1 Training",
-        body_text="Text",
-        body_html="<p>Text</p>",
-        key=key,
-    )
+    return message_waiting(recipient=person, tenant=tenant, channel=channel, key=key)
 
 
 def opening_fails(channel: str, *, tenant_id: int | None) -> DeliveryFailed:

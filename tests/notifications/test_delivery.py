@@ -23,22 +23,14 @@ from notifications.services import (
 from plans.models import Action
 from tenants.models import User
 from tenants.scoping import tenant_scope
+from tests.notifications.factories import message_waiting
 from tests.tenants.factories import Role, member
 
 pytestmark = pytest.mark.django_db
 
 
 def _message(story, key="event:test:1", recipient=None, **fields) -> Message:
-    return Message.objects.create(
-        recipient=recipient or story.bob,
-        tenant=story.tenant,
-        kind=Message.Kind.EVENT,
-        subject="Sign-off requested: 1.1 Training",
-        body_text="Text",
-        body_html="<p>Text</p>",
-        key=key,
-        **fields,
-    )
+    return message_waiting(recipient=recipient or story.bob, tenant=story.tenant, key=key, **fields)
 
 
 def test_message_is_sent_once_however_often_its_task_runs(story, smtp_server):

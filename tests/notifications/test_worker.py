@@ -23,6 +23,7 @@ from tenants.models import User
 from tenants.postgresql.roles import owner_connection
 from tenants.scoping import tenant_scope
 from tests.notifications.conftest import celery_publishing_to, database_url, wait_until
+from tests.notifications.factories import message_waiting
 from tests.plans.factories import plan_monitored_by
 from tests.tenants.factories import Role, member
 from workflow.services import transition_perform
@@ -271,13 +272,10 @@ def test_database_connection_lost_between_the_accept_and_the_record_the_message_
     connection, so its claim never expires and the relay never sends it again."""
     timeouts = {"EMAIL_TIMEOUT": 10, "OUTBOX_CLAIM_TIMEOUT_SECONDS": 11}
     settings.OUTBOX_CLAIM_TIMEOUT_SECONDS = timeouts["OUTBOX_CLAIM_TIMEOUT_SECONDS"]
-    message = Message.objects.create(
+    message = message_waiting(
         recipient=story.bob,
         tenant=story.tenant,
-        kind=Message.Kind.EVENT,
         subject="Sign-off requested",
-        body_text="Body",
-        body_html="<p>Body</p>",
         key="restart:1",
     )
     received, connection_killed = threading.Event(), threading.Event()
@@ -389,31 +387,22 @@ def test_worker_keeps_its_database_connection_from_task_to_task_and_tenant_to_te
     two tenants, one after the other, both sent, on the same connection. One that PostgreSQL
     dropped meanwhile is replaced before the next task uses it."""
     with tenant_scope(story.other_tenant):
-        charlie_hears = Message.objects.create(
+        charlie_hears = message_waiting(
             recipient=story.charlie,
             tenant=story.other_tenant,
-            kind=Message.Kind.EVENT,
             subject="Plan endorsed",
-            body_text="Body",
-            body_html="<p>Body</p>",
             key="reuse:sunderland",
         )
-    bob_hears = Message.objects.create(
+    bob_hears = message_waiting(
         recipient=story.bob,
         tenant=story.tenant,
-        kind=Message.Kind.EVENT,
         subject="Sign-off requested",
-        body_text="Body",
-        body_html="<p>Body</p>",
         key="reuse:central-bedfordshire",
     )
-    after_restart = Message.objects.create(
+    after_restart = message_waiting(
         recipient=story.dave,
         tenant=story.tenant,
-        kind=Message.Kind.EVENT,
         subject="Sign-off requested",
-        body_text="Body",
-        body_html="<p>Body</p>",
         key="reuse:after-restart",
     )
     smtp_server.received.clear()
