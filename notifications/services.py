@@ -157,6 +157,13 @@ def outbox_queue(message_ids: Iterable[int]) -> int:
     from notifications.tasks import messages_deliver_task
 
     message_ids = list(message_ids)
+    if not message_ids:
+        return 0
+    # Stamped before the broker has them, not after: a worker may take a task the moment it is
+    # published, and a stamp written after its claim would mark as waiting in the broker a
+    # message the worker has already taken (and hold its row while the worker claims it).
+    stamp = timezone.now()
+    Message.objects.filter(pk__in=message_ids, queued_at__isnull=True).update(queued_at=stamp)
     size = settings.OUTBOX_BATCH_SIZE
     queued: list[int] = []
     for start in range(0, len(message_ids), size):
@@ -171,10 +178,9 @@ def outbox_queue(message_ids: Iterable[int]) -> int:
             )
             break
         queued += batch
-    if queued:
-        Message.objects.filter(pk__in=queued, queued_at__isnull=True).update(
-            queued_at=timezone.now()
-        )
+    unqueued = message_ids[len(queued) :]
+    if unqueued:
+        Message.objects.filter(pk__in=unqueued, queued_at=stamp).update(queued_at=None)
     return len(queued)
 
 
@@ -268,13 +274,19 @@ def _channel_of(message: Message) -> tuple[str, int | None]:
 
 def _messages_claim(message_ids: list[int], now: datetime.datetime) -> list[Message]:
     """Claim the messages of ``message_ids`` that are due, or whose claim a dead worker
-    abandoned, in one transaction: rows another worker is claiming at this moment are passed
-    over (it has them); the rest are read and marked "being sent" by this worker. Grouped by
-    channel and tenant, to send each group over one connection."""
+    abandoned, in one transaction, read and marked "being sent" by this worker. Grouped by
+    channel and tenant, to send each group over one connection.
+
+    A row locked by someone else is waited for, not passed over: the lock may be the
+    ``queued_at`` stamp of the very request that queued this task, which a worker quicker than
+    that request would otherwise skip, leaving the message to the relay minutes later. Once the
+    lock is released PostgreSQL reads the row again and checks it against the conditions, so
+    of two workers claiming the same message the second finds it taken; both lock in the same
+    order (the ORDER BY), so they never deadlock over a batch."""
     abandoned = now - datetime.timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
     with transaction.atomic():
         messages = list(
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            Message.objects.select_for_update(of=("self",))
             .select_related("recipient")
             .filter(pk__in=message_ids)
             .filter(

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from notifications.services import (
 )
 from plans.models import Action
 from tenants.models import User
-from tenants.scoping import tenant_scope
+from tenants.scoping import across_tenants, tenant_scope
 from tests.notifications.factories import message_waiting
 from tests.tenants.factories import Role, member
 
@@ -384,3 +384,33 @@ def test_two_workers_given_the_same_batch_send_each_message_once(story, smtp_ser
         f"<twice.{n}@localhost>": 1 for n in range(40)
     }
     assert Message.objects.filter(pk__in=ids, status=Message.Status.SENT).count() == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_waits_for_a_message_another_transaction_holds_rather_than_passing_it_over(
+    story, smtp_server, postgres
+):
+    """The request that queued a message may still hold its row when a quick worker takes the
+    task. The worker waits for the row and sends the message, instead of leaving it for the
+    relay to find minutes later."""
+    message = _message(story, key="held:1")
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(messages_deliver(message_ids=[message.pk]))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    with across_tenants(), transaction.atomic():
+        Message.objects.select_for_update().get(pk=message.pk)
+        thread.start()
+        time.sleep(0.5)
+    thread.join(timeout=30)
+
+    assert not errors
+    assert results == [{message.pk: "sent"}]
+    assert [r.message_id for r in smtp_server.received] == ["<held.1@localhost>"]
