@@ -300,7 +300,7 @@ def test_database_connection_lost_between_the_accept_and_the_record_the_message_
         with owner_connection() as owner, owner.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'outbox-worker'"
+                "WHERE application_name = 'outbox-worker' AND datname = current_database()"
             )
             assert [killed for (killed,) in cursor.fetchall()] == [True]
         connection_killed.set()
@@ -373,7 +373,10 @@ def test_relay_runs_while_a_thousand_deliveries_wait_and_queues_none_of_them_aga
 def _worker_connections(application_name: str) -> list[tuple[int, datetime.datetime]]:
     with owner_connection() as owner, owner.cursor() as cursor:
         cursor.execute(
-            "SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = %s",
+            # This database only: another test run on the same server may have a worker of the
+            # same name.
+            "SELECT pid, backend_start FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
             [application_name],
         )
         return cursor.fetchall()
@@ -432,7 +435,7 @@ def test_worker_keeps_its_database_connection_from_task_to_task_and_tenant_to_te
         with owner_connection() as owner, owner.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'reusing-worker'"
+                "WHERE application_name = 'reusing-worker' AND datname = current_database()"
             )
         outbox_queue([after_restart.pk])
         wait_until(lambda: _sent_count([after_restart.pk]) == 1, timeout=30, what="the third")
