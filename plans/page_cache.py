@@ -1,4 +1,4 @@
-"""Parts of the plan page and "my actions" rendered once and served again until the
+"""Parts of the plan page, "my actions" and the home pages rendered once and served again until the
 organisation's data changes.
 
 A part is kept under its organisation and the question it answers (which plan, which filters,
@@ -51,21 +51,26 @@ PART_SECONDS = 15 * 60
 WATCHED_TABLES: dict[str, frozenset[str] | None] = {
     "plans_action": None,
     "plans_actionadoption": None,
+    "plans_actiongroupobjectpermission": None,
     "plans_actionplan": None,
     "plans_actionplangroupobjectpermission": None,
     "plans_actionrecommendation": None,
     "plans_actionuserobjectpermission": None,
+    "plans_evidence": None,
     "plans_framework": None,
     "plans_progressupdate": None,
     "plans_publishedreport": None,
+    "plans_quarantinedevidence": None,
     "plans_recommendation": None,
     "plans_theme": None,
     "tenants_auditentry": None,
     "tenants_membership": None,
     "tenants_partner": None,
     "tenants_signoffbody": None,
+    "tenants_signoffbodymember": None,
     "tenants_tenant": None,
     "tenants_user": frozenset({"full_name", "email", "is_active"}),
+    "tenants_user_groups": None,
     "workflow_approval": None,
     "workflow_transitionlog": None,
     "auth_group": None,
@@ -74,7 +79,9 @@ WATCHED_TABLES: dict[str, frozenset[str] | None] = {
 }
 # Tables whose rows belong to no one organisation: a change to them changes every
 # organisation's pages, whichever organisation's request made it.
-SHARED_TABLES = frozenset({"tenants_user", "tenants_tenant", "auth_group", "auth_permission"})
+SHARED_TABLES = frozenset(
+    {"tenants_user", "tenants_user_groups", "tenants_tenant", "auth_group", "auth_permission"}
+)
 
 _WRITE = re.compile(r'(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 _EVERYONE = "everyone"
@@ -88,6 +95,10 @@ def _release_digest() -> str:
         *sorted((base / "templates" / "plans").rglob("*.html")),
         *sorted((base / "templates" / "includes").rglob("*.html")),
         base / "plans" / "plan_page.py",
+        base / "plans" / "home_page.py",
+        base / "plans" / "queues.py",
+        base / "plans" / "workflows.py",
+        base / "plans" / "templatetags" / "queue_rows.py",
         base / "plans" / "selectors.py",
         base / "plans" / "forms.py",
         base / "tenants" / "templatetags" / "govuk.py",
