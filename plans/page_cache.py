@@ -1,13 +1,14 @@
 """Parts of the plan page, "my actions" and the home pages rendered once and served again until the
 organisation's data changes.
 
-A part is kept under its organisation and the question it answers (which plan, which filters,
-which page, which day), tagged with two version tokens: the organisation's, and one for changes
-made outside any organisation (the operator's admin, national frameworks, a person's name,
-which every organisation they belong to shows). A part is served only while both tokens are
-still the current ones; nothing is ever looked up under another organisation's key, and no part
-holds anything that depends on who is looking (buttons, links only some roles see): the views
-keep those outside the cached parts.
+A part is kept under its organisation and the question it answers (which plan, which filters, which
+page, whose queues, which day), tagged with two version tokens: the organisation's, and one for
+changes made outside any organisation (the operator's admin, national frameworks, a person's name,
+which every organisation they belong to shows). A part is served only while both tokens are still
+the current ones; nothing is ever looked up under another organisation's key, and no part holds
+anything that depends on who is looking (buttons, links only some roles see) beyond what its key
+names (a person's own queues, under the person and their role): the views keep those outside the
+cached parts.
 
 The tokens change on every write to a table the parts are built from, noticed where every
 write passes, in the database connection itself (``pages_changed_by``, installed on each
