@@ -1,13 +1,14 @@
-"""Parts of the plan page and "my actions" rendered once and served again until the
+"""Parts of the plan page, "my actions" and the home pages rendered once and served again until the
 organisation's data changes.
 
-A part is kept under its organisation and the question it answers (which plan, which filters,
-which page, which day), tagged with two version tokens: the organisation's, and one for changes
-made outside any organisation (the operator's admin, national frameworks, a person's name,
-which every organisation they belong to shows). A part is served only while both tokens are
-still the current ones; nothing is ever looked up under another organisation's key, and no part
-holds anything that depends on who is looking (buttons, links only some roles see): the views
-keep those outside the cached parts.
+A part is kept under its organisation and the question it answers (which plan, which filters, which
+page, whose queues, which day), tagged with two version tokens: the organisation's, and one for
+changes made outside any organisation (the operator's admin, national frameworks, a person's name,
+which every organisation they belong to shows). A part is served only while both tokens are still
+the current ones; nothing is ever looked up under another organisation's key, and no part holds
+anything that depends on who is looking (buttons, links only some roles see) beyond what its key
+names (a person's own queues, under the person and their role): the views keep those outside the
+cached parts.
 
 The tokens change on every write to a table the parts are built from, noticed where every
 write passes, in the database connection itself (``pages_changed_by``, installed on each
@@ -51,21 +52,26 @@ PART_SECONDS = 15 * 60
 WATCHED_TABLES: dict[str, frozenset[str] | None] = {
     "plans_action": None,
     "plans_actionadoption": None,
+    "plans_actiongroupobjectpermission": None,
     "plans_actionplan": None,
     "plans_actionplangroupobjectpermission": None,
     "plans_actionrecommendation": None,
     "plans_actionuserobjectpermission": None,
+    "plans_evidence": None,
     "plans_framework": None,
     "plans_progressupdate": None,
     "plans_publishedreport": None,
+    "plans_quarantinedevidence": None,
     "plans_recommendation": None,
     "plans_theme": None,
     "tenants_auditentry": None,
     "tenants_membership": None,
     "tenants_partner": None,
     "tenants_signoffbody": None,
+    "tenants_signoffbodymember": None,
     "tenants_tenant": None,
     "tenants_user": frozenset({"full_name", "email", "is_active"}),
+    "tenants_user_groups": None,
     "workflow_approval": None,
     "workflow_transitionlog": None,
     "auth_group": None,
@@ -74,7 +80,9 @@ WATCHED_TABLES: dict[str, frozenset[str] | None] = {
 }
 # Tables whose rows belong to no one organisation: a change to them changes every
 # organisation's pages, whichever organisation's request made it.
-SHARED_TABLES = frozenset({"tenants_user", "tenants_tenant", "auth_group", "auth_permission"})
+SHARED_TABLES = frozenset(
+    {"tenants_user", "tenants_user_groups", "tenants_tenant", "auth_group", "auth_permission"}
+)
 
 _WRITE = re.compile(r'(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 _EVERYONE = "everyone"
@@ -88,6 +96,10 @@ def _release_digest() -> str:
         *sorted((base / "templates" / "plans").rglob("*.html")),
         *sorted((base / "templates" / "includes").rglob("*.html")),
         base / "plans" / "plan_page.py",
+        base / "plans" / "home_page.py",
+        base / "plans" / "queues.py",
+        base / "plans" / "workflows.py",
+        base / "plans" / "templatetags" / "queue_rows.py",
         base / "plans" / "selectors.py",
         base / "plans" / "forms.py",
         base / "tenants" / "templatetags" / "govuk.py",

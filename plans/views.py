@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from plans import queues, services
+from plans import services
 from plans.forms import (
     ActionForm,
     AdoptionForm,
@@ -28,6 +28,7 @@ from plans.forms import (
     PlanForm,
     ProgressForm,
 )
+from plans.home_page import home_page_parts
 from plans.models import Action, ActionPlan, Evidence, QuarantinedEvidence, schedule_rag
 from plans.plan_page import my_actions_parts, plan_page_parts
 from plans.selectors import (
@@ -48,7 +49,6 @@ from plans.workflows import (
     is_manager,
 )
 from tenants.forms import add_service_errors
-from tenants.models import Membership
 from tenants.scoping import reads_in_one_transaction
 from tenants.views import administers, require_administrator
 from workflow.engine import Actor
@@ -103,31 +103,14 @@ def _action_address(tenant_slug: str) -> str:
 def tenant_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     """What needs this person now, by what they do here: their actions, a manager's queues,
     the sign-off queue of every body they sit on, and the plans at a glance."""
-    tenant, membership, user = request.tenant, request.membership, request.user
-    today = timezone.localdate()
-    role = membership.role
-    Role = Membership.Role
-    on_a_body = queues.sits_on_a_body(tenant=tenant, user=user)
-    context = {
-        "today": today,
-        "officer_queue": queues.officer_queue(tenant=tenant, user=user, today=today)
-        if role != Role.VIEWER
-        else None,
-        "manager_queues": queues.manager_queues(tenant=tenant, membership=membership, today=today)
-        if membership.can_manage
-        else None,
-        "sign_off_queue": queues.sign_off_queue(tenant=tenant, user=user, today=today)
-        if on_a_body or role == Role.BOARD_MEMBER
-        else None,
-        "plans_to_endorse": queues.plans_awaiting_endorsement(tenant=tenant, user=user)
-        if on_a_body
-        else [],
-        "plan_summaries": queues.plan_summaries(tenant=tenant, today=today)
-        if role != Role.OFFICER
-        else None,
-        "is_tenant_admin": administers(request),
-        "action_address": _action_address(tenant.slug),
-    }
+    parts = home_page_parts(
+        tenant=request.tenant,
+        membership=request.membership,
+        user=request.user,
+        action_address=_action_address(request.tenant.slug),
+        today=timezone.localdate(),
+    )
+    context = {"parts": parts, "is_tenant_admin": administers(request)}
     return render(request, "plans/home.html", context)
 
 

@@ -1,5 +1,5 @@
-"""The plan page and "my actions" serve kept parts until something they show changes, never
-across organisations, and never with another person's buttons."""
+"""The plan page, "my actions" and the home pages serve kept parts until something they show
+changes, never across organisations, and never with another person's buttons."""
 
 import datetime
 import re
@@ -9,7 +9,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.urls import reverse
 
-from plans import plan_page, services
+from plans import home_page, plan_page, services
 from plans.models import Action, PublishedReport
 from plans.page_cache import CACHE, WATCHED_TABLES, cached_parts
 from plans.reports.publishing import report_publish
@@ -40,6 +40,10 @@ def _no_pages_kept():
 def plan_url(story, plan=None, **params) -> str:
     url = reverse("plan", kwargs={"tenant_slug": story.tenant.slug, "pk": (plan or story.plan).pk})
     return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def home_url(story) -> str:
+    return reverse("tenant_home", kwargs={"tenant_slug": story.tenant.slug})
 
 
 def my_actions_url(story) -> str:
@@ -98,6 +102,9 @@ def test_every_table_the_kept_parts_read_is_watched_for_writes(
         today=TODAY,
     )
     story.action_in("in_progress", "1.2")
+    # Waiting for the LSCB board with an approval, for the board members' sign-off queue.
+    story.lscb_needs_two()
+    transition_perform(obj=story.action_in("evidenced", "1.3"), name="sign_off", user=story.carol)
     read: set[str] = set()
 
     def logged(draw):
@@ -117,6 +124,9 @@ def test_every_table_the_kept_parts_read_is_watched_for_writes(
 
     for name in ("_plan_page_parts_drawn", "_my_actions_parts_drawn"):
         monkeypatch.setattr(plan_page, name, logged(getattr(plan_page, name)))
+    monkeypatch.setattr(
+        home_page, "_home_page_parts_drawn", logged(home_page._home_page_parts_drawn)
+    )
     client.force_login(story.bob)
     for url in (
         plan_url(story),
@@ -125,7 +135,13 @@ def test_every_table_the_kept_parts_read_is_watched_for_writes(
         my_actions_url(story),
     ):
         fresh(client, url)
+    # Every role's home page, a manager of one agency's among them.
+    for person in (story.bob, story.alice, story.carol, story.erin, story.victor, agencies.pete):
+        client.force_login(person)
+        response = client.get(home_url(story))
+        assert home_page.QUEUES_TEMPLATE in {template.name for template in response.templates}
     assert {"plans_progressupdate", "plans_actionadoption", "plans_publishedreport"} <= read
+    assert {"tenants_signoffbodymember", "plans_evidence", "workflow_approval"} <= read
     assert read <= set(WATCHED_TABLES)
 
 
