@@ -27,3 +27,19 @@ def message_waiting(
         key=key or f"event:test:{next(_keys)}",
         **fields,
     )
+
+
+def policy_form(**changes) -> dict:
+    """The escalation settings page's form as it stands for a new organisation, with
+    ``changes``."""
+    return {
+        "reminder_days_before": "5",
+        "overdue_days": "1",
+        "managers_days": "10",
+        "chair_days": "20",
+        "sign_off_waiting_days": "10",
+        "channel": "email",
+        "notify_api_key": "",
+        "notify_template_id": "",
+        **changes,
+    }

@@ -17,7 +17,7 @@ from tenants.models import AuditEntry
 from tenants.scoping import tenant_scope
 from tenants.text import one_line_text
 from tests.notifications.conftest import NOTIFY_KEY
-from tests.notifications.factories import message_waiting
+from tests.notifications.factories import message_waiting, policy_form
 from tests.tenants.factories import Role, member
 
 pytestmark = pytest.mark.django_db
@@ -27,20 +27,6 @@ TEMPLATE_ID = "f33517ff-2a88-4f6e-b855-c550268ce08a"
 
 def settings_url(tenant) -> str:
     return reverse("escalation_settings", kwargs={"tenant_slug": tenant.slug})
-
-
-def policy_form(**changes) -> dict:
-    return {
-        "reminder_days_before": "5",
-        "overdue_days": "1",
-        "managers_days": "10",
-        "chair_days": "20",
-        "sign_off_waiting_days": "10",
-        "channel": "email",
-        "notify_api_key": "",
-        "notify_template_id": "",
-        **changes,
-    }
 
 
 def message_to(person, tenant, channel: str, key: str = "event:test:1") -> Message:

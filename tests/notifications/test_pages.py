@@ -24,6 +24,7 @@ from notifications.services import escalation_policy_update
 from tenants.models import Membership, Tenant, User
 from tenants.scoping import across_tenants, tenant_scope
 from tenants.services import membership_add
+from tests.notifications.factories import policy_form
 from tests.querycount import queries_for
 from tests.tenants.factories import UserFactory
 
@@ -97,21 +98,6 @@ def header_count(response) -> str | None:
 def notify_settings(tenant) -> ChannelSettings:
     with tenant_scope(tenant):
         return ChannelSettings.objects.get(tenant=tenant, channel="notify")
-
-
-def policy_form(**changes) -> dict:
-    data = {
-        "reminder_days_before": "5",
-        "overdue_days": "1",
-        "managers_days": "10",
-        "chair_days": "20",
-        "sign_off_waiting_days": "10",
-        "channel": "email",
-        "notify_api_key": "",
-        "notify_template_id": "",
-    }
-    data.update(changes)
-    return data
 
 
 # -- the list and the header count ----------------------------------------------------------
