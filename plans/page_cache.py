@@ -1,5 +1,5 @@
-"""Parts of the plan page, "my actions" and the home pages rendered once and served again until the
-organisation's data changes.
+"""Parts of the plan page, "my actions", the action page and the home pages rendered once and
+served again until the organisation's data changes.
 
 A part is kept under its organisation and the question it answers (which plan, which filters, which
 page, whose queues, which day), tagged with two version tokens: the organisation's, and one for
@@ -56,9 +56,11 @@ WATCHED_TABLES: dict[str, frozenset[str] | None] = {
     "plans_actionplan": None,
     "plans_actionplangroupobjectpermission": None,
     "plans_actionrecommendation": None,
+    "plans_actionsupportingpartner": None,
     "plans_actionuserobjectpermission": None,
     "plans_evidence": None,
     "plans_framework": None,
+    "plans_planimport": None,
     "plans_progressupdate": None,
     "plans_publishedreport": None,
     "plans_quarantinedevidence": None,
@@ -96,6 +98,7 @@ def _release_digest() -> str:
         *sorted((base / "templates" / "plans").rglob("*.html")),
         *sorted((base / "templates" / "includes").rglob("*.html")),
         base / "plans" / "plan_page.py",
+        base / "plans" / "action_page.py",
         base / "plans" / "home_page.py",
         base / "plans" / "queues.py",
         base / "plans" / "workflows.py",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from plans import services
+from plans.action_page import action_page_parts
 from plans.forms import (
     ActionForm,
     AdoptionForm,
@@ -29,13 +30,10 @@ from plans.forms import (
     ProgressForm,
 )
 from plans.home_page import home_page_parts
-from plans.models import Action, ActionPlan, Evidence, QuarantinedEvidence, schedule_rag
+from plans.models import Action, ActionPlan, Evidence, QuarantinedEvidence
 from plans.plan_page import my_actions_parts, plan_page_parts
 from plans.selectors import (
     action_delegates,
-    action_detail,
-    action_timeline,
-    adopted_from_of,
     agency_actions_to_adopt,
     plans_of_tenant,
 )
@@ -66,13 +64,6 @@ def _action_or_404(request: HttpRequest, pk: int) -> Action:
         Action.objects.filter(tenant=request.tenant).select_related("plan", "sign_off_body"),
         pk=pk,
     )
-
-
-def _action_detail_or_404(request: HttpRequest, pk: int) -> Action:
-    try:
-        return action_detail(tenant=request.tenant, pk=pk)
-    except Action.DoesNotExist:
-        raise Http404("No such action.") from None
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -366,38 +357,22 @@ def action_edit(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse
 
 
 def _render_action(request: HttpRequest, pk: int, *, status: int = 200, **forms) -> HttpResponse:
-    action = _action_detail_or_404(request, pk)
-    progress = action.progress_newest_first
+    """The action page: its kept parts (plans/action_page.py) and, for this person, the steps
+    and forms the rules offer. ``forms``: a form sent back with its errors, drawn in place of
+    the kept empty one."""
+    action = _action_or_404(request, pk)
     # One actor for every rule the page asks, so each fact about the person is read once.
     actor = Actor(request.user, action.tenant_id, membership=request.membership)
-    abilities = action_abilities(actor, action)
-    delegates = action_delegates(action=action)
     context = {
         "action": action,
         "plan": action.plan,
-        "recommendations": list(action.recommendations.all()),
-        "supporting_partners": list(action.supporting_partners.all()),
-        "schedule_rag": schedule_rag(action, today=timezone.localdate()),
-        "latest_progress": progress[0] if progress else None,
-        "progress_updates": progress,
-        "evidence": list(action.evidence.all()),
-        "evidence_waiting": list(action.evidence_waiting.all()),
-        "adopted_from": adopted_from_of(action),
-        "delegates": delegates,
-        **steps_context(obj=action, user=request.user, actor=actor),
-        "timeline": action_timeline(action=action),
-        "progress_form": forms.get("progress_form") or ProgressForm(prefix="progress"),
-        "evidence_form": forms.get("evidence_form") or EvidenceForm(prefix="evidence"),
-        "completion_form": forms.get("completion_form")
-        or CompletionForm(prefix="completion", initial={"text": action.completion_statement}),
-        "delegate_form": forms.get("delegate_form")
-        or DelegateForm(
-            prefix="delegate",
-            tenant=request.tenant,
-            exclude_ids=(action.lead_officer_id, *(d.pk for d in delegates)),
+        "parts": action_page_parts(
+            tenant=request.tenant, action_id=action.pk, today=timezone.localdate()
         ),
+        **steps_context(obj=action, user=request.user, actor=actor),
+        **{name: form for name, form in forms.items() if form is not None},
         "invalid_form": next((f for f in forms.values() if f is not None and f.errors), None),
-        **abilities,
+        **action_abilities(actor, action),
     }
     return render(request, "plans/action_detail.html", context, status=status)
 

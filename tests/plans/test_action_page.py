@@ -4,11 +4,14 @@ import datetime
 import re
 
 import pytest
+from django.core.cache import caches
 from django.db import transaction
 from django.urls import reverse
 
 from plans import services
 from plans.models import Action
+from plans.page_cache import CACHE
+from plans.selectors import action_detail, action_timeline
 from tests.querycount import queries_for
 from workflow.models import Approval, TransitionLog
 from workflow.services import TransitionRefused, transition_perform, transitions_available
@@ -399,20 +402,35 @@ def test_the_action_page_costs_the_same_queries_with_2_or_20_of_each_kind_of_ent
     transition_perform(obj=reload(action), name="sign_off", user=story.carol)
     client.force_login(story.dave)
     page = url("action", pk=action.pk)
-    with_2 = queries_for(client, page)
-    assert len(client.get(page).context["timeline"]) > 10
+    drawn_2, kept_2 = queries_drawn_and_kept(client, page)
+    assert len(history_of(action)) > 10
 
     transition_perform(obj=reload(action), name="send_back", user=story.dave, comment="Again")
     add_history(18)
     transition_perform(obj=reload(action), name="sign_off", user=story.carol)
-    with_20 = queries_for(client, page)
+    drawn_20, kept_20 = queries_drawn_and_kept(client, page)
 
-    assert len(client.get(page).context["timeline"]) > 100
-    assert with_2 == with_20
-    # A board member's page, with the approvals panel: the page's reads, three for history,
-    # two for who delivered the action (the four-eyes rule), one for their second factor and one
-    # for files waiting for a virus check; the membership once, for every rule the page asks.
-    assert with_20 <= 28
+    assert len(history_of(action)) > 100
+    assert (drawn_2, kept_2) == (drawn_20, kept_20)
+    # A board member's page, with the approvals panel. Served kept: the session, the person,
+    # the organisation and their membership (once, for every rule the page asks); the action;
+    # their bodies and the plan's grant to sign off; their second factor; who delivered the
+    # action (the four-eyes rule); the approvals awaited, with the bodies' members and their
+    # roles; the header's notifications and organisations. Drawing the kept parts adds the
+    # action's details and lists, its history and the people the delegate form offers.
+    assert kept_20 <= 20
+    assert drawn_20 <= 32
+
+
+def queries_drawn_and_kept(client, page: str) -> tuple[int, int]:
+    """The page's statements when its kept parts are drawn, and when they are served kept."""
+    caches[CACHE].clear()
+    client.get(page)  # starts the organisation's version token, keeping nothing
+    return queries_for(client, page), queries_for(client, page)
+
+
+def history_of(action: Action) -> list:
+    return action_timeline(action=action_detail(tenant=action.tenant, pk=action.pk))
 
 
 def test_the_action_page_has_no_table_to_scroll_sideways_on_a_phone(client, story):

@@ -9,7 +9,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.urls import reverse
 
-from plans import home_page, plan_page, services
+from plans import action_page, home_page, plan_page, services
 from plans.models import Action, PublishedReport
 from plans.page_cache import CACHE, WATCHED_TABLES, cached_parts
 from plans.reports.publishing import report_publish
@@ -127,6 +127,9 @@ def test_every_table_the_kept_parts_read_is_watched_for_writes(
     monkeypatch.setattr(
         home_page, "_home_page_parts_drawn", logged(home_page._home_page_parts_drawn)
     )
+    monkeypatch.setattr(
+        action_page, "_action_page_parts_drawn", logged(action_page._action_page_parts_drawn)
+    )
     client.force_login(story.bob)
     for url in (
         plan_url(story),
@@ -135,6 +138,14 @@ def test_every_table_the_kept_parts_read_is_watched_for_writes(
         my_actions_url(story),
     ):
         fresh(client, url)
+    # The adopted action's page: history, progress, evidence, a delegate, where it came from.
+    services.action_update(
+        action=act, by=story.alice, supporting_partners=[story.police], reason="Wider."
+    )
+    response = client.get(
+        reverse("action", kwargs={"tenant_slug": story.tenant.slug, "pk": act.pk})
+    )
+    assert "plans/includes/action_history.html" in {t.name for t in response.templates}
     # Every role's home page, a manager of one agency's among them.
     for person in (story.bob, story.alice, story.carol, story.erin, story.victor, agencies.pete):
         client.force_login(person)
@@ -142,6 +153,7 @@ def test_every_table_the_kept_parts_read_is_watched_for_writes(
         assert home_page.QUEUES_TEMPLATE in {template.name for template in response.templates}
     assert {"plans_progressupdate", "plans_actionadoption", "plans_publishedreport"} <= read
     assert {"tenants_signoffbodymember", "plans_evidence", "workflow_approval"} <= read
+    assert {"plans_actionsupportingpartner", "plans_actionuserobjectpermission"} <= read
     assert read <= set(WATCHED_TABLES)
 
 
