@@ -99,13 +99,18 @@ def test_home_and_action_pages_tell_the_database_the_tenant_once_for_all_their_r
         bulk_actions(story, 10)
     client.force_login(getattr(story, person))
     told = []
-    tell = DatabaseWrapper._tell
+    tell, tell_with = DatabaseWrapper._tell, DatabaseWrapper._told_with
 
     def counted(self, wanted):
         told.append(wanted.tenant_id)
         return tell(self, wanted)
 
+    def counted_with(self, wanted, *statement):
+        told.append(wanted.tenant_id)
+        return tell_with(self, wanted, *statement)
+
     monkeypatch.setattr(DatabaseWrapper, "_tell", counted)
+    monkeypatch.setattr(DatabaseWrapper, "_told_with", counted_with)
     for url in (f"/t/{story.tenant.slug}/", f"/t/{story.tenant.slug}/actions/{action.pk}/"):
         told.clear()
         assert client.get(url).status_code == 200

@@ -16,6 +16,7 @@ from tenants.postgresql.roles import application_role_grant, owner_connection
 from tenants.row_security import NATIONAL_POLICY, POLICY, tenant_owned_models
 from tenants.scoping import across_tenants, tenant_scope
 from tests.conftest import APPLICATION_ROLE_PASSWORD, build_story
+from tests.querycount import statements_sent
 
 
 def rows(sql: str, params=()) -> list[tuple]:
@@ -244,3 +245,69 @@ def test_the_tenant_setting_ends_with_its_transaction_on_a_reused_connection(pos
     assert scalar("SELECT count(*) FROM plans_actionplan") == 0
     with transaction.atomic():
         assert scalar("SELECT count(*) FROM plans_actionplan") == 0
+
+
+# -- a statement outside a transaction: the setting and the statement in one message -----------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_outside_a_transaction_takes_its_setting_in_the_same_message(postgres):
+    story = build_story()
+    with statements_sent() as sent, tenant_scope(story.tenant):
+        titles = list(ActionPlan.objects.values_list("title", flat=True))
+    assert titles == ["Laming action plan"]
+    # One message, BEGIN and COMMIT included (implicitly): no separate round trip for each.
+    assert len(sent) == 1
+    assert sent[0].startswith("SELECT set_config('app.tenant_id', %s, true)")
+    # Its setting ended with it, on the same connection.
+    assert scalar("SELECT current_setting('app.tenant_id', true)") in ("", None)
+    assert scalar("SELECT count(*) FROM plans_actionplan") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_outside_a_transaction_under_a_scope_reaches_only_its_tenants_rows(postgres):
+    story = build_story()
+    with tenant_scope(story.tenant):
+        changed = ActionPlan.objects.all().update(title="Renamed")
+        # Even one that names the other tenant's row.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE plans_actionplan SET title = 'Taken' WHERE id = %s", [story.other_plan.pk]
+            )
+            assert cursor.rowcount == 0
+    assert changed == 1
+    with across_tenants():
+        assert dict(ActionPlan.objects.values_list("pk", "title")) == {
+            story.plan.pk: "Renamed",
+            story.other_plan.pk: "CANARY Sunderland Laming plan",
+        }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_statement_outside_a_transaction_changes_nothing_and_leaves_the_connection_usable(
+    postgres,
+):
+    story = build_story()
+    with tenant_scope(story.tenant):
+        # Moving its rows to another tenant: refused by the policy.
+        with pytest.raises(ProgrammingError):
+            ActionPlan.objects.all().update(tenant_id=story.other_tenant.pk)
+        assert ActionPlan.objects.get().title == "Laming action plan"
+    assert scalar("SELECT current_setting('app.tenant_id', true)") in ("", None)
+    with across_tenants():
+        assert ActionPlan.objects.filter(tenant=story.tenant).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_sql_outside_a_transaction_under_a_scope_keeps_its_percent_signs_and_named_parameters(
+    postgres,
+):
+    story = build_story()
+    with tenant_scope(story.tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT '100%', count(*) FROM plans_actionplan")
+        assert cursor.fetchall() == [("100%", 1)]
+        cursor.execute(
+            "SELECT count(*) FROM plans_actionplan WHERE title LIKE %(title)s",
+            {"title": "Laming%"},
+        )
+        assert cursor.fetchall() == [(1,)]
