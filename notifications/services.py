@@ -231,6 +231,7 @@ def _messages_deliver(message_ids: list[int]) -> dict[int, str]:
     last_start = started + settings.OUTBOX_CLAIM_TIMEOUT_SECONDS - settings.EMAIL_TIMEOUT
     results: dict[int, str] = {}
     outcomes: dict[int, dict[str, object]] = {}
+    sent = SentRecords(claimed_at=now)
     for (channel, tenant_id), group in groupby(messages, key=_channel_of):
         to_send = []
         for message in group:
@@ -256,13 +257,17 @@ def _messages_deliver(message_ids: list[int]) -> dict[int, str]:
                             "claimed_at": None,
                         }
                     else:
-                        results[message.pk] = _message_send(message, send, ours, outcomes)
+                        results[message.pk] = _message_send(message, send, sent, outcomes)
         except channels.DeliveryFailed as failure:
             # The channel could not be made ready (its settings missing, its server not
             # answering): what it would have sent fails, or waits to be tried again, for that.
             for message in to_send:
                 if message.pk not in results:
                     results[message.pk] = _message_not_taken(message, failure, outcomes)
+        finally:
+            # Before the next group's channel reads its settings, or anything else uses the
+            # connection: the last record's answer.
+            sent.confirm()
     if outcomes:
         _outcomes_record(ours, outcomes)
     return results
@@ -310,15 +315,15 @@ def _messages_claim(message_ids: list[int], now: datetime.datetime) -> list[Mess
 def _message_send(
     message: Message,
     send: channels.Send,
-    ours: QuerySet[Message],
+    sent: SentRecords,
     outcomes: dict[int, dict[str, object]],
 ) -> str:
     try:
         reference = send(message, message.to_address)
     except channels.DeliveryFailed as failure:
         return _message_not_taken(message, failure, outcomes)
-    _outcome_record(
-        ours.filter(pk=message.pk),
+    sent.record(
+        message,
         status=Message.Status.SENT,
         sent_at=timezone.now(),
         last_error="",
@@ -326,6 +331,64 @@ def _message_send(
         **_secret_gone(message),
     )
     return "sent"
+
+
+class SentRecords:
+    """Each message a worker has claimed recorded as sent the moment the server accepts it.
+
+    On PostgreSQL the record goes to the database at once and the worker goes on to the next
+    message without waiting for the answer, which it reads before recording the next one (or
+    before anything else uses the connection): the database writes one while the mail server
+    takes the other. A worker killed between the two has still sent the record; what a killed
+    worker can send twice stays the one message in flight. A record that fails (the connection
+    lost) is written again, and waited for, on a fresh connection (``_outcome_record``).
+    """
+
+    def __init__(self, *, claimed_at: datetime.datetime):
+        self.ours = Message.objects.filter(status=Message.Status.SENDING, claimed_at=claimed_at)
+        self.claimed_at = claimed_at
+        self.waiting: tuple[int, dict[str, object]] | None = None
+
+    def record(self, message: Message, **fields) -> None:
+        self.confirm()
+        if not hasattr(connection, "send_unanswered") or connection.in_atomic_block:
+            # SQLite; or inside a caller's transaction, whose commit the record waits for anyway.
+            _outcome_record(self.ours.filter(pk=message.pk), **fields)
+            return
+        assignments = ", ".join(
+            f"{connection.ops.quote_name(Message._meta.get_field(name).column)} = %s"
+            for name in fields
+        )
+        values = [
+            Message._meta.get_field(name).get_db_prep_save(value, connection)
+            for name, value in fields.items()
+        ]
+        sql = (
+            f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET {assignments} "
+            "WHERE id = %s AND status = %s AND claimed_at = %s"
+        )
+        params = [*values, message.pk, Message.Status.SENDING, self.claimed_at]
+        try:
+            connection.send_unanswered(sql, params)
+        except (OperationalError, InterfaceError):
+            _outcome_record(self.ours.filter(pk=message.pk), **fields)
+            return
+        self.waiting = (message.pk, fields)
+
+    def confirm(self) -> None:
+        """Read the last record's answer; write it again on a fresh connection if it was lost."""
+        if self.waiting is None:
+            return
+        pk, fields = self.waiting
+        self.waiting = None
+        try:
+            connection.answer_read()
+        except (OperationalError, InterfaceError) as error:
+            log.warning(
+                "Recording a delivery failed (%s); trying again on a new connection.", error
+            )
+            connection.close()
+            _outcome_record(self.ours.filter(pk=pk), **fields)
 
 
 def _message_not_taken(

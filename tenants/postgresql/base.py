@@ -17,13 +17,21 @@ for one statement: a worker recording each delivery as sent spent a quarter of i
 So the setting and the statement go to the server as one message instead, which PostgreSQL runs
 as one implicit transaction: one round trip. Django's cursors bind parameters on the client and
 send such a message as it is; a server-side cursor or a batch (executemany) takes the long way.
+
+``send_unanswered`` goes one step further for a write that something else may overlap: the
+message is sent and the caller goes on at once, reading the answer later with ``answer_read``.
+Until then the connection may not be used for anything else, so every use of it (a statement, a
+cursor, a commit or rollback, a health check) reads the answer first.
 """
 
-from collections.abc import Mapping
+import select
+from collections.abc import Mapping, Sequence
 
 import psycopg
 from django.db import transaction
 from django.db.backends.postgresql import base
+from django.db.transaction import TransactionManagementError
+from psycopg import pq
 
 from tenants.database_scope import NO_TENANT, DatabaseScope, database_scope
 
@@ -52,9 +60,54 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._told: DatabaseScope | object = NO_TENANT
+        self._unanswered = False
         self.execute_wrappers.insert(0, self._tell_scope)
 
+    def send_unanswered(self, sql: str, params: Sequence) -> None:
+        """Send one statement, outside any transaction and under the current scope, as a
+        transaction of its own, without waiting for its answer: it runs in the database while
+        the caller goes on. ``answer_read`` reads the answer and raises its error, if any."""
+        self.answer_read()
+        if self.in_atomic_block or not self.get_autocommit():
+            raise TransactionManagementError("send_unanswered runs outside a transaction only.")
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            raw = self.connection
+            text = psycopg.ClientCursor(raw).mogrify(
+                f"{SETTINGS_SQL}; {sql}", (*_setting_values(database_scope()), *params)
+            )
+            pgconn = raw.pgconn
+            pgconn.send_query(text.encode(raw.info.encoding))
+            self._unanswered = True
+            # The connection does not block: whatever did not fit the socket at once is
+            # pushed as it drains.
+            while pgconn.flush():
+                select.select([pgconn.socket], [pgconn.socket], [])
+                pgconn.consume_input()
+
+    def answer_read(self) -> None:
+        """Read the answer to ``send_unanswered``'s statement, waiting for it if need be."""
+        if not self._unanswered:
+            return
+        self._unanswered = False
+        with self.wrap_database_errors:
+            raw = self.connection
+            pgconn = raw.pgconn
+            error = None
+            while True:
+                while pgconn.is_busy():
+                    select.select([pgconn.socket], [], [])
+                    pgconn.consume_input()
+                result = pgconn.get_result()
+                if result is None:
+                    break
+                if result.status == pq.ExecStatus.FATAL_ERROR and error is None:
+                    error = psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+            if error is not None:
+                raise error
+
     def _tell_scope(self, execute, sql, params, many, context):
+        self.answer_read()
         wanted = database_scope()
         if self.get_autocommit():
             if wanted == NO_TENANT:
@@ -87,20 +140,34 @@ class DatabaseWrapper(base.DatabaseWrapper):
         context["cursor"].cursor.nextset()
         return result
 
+    def create_cursor(self, name=None):
+        self.answer_read()
+        return super().create_cursor(name)
+
+    def is_usable(self):
+        try:
+            self.answer_read()
+        except Exception:
+            return False
+        return super().is_usable()
+
     # A transaction's settings end with it.
     def _commit(self):
+        self.answer_read()
         try:
             return super()._commit()
         finally:
             self._told = NO_TENANT
 
     def _rollback(self):
+        self.answer_read()
         try:
             return super()._rollback()
         finally:
             self._told = NO_TENANT
 
     def _set_autocommit(self, autocommit):
+        self.answer_read()
         try:
             return super()._set_autocommit(autocommit)
         finally:
@@ -114,4 +181,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def connect(self):
         self._told = NO_TENANT
+        self._unanswered = False
         return super().connect()
+
+    def _close(self):
+        # An answer never read goes with the connection: the statement ran, or it did not.
+        self._unanswered = False
+        return super()._close()

@@ -414,3 +414,44 @@ def test_a_worker_waits_for_a_message_another_transaction_holds_rather_than_pass
     assert not errors
     assert results == [{message.pk: "sent"}]
     assert [r.message_id for r in smtp_server.received] == ["<held.1@localhost>"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_message_is_recorded_sent_before_the_server_accepts_the_next(
+    story, smtp_server, postgres
+):
+    """A worker killed in the middle of a batch has recorded every message the server accepted
+    before the one in flight, so only that one could go twice."""
+    messages = [_message(story, key=f"inturn:{n}") for n in range(4)]
+    recorded_before_each: list[int] = []
+
+    def sent_so_far() -> int:
+        with across_tenants():
+            return Message.objects.filter(
+                pk__in=[m.pk for m in messages], status=Message.Status.SENT
+            ).count()
+
+    def count_the_recorded():
+        # On a connection of its own; the record of the message before may still be on its way
+        # from the worker, so it is given a moment to land.
+        try:
+            expected = smtp_server.count() - 1
+            deadline = time.monotonic() + 3
+            while (found := sent_so_far()) < expected and time.monotonic() < deadline:
+                time.sleep(0.01)
+            recorded_before_each.append(found)
+        finally:
+            connection.close()
+
+    def before_accepting():
+        # The server answers from its event loop, where Django's database calls are refused.
+        counting = threading.Thread(target=count_the_recorded)
+        counting.start()
+        counting.join()
+
+    smtp_server.before_accepting = before_accepting
+    results = messages_deliver(message_ids=[m.pk for m in messages])
+
+    assert set(results.values()) == {"sent"}
+    assert recorded_before_each == [0, 1, 2, 3]
+    assert sent_so_far() == 4

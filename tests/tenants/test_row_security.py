@@ -8,6 +8,7 @@ application's own scoping is not what stops them.
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django_scopes import scopes_disabled
 
 from plans.models import Action, ActionPlan, Framework
@@ -311,3 +312,45 @@ def test_raw_sql_outside_a_transaction_under_a_scope_keeps_its_percent_signs_and
             {"title": "Laming%"},
         )
         assert cursor.fetchall() == [(1,)]
+
+
+# -- a write sent without waiting for its answer ----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_sent_unanswered_runs_under_its_scope_and_is_read_before_the_next_statement(
+    postgres,
+):
+    story = build_story()
+    with tenant_scope(story.tenant):
+        connection.send_unanswered(
+            "UPDATE plans_actionplan SET title = %s WHERE id IN (%s, %s)",
+            ["Renamed", story.plan.pk, story.other_plan.pk],
+        )
+        # The next statement reads the answer first, so it sees the write.
+        assert ActionPlan.objects.get().title == "Renamed"
+    with across_tenants():
+        assert ActionPlan.objects.get(pk=story.other_plan.pk).title == (
+            "CANARY Sunderland Laming plan"
+        )
+    assert scalar("SELECT current_setting('app.tenant_id', true)") in ("", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_sent_unanswered_that_fails_raises_when_read_and_changes_nothing(postgres):
+    story = build_story()
+    with tenant_scope(story.tenant):
+        connection.send_unanswered(
+            "UPDATE plans_actionplan SET tenant_id = %s", [story.other_tenant.pk]
+        )
+        with pytest.raises(ProgrammingError, match="row-level security"):
+            connection.answer_read()
+        # The connection goes on, and nothing moved.
+        assert ActionPlan.objects.get().title == "Laming action plan"
+
+
+def test_a_write_is_not_sent_unanswered_inside_a_transaction(two_tenants):
+    with tenant_scope(two_tenants.tenant), pytest.raises(TransactionManagementError):
+        connection.send_unanswered("UPDATE plans_actionplan SET title = %s", ["Renamed"])
+    with tenant_scope(two_tenants.tenant):
+        assert scalar("SELECT title FROM plans_actionplan") == "Laming action plan"
