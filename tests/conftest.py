@@ -3,11 +3,12 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 
 from plans import services as plan_services
 from plans.models import Action, ActionPlan, Evidence, Framework, Recommendation
+from plans.page_cache import CACHE as PAGES_CACHE
 from tenants.models import Partner, SignOffBody, Tenant, User
 from tenants.scoping import tenant_scope
 from tenants.services import sign_off_body_add_member, sign_off_body_set_quorum
@@ -71,10 +72,13 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Rate-limit counts live in the cache: each test starts with none."""
-    cache.clear()
+    """Rate-limit counts live in the cache, and kept page parts in the pages cache: each test
+    starts with none."""
+    for each in (cache, caches[PAGES_CACHE]):
+        each.clear()
     yield
-    cache.clear()
+    for each in (cache, caches[PAGES_CACHE]):
+        each.clear()
 
 
 @dataclass

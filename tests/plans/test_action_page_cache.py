@@ -22,13 +22,6 @@ DRAWN = "plans/includes/action_history.html"
 PROGRESS_FORM = 'action="/t/central-bedfordshire/actions/{pk}/progress/"'
 
 
-@pytest.fixture(autouse=True)
-def _no_pages_kept():
-    caches[CACHE].clear()
-    yield
-    caches[CACHE].clear()
-
-
 def action_url(action) -> str:
     return reverse("action", kwargs={"tenant_slug": action.tenant.slug, "pk": action.pk})
 

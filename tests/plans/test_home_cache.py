@@ -21,13 +21,6 @@ from tests.querycount import queries_for
 from workflow.services import transition_perform
 
 
-@pytest.fixture(autouse=True)
-def _no_pages_kept():
-    caches[CACHE].clear()
-    yield
-    caches[CACHE].clear()
-
-
 def home_url(tenant) -> str:
     return reverse("tenant_home", kwargs={"tenant_slug": tenant.slug})
 

@@ -30,13 +30,6 @@ TODAY = datetime.date.today()
 AGREED_TAG = 'govuk-tag--light-blue">Agreed<'
 
 
-@pytest.fixture(autouse=True)
-def _no_pages_kept():
-    caches[CACHE].clear()
-    yield
-    caches[CACHE].clear()
-
-
 def plan_url(story, plan=None, **params) -> str:
     url = reverse("plan", kwargs={"tenant_slug": story.tenant.slug, "pk": (plan or story.plan).pk})
     return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
