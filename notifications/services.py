@@ -351,7 +351,11 @@ class SentRecords:
 
     def record(self, message: Message, **fields) -> None:
         self.confirm()
-        if not hasattr(connection, "send_unanswered") or connection.in_atomic_block:
+        if (
+            not hasattr(connection, "send_unanswered")
+            or connection.in_atomic_block
+            or not connection.get_autocommit()
+        ):
             # SQLite; or inside a caller's transaction, whose commit the record waits for anyway.
             _outcome_record(self.ours.filter(pk=message.pk), **fields)
             return
