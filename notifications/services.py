@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from notifications import channels, selectors
@@ -231,7 +232,7 @@ def _messages_deliver(message_ids: list[int]) -> dict[int, str]:
     last_start = started + settings.OUTBOX_CLAIM_TIMEOUT_SECONDS - settings.EMAIL_TIMEOUT
     results: dict[int, str] = {}
     outcomes: dict[int, dict[str, object]] = {}
-    sent = SentRecords(claimed_at=now)
+    sent = SentRecords(ours)
     for (channel, tenant_id), group in groupby(messages, key=_channel_of):
         to_send = []
         for message in group:
@@ -344,38 +345,28 @@ class SentRecords:
     lost) is written again, and waited for, on a fresh connection (``_outcome_record``).
     """
 
-    def __init__(self, *, claimed_at: datetime.datetime):
-        self.ours = Message.objects.filter(status=Message.Status.SENDING, claimed_at=claimed_at)
-        self.claimed_at = claimed_at
+    def __init__(self, ours: QuerySet[Message]):
+        self.ours = ours
         self.waiting: tuple[int, dict[str, object]] | None = None
 
     def record(self, message: Message, **fields) -> None:
         self.confirm()
+        mine = self.ours.filter(pk=message.pk)
         if (
             not hasattr(connection, "send_unanswered")
             or connection.in_atomic_block
             or not connection.get_autocommit()
         ):
             # SQLite; or inside a caller's transaction, whose commit the record waits for anyway.
-            _outcome_record(self.ours.filter(pk=message.pk), **fields)
+            _outcome_record(mine, **fields)
             return
-        assignments = ", ".join(
-            f"{connection.ops.quote_name(Message._meta.get_field(name).column)} = %s"
-            for name in fields
-        )
-        values = [
-            Message._meta.get_field(name).get_db_prep_save(value, connection)
-            for name, value in fields.items()
-        ]
-        sql = (
-            f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET {assignments} "
-            "WHERE id = %s AND status = %s AND claimed_at = %s"
-        )
-        params = [*values, message.pk, Message.Status.SENDING, self.claimed_at]
+        # The UPDATE that ``mine.update(**fields)`` would run, sent without waiting.
+        update = mine.query.chain(UpdateQuery)
+        update.add_update_values(fields)
         try:
-            connection.send_unanswered(sql, params)
+            connection.send_unanswered(*update.get_compiler(connection.alias).as_sql())
         except (OperationalError, InterfaceError):
-            _outcome_record(self.ours.filter(pk=message.pk), **fields)
+            _outcome_record(mine, **fields)
             return
         self.waiting = (message.pk, fields)
 
