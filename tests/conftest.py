@@ -81,6 +81,17 @@ def _empty_cache():
         each.clear()
 
 
+def pages_cache_down(monkeypatch, *calls: str) -> None:
+    """The pages cache out of reach, as a Redis that stopped answering: each of ``calls`` (its
+    methods; by default reading and keeping) raises."""
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for call in calls or ("get_many", "set"):
+        monkeypatch.setattr(caches[PAGES_CACHE], call, down)
+
+
 @dataclass
 class Story:
     """The people and plan most tests are told about.

@@ -14,6 +14,7 @@ from plans.models import Action
 from plans.page_cache import CACHE
 from tenants import services as tenant_services
 from tenants.models import SignOffBody, User
+from tests.conftest import pages_cache_down
 from tests.querycount import queries_for
 from workflow.services import transition_perform
 
@@ -205,11 +206,7 @@ def test_a_form_sent_back_shows_what_was_typed_and_the_next_page_an_empty_form(s
 
 
 def test_the_action_page_is_drawn_afresh_when_the_cache_is_down(story, client, act, monkeypatch):
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(caches[CACHE], "get_many", down)
-    monkeypatch.setattr(caches[CACHE], "set", down)
+    pages_cache_down(monkeypatch)
     client.force_login(story.victor)
     assert "Audit the case files" in client.get(action_url(act)).content.decode()
     services.progress_add(action=act, author=story.bob, text="Screening weekly", rag="amber")

@@ -5,17 +5,16 @@ import datetime
 
 import pytest
 import time_machine
-from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
 from plans import services
 from plans.home_page import QUEUES_TEMPLATE
 from plans.models import Action
-from plans.page_cache import CACHE
 from tenants import services as tenant_services
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
+from tests.conftest import pages_cache_down
 from tests.plans.factories import bulk_actions
 from tests.querycount import queries_for
 from workflow.services import transition_perform
@@ -153,12 +152,9 @@ def test_a_role_changed_while_the_cache_was_down_never_serves_the_old_roles_queu
     story.action("1.1", title="Audit the case files")
     assert "To agree and chase" not in kept(client, story, story.bob)
 
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
-
     # The change of token is lost with the cache; the role in the key still tells them apart.
     with monkeypatch.context() as patched:
-        patched.setattr(caches[CACHE], "set", down)
+        pages_cache_down(patched, "set")
         tenant_services.membership_change(
             membership=membership_of(story, story.bob),
             by=story.erin,
@@ -277,11 +273,7 @@ def test_the_settings_link_is_never_kept_with_the_queues(story, client):
 def test_the_home_page_is_drawn_afresh_when_the_cache_is_down(story, client, monkeypatch):
     act = story.action("1.1", title="Audit the case files")
 
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(caches[CACHE], "get_many", down)
-    monkeypatch.setattr(caches[CACHE], "set", down)
+    pages_cache_down(monkeypatch)
     client.force_login(story.alice)
     assert "Proposed actions to agree (1)" in client.get(home_url(story.tenant)).content.decode()
     transition_perform(obj=act, name="agree", user=story.alice)

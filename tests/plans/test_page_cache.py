@@ -16,6 +16,7 @@ from plans.reports.publishing import report_publish
 from tenants import services as tenant_services
 from tenants.models import SignOffBody, User
 from tenants.scoping import tenant_scope
+from tests.conftest import pages_cache_down
 from tests.plans.factories import bulk_actions
 from tests.plans.imports.helpers import csv_bytes, import_plan, row
 from tests.plans.test_partnerships import (  # noqa: F401  (agencies: a fixture)
@@ -354,11 +355,7 @@ def test_my_actions_are_kept_for_each_person_apart(story, client):
 def test_the_page_is_drawn_afresh_when_the_cache_is_down(story, client, monkeypatch):
     story.action("1.1", title="Audit the case files")
 
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
-
-    monkeypatch.setattr(caches[CACHE], "get_many", down)
-    monkeypatch.setattr(caches[CACHE], "set", down)
+    pages_cache_down(monkeypatch)
     client.force_login(story.victor)
     assert "Audit the case files" in client.get(plan_url(story)).content.decode()
     transition_perform(obj=Action.objects.get(plan=story.plan), name="agree", user=story.alice)
